@@ -1,0 +1,162 @@
+r"""Update fields: a learning rule derived on a game and compiled.
+
+:func:`update_field` returns an :class:`UpdateField`, a callable
+``f(theta1, theta2) -> (g1, g2)`` of the agents' ascent directions, with the
+exact derivation attached for inspection.
+
+References
+----------
+.. [1] Foerster, J. et al. (2018). Learning with Opponent-Learning Awareness.
+   AAMAS. arXiv:1709.04326.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+from lola_sym._validation import as_params, check_real
+from lola_sym.compile import compile_field
+from lola_sym.rules import Rule, get_rule
+
+__all__ = ["update_field", "UpdateField", "derive"]
+
+
+@lru_cache(maxsize=None)
+def derive(game, rule_name: str):
+    """The rule's exact program on ``game`` (cached) and the derivation time in s."""
+    rule = get_rule(rule_name)
+    t0 = time.perf_counter()
+    prog = rule.derive(game).pruned()
+    return prog, time.perf_counter() - t0
+
+
+@lru_cache(maxsize=None)
+def _compiled(game, rule_name: str, backend: str):
+    rule = get_rule(rule_name)
+    prog, _ = derive(game, rule_name)
+    t0 = time.perf_counter()
+    fn = compile_field(prog, game.theta, rule.hyper_symbols, n_out=game.dims, backend=backend)
+    return fn, time.perf_counter() - t0
+
+
+@dataclass(frozen=True, eq=False)
+class UpdateField:
+    r"""A compiled learning rule on a game: ``f(theta1, theta2) -> (g1, g2)``.
+
+    Attributes
+    ----------
+    game : the game
+    rule : :class:`~lola_sym.rules.Rule`
+    hyper : dict
+        Hyper-parameter values bound to this field.
+    program : :class:`~lola_sym.program.Program`
+        The exact derivation; ``program.outputs`` are :math:`g_1` then
+        :math:`g_2` in terms of named intermediate quantities.
+    compiled : :class:`~lola_sym.compile.CompiledProgram`
+    derive_seconds, compile_seconds : float
+        Time the (cached) derivation and compilation took when first built.
+    """
+
+    game: object
+    rule: Rule
+    hyper: dict
+    program: object
+    compiled: object
+    derive_seconds: float
+    compile_seconds: float
+
+    def __call__(self, theta1, theta2) -> tuple:
+        """Ascent directions ``(g1, g2)``, each of shape ``(..., d_i)``."""
+        t1 = as_params(theta1, "theta1", self.game.dims[0])
+        t2 = as_params(theta2, "theta2", self.game.dims[1])
+        return self.compiled(t1, t2, *self.hyper.values())
+
+    @property
+    def symbolic(self) -> tuple:
+        r"""``(g1, g2)`` as tuples of sympy expressions of named intermediates.
+
+        The hyper-parameters appear as symbols (e.g. ``eta``); use
+        :meth:`explicit` for the fully substituted expressions.
+        """
+        d1 = self.game.dims[0]
+        return tuple(self.program.outputs[:d1]), tuple(self.program.outputs[d1:])
+
+    def explicit(self) -> tuple:
+        """``(g1, g2)`` with every intermediate substituted (can be very large)."""
+        out = self.program.explicit()
+        d1 = self.game.dims[0]
+        return tuple(out[:d1]), tuple(out[d1:])
+
+    def evaluate(self, theta1, theta2, dps: int = 50) -> tuple:
+        """Evaluate the exact program (no compiled code) at one point, ``dps`` digits.
+
+        Returns two lists of sympy Floats; hyper-parameters take the bound values.
+        """
+        t1 = as_params(theta1, "theta1", self.game.dims[0])
+        t2 = as_params(theta2, "theta2", self.game.dims[1])
+        if t1.ndim != 1 or t2.ndim != 1:
+            raise ValueError("evaluate takes one point: theta1 and theta2 must be 1-d")
+        vals = dict(zip(self.game.theta[0], (sp.Float(repr(float(x)), dps) for x in t1)))
+        vals.update(zip(self.game.theta[1], (sp.Float(repr(float(x)), dps) for x in t2)))
+        vals.update(zip(self.rule.hyper_symbols, (sp.Float(repr(float(v)), dps) for v in self.hyper.values())))
+        out = self.program.evaluate(vals, dps=dps)
+        d1 = self.game.dims[0]
+        return out[:d1], out[d1:]
+
+    def size(self) -> int:
+        """Operation count of the compiled code (after common-subexpression elimination)."""
+        return self.compiled.n_ops
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
+        return f"UpdateField({self.rule.name!r} on {self.game.name}{', ' + hyper if hyper else ''})"
+
+
+def update_field(game, rule, backend: str = "numpy", **hyper) -> UpdateField:
+    r"""Derive ``rule`` exactly on ``game`` and compile it.
+
+    Parameters
+    ----------
+    game : IteratedGame
+    rule : str
+        A registered rule name, e.g. ``"nl"`` or ``"lola"``.
+    backend : str
+        Compilation backend (see :mod:`lola_sym.compile`).
+    **hyper
+        The rule's hyper-parameters (e.g. ``eta`` for LOLA); defaults from
+        the rule's metadata.
+
+    Returns
+    -------
+    UpdateField
+        ``f(theta1, theta2) -> (g1, g2)`` ascent directions, shape ``(..., 5)`` each.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lola_sym.games import ipd
+    >>> f = update_field(ipd(), "lola", eta=1.0)
+    >>> g1, g2 = f(np.zeros(5), np.zeros(5))
+    >>> g1.shape, bool(np.allclose(g1, g2))   # symmetric game, same policies
+    ((5,), True)
+    >>> update_field(ipd(), "lola", beta=1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: rule 'lola' has no hyper-parameter 'beta'; it takes ['eta']
+    """
+    rule = get_rule(rule)
+    unknown = set(hyper) - set(rule.hyper)
+    if unknown:
+        raise ValueError(f"rule {rule.name!r} has no hyper-parameter {sorted(unknown)[0]!r}; "
+                         f"it takes {sorted(rule.hyper)}")
+    values = {}
+    for name, default in rule.hyper.items():
+        values[name] = check_real(hyper.get(name, default), name)
+    prog, t_derive = derive(game, rule.name)
+    fn, t_compile = _compiled(game, rule.name, backend)
+    return UpdateField(game, rule, values, prog, fn, t_derive, t_compile)
+

@@ -1,0 +1,320 @@
+r"""Straight-line symbolic programs and their exact reverse-mode derivatives.
+
+A :class:`Program` is an ordered list of assignments ``s_j = e_j`` where each
+``e_j`` is a small exact sympy expression of the inputs and of earlier
+symbols. Differentiating such a program (reverse mode, adjoint by adjoint)
+gives another program whose size grows linearly, whereas differentiating the
+fully substituted rational function makes it explode. Every quantity is still
+an exact symbolic expression: :meth:`Program.explicit` substitutes all
+intermediate symbols back, and :meth:`Program.evaluate` evaluates the program
+at arbitrary precision without compiling it.
+
+The sigmoid policies of the games are the one special function: the step
+``p = sigma(theta)`` has the derivative ``p * (1 - p)``, which the programs
+write with the companion step ``pbar = sigma(-theta)`` so that both stay
+accurate when the logit saturates.
+
+References
+----------
+.. [1] Griewank, A. and Walther, A. (2008). *Evaluating Derivatives*, 2nd ed.,
+   SIAM. Chapter 3 (reverse mode on straight-line programs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import count
+from typing import Iterable, Mapping, Sequence
+
+import mpmath
+import sympy as sp
+
+__all__ = ["sigmoid", "Program"]
+
+
+class sigmoid(sp.Function):
+    r"""The logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})`.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> sigmoid(0)
+    1/2
+    >>> sp.diff(sigmoid(x), x)
+    sigmoid(-x)*sigmoid(x)
+    """
+
+    @classmethod
+    def eval(cls, x):
+        if x == 0:
+            return sp.S.Half
+        return None
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return sigmoid(x) * sigmoid(-x)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + sp.exp(-x))
+
+    def _eval_evalf(self, prec):
+        x = self.args[0]._eval_evalf(prec)
+        if x is None:
+            return None
+        with mpmath.workprec(prec):
+            v = 1 / (1 + mpmath.exp(-mpmath.mpf(x)))
+        return sp.Float(v, precision=prec)
+
+    def _latex(self, printer):
+        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+
+
+@dataclass(frozen=True)
+class Program:
+    r"""An exact straight-line program ``s_j = e_j`` with named outputs.
+
+    Parameters
+    ----------
+    inputs : tuple of sympy.Symbol
+        Free symbols the program reads (parameters, hyper-parameters).
+    steps : tuple of (sympy.Symbol, sympy.Expr)
+        Assignments in evaluation order; each expression uses inputs and
+        earlier step symbols only.
+    outputs : tuple of sympy.Expr
+        The results, expressions of inputs and step symbols.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> prog = Program.from_steps((x, y), [("u", x * y), ("v", sp.Symbol("u") + x)])
+    >>> prog = prog.with_outputs([sp.Symbol("v") ** 2])
+    >>> prog.explicit()
+    [(x*y + x)**2]
+    >>> grad, (dx, dy) = prog.gradient(prog.outputs[0], (x, y))
+    >>> sp.factor(grad.explicit([dx, dy])[0] - sp.diff((x * y + x) ** 2, x))
+    0
+    """
+
+    inputs: tuple
+    steps: tuple = ()
+    outputs: tuple = ()
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_steps(cls, inputs: Sequence[sp.Symbol], steps: Iterable) -> "Program":
+        """Build a program from ``(name or Symbol, expression)`` pairs."""
+        out = []
+        for name, expr in steps:
+            sym = sp.Symbol(name) if isinstance(name, str) else name
+            out.append((sym, sp.sympify(expr)))
+        prog = cls(tuple(inputs), tuple(out), ())
+        prog._check()
+        return prog
+
+    def _check(self) -> None:
+        known = set(self.inputs)
+        for sym, expr in self.steps:
+            unknown = expr.free_symbols - known
+            assert not unknown, f"step {sym} uses undefined symbols {unknown}"
+            assert sym not in known, f"symbol {sym} assigned twice"
+            known.add(sym)
+
+    def with_outputs(self, outputs: Iterable) -> "Program":
+        """The same steps with new outputs."""
+        return Program(self.inputs, self.steps, tuple(sp.sympify(o) for o in outputs))
+
+    def extend(self, steps: Iterable, outputs: Iterable | None = None) -> "Program":
+        """Append steps (already symbols) and optionally replace the outputs."""
+        return Program(self.inputs, self.steps + tuple(steps),
+                       self.outputs if outputs is None else tuple(outputs))
+
+    def define(self, named: Iterable) -> tuple:
+        """Append ``(name, expression)`` steps; return the new program and the symbols."""
+        new = []
+        for name, expr in named:
+            sym = sp.Symbol(name) if isinstance(name, str) else name
+            new.append((sym, sp.sympify(expr)))
+        return self.extend(new), [s for s, _ in new]
+
+    def vjp(self, ys: Sequence[sp.Expr], wrt: Sequence[sp.Symbol], v: Sequence[sp.Expr],
+            prefix: str = "_b"):
+        r"""Vector-Jacobian product :math:`v^\top \partial y / \partial w` with ``v`` held fixed.
+
+        ``v`` is a stop-gradient vector: the derivative is taken with
+        placeholder symbols in its place, which are then replaced by ``v``
+        (expressions of symbols the program already defines).
+        """
+        ys, v = tuple(ys), tuple(v)
+        if len(ys) != len(v):
+            raise ValueError(f"vjp needs as many vector entries ({len(v)}) as outputs ({len(ys)})")
+        holders = sp.symbols(f"{prefix}v0:{len(v)}")
+        s = sp.Add(*[h * y for h, y in zip(holders, ys)])
+        prog, grads = self.gradient(s, wrt, prefix=prefix)
+        mapping = dict(zip(holders, v))
+        steps = prog.steps[len(self.steps):]
+        steps = tuple((sym, e.xreplace(mapping)) for sym, e in steps)
+        grads = [g.xreplace(mapping) for g in grads]
+        return Program(self.inputs, self.steps + steps, self.outputs), grads
+
+    @property
+    def symbols(self) -> tuple:
+        """The step symbols in order."""
+        return tuple(s for s, _ in self.steps)
+
+    def _fresh(self, prefix: str):
+        used = {s.name for s in self.symbols} | {s.name for s in self.inputs}
+        for n in count():
+            name = f"{prefix}{n}"
+            if name not in used:
+                used.add(name)
+                yield sp.Symbol(name)
+
+    # ------------------------------------------------------------- analysis
+    def size(self) -> int:
+        """Number of arithmetic operations in steps and outputs (``sympy.count_ops``)."""
+        return int(sum(sp.count_ops(e) for _, e in self.steps)
+                   + sum(sp.count_ops(o) for o in self.outputs))
+
+    def _needed(self, exprs: Iterable[sp.Expr]) -> set:
+        """Step symbols the given expressions depend on, transitively."""
+        defs = dict(self.steps)
+        todo = set()
+        for e in exprs:
+            todo |= e.free_symbols
+        needed = set()
+        while todo:
+            s = todo.pop()
+            if s in defs and s not in needed:
+                needed.add(s)
+                todo |= defs[s].free_symbols
+        return needed
+
+    def pruned(self) -> "Program":
+        """Drop the steps no output depends on."""
+        needed = self._needed(self.outputs)
+        return Program(self.inputs, tuple((s, e) for s, e in self.steps if s in needed),
+                       self.outputs)
+
+    # -------------------------------------------------------- differentiation
+    def gradient(self, y: sp.Expr, wrt: Sequence[sp.Symbol], prefix: str = "_a"):
+        r"""Reverse-mode gradient of the scalar ``y`` with respect to ``wrt``.
+
+        Returns the program extended by the adjoint steps (outputs unchanged)
+        and the list of gradient expressions, one per symbol in ``wrt``.
+        Derivatives of ``sigmoid`` steps are written with the step symbols
+        ``sigma(theta)`` and ``sigma(-theta)`` when the program has them.
+        """
+        wrt = tuple(wrt)
+        defs = dict(self.steps)
+        # activity: symbols that depend on wrt
+        active = set(wrt)
+        for s, e in self.steps:
+            if e.free_symbols & active:
+                active.add(s)
+        needed = self._needed([y]) | (y.free_symbols & set(wrt))
+        alias = {e: s for s, e in self.steps if isinstance(e, sigmoid)}
+        fresh = self._fresh(prefix)
+
+        contrib: dict = {}
+
+        def add(sym, term):
+            if term != 0:
+                contrib.setdefault(sym, []).append(term)
+
+        for s in y.free_symbols & active:
+            add(s, sp.diff(y, s).xreplace(alias))
+        new_steps = []
+        adj_sym: dict = {}
+        for s, e in reversed(self.steps):
+            if s not in contrib or s not in needed:
+                continue
+            terms = contrib.pop(s)
+            total = sp.Add(*terms)
+            if total.is_Atom:
+                a = total
+            else:
+                a = next(fresh)
+                new_steps.append((a, total))
+            adj_sym[s] = a
+            for u in e.free_symbols & active:
+                add(u, a * sp.diff(e, u).xreplace(alias))
+        grads = []
+        for w in wrt:
+            terms = contrib.get(w, [])
+            total = sp.Add(*terms)
+            grads.append(total)
+        # adjoint steps were produced in reverse order of dependency: each
+        # adjoint uses later adjoints, which were created earlier; keep order.
+        prog = self.extend(new_steps)
+        return prog, grads
+
+    # --------------------------------------------------------------- editing
+    def substitute(self, mapping: Mapping) -> "Program":
+        """Replace input symbols by expressions of earlier-defined symbols.
+
+        Used for stop-gradient placeholders: differentiate with a placeholder
+        vector, then substitute the actual (held fixed) vector.
+        """
+        mapping = dict(mapping)
+        steps = tuple((s, e.xreplace(mapping)) for s, e in self.steps)
+        outs = tuple(o.xreplace(mapping) for o in self.outputs)
+        inputs = tuple(i for i in self.inputs if i not in mapping)
+        return Program(inputs, steps, outs)
+
+    def reorder(self) -> "Program":
+        """Topologically re-sort the steps (stable), e.g. after :meth:`substitute`."""
+        known = set(self.inputs)
+        pending = list(self.steps)
+        ordered = []
+        while pending:
+            rest = []
+            for s, e in pending:
+                if e.free_symbols <= known:
+                    ordered.append((s, e))
+                    known.add(s)
+                else:
+                    rest.append((s, e))
+            if len(rest) == len(pending):
+                missing = set().union(*(e.free_symbols for _, e in rest)) - known
+                raise ValueError(f"program has undefined or cyclic symbols: {sorted(map(str, missing))[:5]}")
+            pending = rest
+        return Program(self.inputs, tuple(ordered), self.outputs)
+
+    # ------------------------------------------------------------ evaluation
+    def explicit(self, exprs: Sequence[sp.Expr] | None = None) -> list:
+        """Substitute every step symbol: the outputs as explicit expressions.
+
+        The result can be very large for the derived learning rules; it is
+        meant for inspection of small programs and for exact checks.
+        """
+        exprs = self.outputs if exprs is None else tuple(exprs)
+        needed = self._needed(exprs)
+        value: dict = {}
+        for s, e in self.steps:
+            if s in needed:
+                value[s] = e.xreplace(value)
+        return [sp.sympify(x).xreplace(value) for x in exprs]
+
+    def evaluate(self, values: Mapping, exprs: Sequence[sp.Expr] | None = None,
+                 dps: int = 50) -> list:
+        """Evaluate at a point, step by step, with ``dps`` significant digits.
+
+        ``values`` maps every input symbol to a number (exact rationals stay
+        exact as long as no sigmoid step is reached). Returns sympy numbers.
+        """
+        exprs = self.outputs if exprs is None else tuple(exprs)
+        env = {k: sp.sympify(v) for k, v in values.items()}
+        needed = self._needed(exprs)
+        for s, e in self.steps:
+            if s in needed:
+                v = e.xreplace(env)
+                if not v.is_Rational:
+                    v = v.evalf(dps)
+                env[s] = v
+        out = []
+        for x in exprs:
+            v = sp.sympify(x).xreplace(env)
+            out.append(v if v.is_Rational else v.evalf(dps))
+        return out

@@ -1,0 +1,34 @@
+r"""The naive learner (NL): each agent ascends its own value.
+
+.. math:: g_1 = \nabla_1 V^1, \qquad g_2 = \nabla_2 V^2.
+
+References
+----------
+.. [1] Foerster, J. et al. (2018). Learning with Opponent-Learning Awareness.
+   AAMAS. arXiv:1709.04326, Eq. 4.1-4.2.
+"""
+
+from __future__ import annotations
+
+from lola_sym.gradients import gradient_program
+from lola_sym.rules import Rule, register
+
+__all__ = ["derive_nl"]
+
+
+def derive_nl(game):
+    r"""The NL program: outputs :math:`\nabla_1 V^1` then :math:`\nabla_2 V^2`.
+
+    Examples
+    --------
+    >>> from lola_sym.games import imp
+    >>> prog = derive_nl(imp())
+    >>> len(prog.outputs)
+    10
+    """
+    prog, G = gradient_program(game)
+    return prog.with_outputs(G[(1, 1)] + G[(2, 2)])
+
+
+NL = register(Rule("nl", "naive learner", derive_nl, {}, order=1, needs_hessian=False,
+                   reference="Foerster et al. 2018, Eq. 4.1"))

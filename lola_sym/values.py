@@ -1,0 +1,212 @@
+r"""Exact closed-form values of iterated 2x2 games with memory-1 policies.
+
+With :math:`M = I - \gamma P` the value of agent :math:`i` is, by Cramer's
+rule,
+
+.. math::
+
+    V_i = p_0^\top M^{-1} r_i = \frac{p_0^\top \operatorname{adj}(M)\, r_i}{\det M}
+        = \frac{N_i}{D},
+
+a ratio of two polynomials in the policy probabilities
+:math:`p_{i,s} = \sigma(\theta_{i,s})` and their complements
+:math:`\bar p_{i,s} = 1 - p_{i,s} = \sigma(-\theta_{i,s})` (kept as separate
+symbols: the expansion is smaller and stays accurate at saturated logits).
+The payoffs and :math:`\gamma` may stay symbolic, so one derivation serves
+every 2x2 game (:func:`generic_value_polynomials`).
+
+Two exact representations are provided:
+
+* :func:`value_polynomials`: the expanded ``(N1, N2, D)``, for inspection;
+* :func:`value_program`: the same quantities as a straight-line program over
+  the entries of :math:`M` and its cofactors. Its derivatives stay small, so
+  every learning rule is derived from it (exactly: the tests check
+  ``program == N/D`` with rational arithmetic).
+
+References
+----------
+.. [1] Foerster, J. et al. (2018). Learning with Opponent-Learning Awareness.
+   AAMAS. arXiv:1709.04326, Sec. 4.1.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+
+from lola_sym.layout import STATES, SWAP, prob_symbols, theta_symbols
+from lola_sym.program import Program, sigmoid
+
+__all__ = ["generic_value_polynomials", "value_polynomials", "symbolic_values",
+           "value_program", "compiled_value", "payoff_symbols", "GAMMA"]
+
+#: The symbolic discount used by the generic derivation.
+GAMMA = sp.Symbol("gamma", positive=True)
+_JOINT = STATES[1:]
+
+
+def payoff_symbols(agent: int) -> tuple:
+    """Symbols ``r_{i,CC}, ..., r_{i,DD}`` for a generic game (agent-1-first states)."""
+    return tuple(sp.Symbol(f"r_{agent},{s}", real=True) for s in _JOINT)
+
+
+def _chain(p1, pb1, p2, pb2):
+    """First-move distribution p0 and transition matrix P in probability symbols."""
+    def row(x, xb, y, yb):
+        return [x * y, x * yb, xb * y, xb * yb]
+    p0 = row(p1[0], pb1[0], p2[0], pb2[0])
+    P = []
+    for j in range(4):          # joint state j = CC, CD, DC, DD (agent 1's action first)
+        a, b = 1 + j, SWAP[1 + j]   # agent 1's and agent 2's own-perspective index
+        P.append(row(p1[a], pb1[a], p2[b], pb2[b]))
+    return p0, P
+
+
+@lru_cache(maxsize=None)
+def generic_value_polynomials() -> tuple:
+    r"""``(N1, N2, D)`` with symbolic payoffs ``r_{i,s}`` and discount ``gamma``.
+
+    Expanded polynomials in ``p_{i,s}``, ``pbar_{i,s}``, ``r_{i,s}``,
+    ``gamma``; :math:`V_i = N_i / D`.
+
+    Examples
+    --------
+    >>> N1, N2, D = generic_value_polynomials()
+    >>> len(D.args)  # monomials of det(I - gamma P)
+    65
+    """
+    p1, pb1 = prob_symbols(1)
+    p2, pb2 = prob_symbols(2)
+    p0, P = _chain(p1, pb1, p2, pb2)
+    M = sp.eye(4) - GAMMA * sp.Matrix(P)
+    D = sp.expand(M.det(method="berkowitz"))
+    adj = M.adjugate(method="berkowitz")
+    out = []
+    for agent in (1, 2):
+        r = sp.Matrix(payoff_symbols(agent))
+        out.append(sp.expand((sp.Matrix([p0]) * adj * r)[0, 0]))
+    return out[0], out[1], D
+
+
+@lru_cache(maxsize=None)
+def value_polynomials(game) -> tuple:
+    """``(N1, N2, D)`` for a concrete game: the generic polynomials with its payoffs.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> N1, N2, D = value_polynomials(ipd())
+    >>> from lola_sym.layout import prob_symbols
+    >>> (p1, pb1), (p2, pb2) = prob_symbols(1), prob_symbols(2)
+    >>> always_c = {**{s: 1 for s in p1 + p2}, **{s: 0 for s in pb1 + pb2}}
+    >>> (N1 / D).subs(always_c)  # -1 per step, discounted: -1 / (1 - 24/25)
+    -25
+    """
+    N1, N2, D = generic_value_polynomials()
+    sub = {GAMMA: game.gamma}
+    sub.update(zip(payoff_symbols(1), game.r1))
+    sub.update(zip(payoff_symbols(2), game.r2))
+    return tuple(sp.expand(e.xreplace(sub)) for e in (N1, N2, D))
+
+
+def symbolic_values(game) -> tuple:
+    r"""``(V1, V2)`` as exact expressions of the logits (``sympy.latex`` printable).
+
+    Examples
+    --------
+    >>> from lola_sym.games import imp
+    >>> V1, V2 = symbolic_values(imp())
+    >>> sp.simplify(V1 + V2)
+    0
+    """
+    N1, N2, D = value_polynomials(game)
+    sub = {}
+    for agent in (1, 2):
+        th = theta_symbols(agent)
+        p, pb = prob_symbols(agent)
+        sub.update({p[k]: sigmoid(th[k]) for k in range(5)})
+        sub.update({pb[k]: sigmoid(-th[k]) for k in range(5)})
+    return tuple(sp.Mul(e.xreplace(sub), sp.Pow(D.xreplace(sub), -1)) for e in (N1, N2))
+
+
+def _det3(m):
+    a, b, c = m[0]
+    d, e, f = m[1]
+    g, h, i = m[2]
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+
+
+def build_value_program(r1, r2, gamma, inputs=None) -> Program:
+    r"""The value program for payoffs ``r1, r2`` (over CC, CD, DC, DD) and ``gamma``.
+
+    Steps: the sigmoid policies, the entries of :math:`M = I - \gamma P`, the
+    cofactors :math:`C_{jk}` of :math:`M`, :math:`D = \det M`, and
+    :math:`V_i = \sum_j p_{0,j} \sum_k C_{kj} r_{i,k} / D`. Outputs ``(V1, V2)``.
+    ``inputs`` defaults to the logits of both agents (then the payoffs and
+    ``gamma`` may be symbols, which are added to the inputs).
+    """
+    th1, th2 = theta_symbols(1), theta_symbols(2)
+    steps = []
+    p, pb = {}, {}
+    for agent, th in ((1, th1), (2, th2)):
+        ps, pbs = prob_symbols(agent)
+        for k in range(5):
+            steps.append((ps[k], sigmoid(th[k])))
+            steps.append((pbs[k], sigmoid(-th[k])))
+        p[agent], pb[agent] = ps, pbs
+    p0, P = _chain(p[1], pb[1], p[2], pb[2])
+    M = [[None] * 4 for _ in range(4)]
+    for j in range(4):
+        for k in range(4):
+            sym = sp.Symbol(f"M_{_JOINT[j]},{_JOINT[k]}")
+            steps.append((sym, (1 if j == k else 0) - gamma * P[j][k]))
+            M[j][k] = sym
+    C = [[None] * 4 for _ in range(4)]
+    for j in range(4):
+        for k in range(4):
+            minor = [[M[a][b] for b in range(4) if b != k] for a in range(4) if a != j]
+            sym = sp.Symbol(f"C_{_JOINT[j]},{_JOINT[k]}")
+            steps.append((sym, (-1) ** (j + k) * _det3(minor)))
+            C[j][k] = sym
+    D = sp.Symbol("D")
+    steps.append((D, sum(M[0][k] * C[0][k] for k in range(4))))
+    outs = []
+    for agent, r in ((1, r1), (2, r2)):
+        z = []
+        for j in range(4):
+            sym = sp.Symbol(f"z_{agent},{_JOINT[j]}")  # (adj(M) r_i)_j
+            steps.append((sym, sum(C[k][j] * r[k] for k in range(4))))
+            z.append(sym)
+        N = sp.Symbol(f"N_{agent}")
+        steps.append((N, sum(p0[j] * z[j] for j in range(4))))
+        V = sp.Symbol(f"V_{agent}")
+        steps.append((V, N / D))
+        outs.append(V)
+    if inputs is None:
+        extra = set()
+        for e in list(r1) + list(r2) + [gamma]:
+            extra |= sp.sympify(e).free_symbols
+        inputs = th1 + th2 + tuple(sorted(extra, key=str))
+    return Program.from_steps(inputs, steps).with_outputs(outs)
+
+
+@lru_cache(maxsize=None)
+def value_program(game) -> Program:
+    """The exact value program of a concrete game (numeric payoffs and discount).
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> prog = value_program(ipd())
+    >>> prog.outputs
+    (V_1, V_2)
+    """
+    return build_value_program(game.r1, game.r2, game.gamma)
+
+
+@lru_cache(maxsize=None)
+def compiled_value(game):
+    """A compiled ``f(theta1, theta2) -> (..., 2)`` evaluating the values."""
+    from lola_sym.compile import compile_field
+    return compile_field(value_program(game), game.theta, (), n_out=(1, 1), stack=True)
