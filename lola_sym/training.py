@@ -1,0 +1,205 @@
+r"""Batched simultaneous training of two learners on a game.
+
+Both agents update from the same old parameters,
+:math:`\theta_i \leftarrow \theta_i + \delta g_i(\theta_1, \theta_2)`, for many
+independent runs at once (the leading axis of the parameter arrays).
+
+References
+----------
+.. [1] Foerster, J. et al. (2018). Learning with Opponent-Learning Awareness.
+   AAMAS. arXiv:1709.04326, Sec. 4 and 6.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lola_sym._validation import as_params, check_positive_int, check_real
+from lola_sym.field import update_field
+from lola_sym.rules import get_rule
+
+__all__ = ["train", "Trajectory", "DivergenceError", "as_generator"]
+
+
+class DivergenceError(ValueError):
+    """Training produced non-finite or runaway parameters; the message says where."""
+
+
+def as_generator(seed) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from an int seed or a Generator (never global state).
+
+    Examples
+    --------
+    >>> as_generator(0).normal() == as_generator(0).normal()
+    True
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int or a numpy.random.Generator, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return np.random.default_rng(int(seed))
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    r"""The result of :func:`train`.
+
+    Attributes
+    ----------
+    theta1, theta2 : ndarray, shape (steps + 1, runs, d_i)
+        Parameters before each update and after the last one.
+    reward : ndarray, shape (steps + 1, runs, 2)
+        Average reward per step :math:`(1 - \gamma) V_i` of both agents
+        (the value itself for one-shot games).
+    diverged_at : ndarray of int, shape (runs,)
+        First update index at which a run diverged, ``-1`` if it never did;
+        a diverged run keeps its last finite parameters.
+    rules : tuple of str
+        The rules of agent 1 and agent 2.
+    hyper : tuple of dict
+        Their hyper-parameters.
+    delta : float
+        The learning rate.
+    """
+
+    game: object
+    theta1: np.ndarray
+    theta2: np.ndarray
+    reward: np.ndarray
+    diverged_at: np.ndarray
+    rules: tuple
+    hyper: tuple
+    delta: float
+
+    @property
+    def final_reward(self) -> np.ndarray:
+        """Average reward per step at the end, shape (runs, 2)."""
+        return self.reward[-1]
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """Boolean mask of diverged runs."""
+        return self.diverged_at >= 0
+
+    @property
+    def runs(self) -> int:
+        return self.theta1.shape[1]
+
+    @property
+    def steps(self) -> int:
+        return self.theta1.shape[0] - 1
+
+
+def _reward_scale(game) -> float:
+    gamma = getattr(game, "gamma", None)
+    return float(1 - gamma) if gamma is not None else 1.0
+
+
+def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
+          delta: float = 1.0, seed=0, init_std: float = 1.0, theta1=None, theta2=None,
+          hyper1: dict | None = None, hyper2: dict | None = None,
+          on_divergence: str = "raise", max_abs: float = 1e4, **hyper) -> Trajectory:
+    r"""Train two learners simultaneously from many initial conditions at once.
+
+    Parameters
+    ----------
+    game : IteratedGame
+    rule1, rule2 : str
+        Rules of agent 1 and agent 2 (``rule2`` defaults to ``rule1``).
+    runs, steps : int
+        Number of independent runs and of updates.
+    delta : float
+        Learning rate :math:`\delta`.
+    seed : int or numpy.random.Generator
+        Source of the initial parameters, :math:`\theta \sim N(0, \text{init\_std}^2)`.
+    theta1, theta2 : array_like, optional
+        Initial parameters of shape ``(runs, d_i)`` instead of random ones.
+    hyper1, hyper2 : dict, optional
+        Per-agent hyper-parameters; ``**hyper`` applies to both.
+    on_divergence : {"raise", "mark"}
+        Raise :class:`DivergenceError` naming the runs and step, or freeze the
+        diverged runs and record them in ``diverged_at``.
+    max_abs : float
+        A parameter beyond this magnitude (or non-finite) counts as diverged.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> tr = train(ipd(), "nl", runs=3, steps=5, seed=1)
+    >>> tr.theta1.shape, tr.reward.shape
+    ((6, 3, 5), (6, 3, 2))
+    """
+    rule2 = rule1 if rule2 is None else rule2
+    runs = check_positive_int(runs, "runs")
+    steps = int(steps) if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool) else steps
+    if not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+    delta = check_real(delta, "delta", positive=True)
+    max_abs = check_real(max_abs, "max_abs", positive=True)
+    if on_divergence not in ("raise", "mark"):
+        raise ValueError(f"on_divergence must be 'raise' or 'mark', got {on_divergence!r}")
+    takes = set(get_rule(rule1).hyper) | set(get_rule(rule2).hyper)
+    for name in list(hyper) + list(hyper1 or {}) + list(hyper2 or {}):
+        if name not in takes:
+            raise ValueError(f"neither {rule1!r} nor {rule2!r} takes a hyper-parameter {name!r}; "
+                             f"they take {sorted(takes)}")
+    h1 = {**hyper, **(hyper1 or {})}
+    h2 = {**hyper, **(hyper2 or {})}
+    f1 = update_field(game, rule1, **_only(rule1, h1))
+    f2 = f1 if (rule2 == rule1 and h1 == h2) else update_field(game, rule2, **_only(rule2, h2))
+    d1, d2 = game.dims
+    if theta1 is None and theta2 is None:
+        rng = as_generator(seed)
+        std = check_real(init_std, "init_std", nonnegative=True)
+        t1 = rng.normal(0.0, std, size=(runs, d1))
+        t2 = rng.normal(0.0, std, size=(runs, d2))
+    elif theta1 is not None and theta2 is not None:
+        t1 = np.array(as_params(theta1, "theta1", d1), dtype=np.float64, copy=True)
+        t2 = np.array(as_params(theta2, "theta2", d2), dtype=np.float64, copy=True)
+        if t1.ndim != 2 or t2.ndim != 2 or t1.shape[0] != t2.shape[0]:
+            raise ValueError(f"theta1 and theta2 must have shapes (runs, {d1}) and (runs, {d2}); "
+                             f"got {t1.shape} and {t2.shape}")
+        runs = t1.shape[0]
+    else:
+        raise ValueError("give both theta1 and theta2, or neither (random initialisation)")
+
+    T1 = np.empty((steps + 1, runs, d1))
+    T2 = np.empty((steps + 1, runs, d2))
+    T1[0], T2[0] = t1, t2
+    diverged_at = np.full(runs, -1, dtype=int)
+    alive = np.ones(runs, dtype=bool)
+    for t in range(steps):
+        g1, g2 = f1(t1, t2)
+        if f2 is not f1:
+            g2 = f2(t1, t2)[1]
+        n1, n2 = t1 + delta * g1, t2 + delta * g2
+        bad = alive & ~(_ok(n1, max_abs) & _ok(n2, max_abs))
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            if on_divergence == "raise":
+                raise DivergenceError(
+                    f"training diverged at update {t + 1} of {steps} in run(s) {idx[:10].tolist()} "
+                    f"({rule1} vs {rule2}, delta={delta}): parameters became non-finite or exceeded "
+                    f"{max_abs:g}; lower delta or pass on_divergence='mark'")
+            diverged_at[idx] = t + 1
+            alive &= ~bad
+        t1 = np.where(alive[:, None], n1, t1)
+        t2 = np.where(alive[:, None], n2, t2)
+        T1[t + 1], T2[t + 1] = t1, t2
+    reward = _reward_scale(game) * game.value(T1, T2)
+    return Trajectory(game, T1, T2, reward, diverged_at, (f1.rule.name, f2.rule.name),
+                      (dict(f1.hyper), dict(f2.hyper)), delta)
+
+
+def _ok(x, max_abs):
+    return np.all(np.isfinite(x) & (np.abs(x) <= max_abs), axis=-1)
+
+
+def _only(rule, hyper: dict) -> dict:
+    """The hyper-parameters ``rule`` takes (shared keywords may name other rules' ones)."""
+    known = get_rule(rule).hyper
+    return {k: v for k, v in hyper.items() if k in known}
