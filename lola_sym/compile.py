@@ -149,7 +149,9 @@ def compile_field(prog: Program, params: Sequence[Sequence[sp.Symbol]],
     if sum(n_out) != len(prog.outputs):
         raise ValueError(f"n_out {tuple(n_out)} does not match {len(prog.outputs)} outputs")
     args = [s for p in params for s in p] + list(hyper)
-    missing = set(prog.inputs) - set(args)
+    used = set().union(*(e.free_symbols for _, e in prog.steps), *(sp.sympify(o).free_symbols
+                                                                     for o in prog.outputs))
+    missing = (used | set(prog.inputs)) - set(args) - set(prog.symbols)
     if missing:
         raise ValueError(f"program inputs without a value: {sorted(map(str, missing))}")
     prog = prog.pruned()

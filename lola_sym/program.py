@@ -121,6 +121,11 @@ class Program:
             assert sym not in known, f"symbol {sym} assigned twice"
             known.add(sym)
 
+    def add_inputs(self, symbols: Iterable[sp.Symbol]) -> "Program":
+        """Declare further input symbols (e.g. hyper-parameters)."""
+        new = tuple(s for s in symbols if s not in self.inputs)
+        return Program(self.inputs + new, self.steps, self.outputs)
+
     def with_outputs(self, outputs: Iterable) -> "Program":
         """The same steps with new outputs."""
         return Program(self.inputs, self.steps, tuple(sp.sympify(o) for o in outputs))
@@ -302,13 +307,16 @@ class Program:
         """Evaluate at a point, step by step, with ``dps`` significant digits.
 
         ``values`` maps every input symbol to a number (exact rationals stay
-        exact as long as no sigmoid step is reached). Returns sympy numbers.
+        exact as long as no sigmoid step is reached); it may also give the
+        value of intermediate step symbols, which are then not recomputed
+        (e.g. rational policy probabilities in place of the sigmoid steps).
+        Returns sympy numbers.
         """
         exprs = self.outputs if exprs is None else tuple(exprs)
         env = {k: sp.sympify(v) for k, v in values.items()}
         needed = self._needed(exprs)
         for s, e in self.steps:
-            if s in needed:
+            if s in needed and s not in env:   # given intermediate values are kept
                 v = e.xreplace(env)
                 if not v.is_Rational:
                     v = v.evalf(dps)

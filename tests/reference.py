@@ -94,3 +94,10 @@ def naive(game, theta1, theta2, dps=DPS):
     g11 = grad(game, 1, 1, theta1, theta2, dps)
     g22 = grad(game, 2, 2, theta1, theta2, dps)
     return np.array([float(v) for v in g11]), np.array([float(v) for v in g22])
+
+
+#: reference directions by rule name: f(game, theta1, theta2, **hyper) -> (g1, g2)
+RULES = {
+    "nl": lambda game, t1, t2: naive(game, t1, t2),
+    "lola": lambda game, t1, t2, eta: lola(game, t1, t2, eta),
+}

@@ -57,12 +57,12 @@ def derive_lola(game):
     >>> from lola_sym.games import imp
     >>> prog = derive_lola(imp())
     >>> prog.outputs[0]
-    dV1/dtheta_1,s0 + eta*chi_1,s0
+    chi_1,s0*eta + dV1/dtheta_1,s0
     """
     prog, G, (c1, c2) = lola_correction(game)
     g1 = [g + ETA * c for g, c in zip(G[(1, 1)], c1)]
     g2 = [g + ETA * c for g, c in zip(G[(2, 2)], c2)]
-    return prog.with_outputs(g1 + g2)
+    return prog.add_inputs([ETA]).with_outputs(g1 + g2)
 
 
 LOLA = register(Rule("lola", "LOLA (first order, Eq. 4.4)", derive_lola, {"eta": 1.0}, order=2,

@@ -1,0 +1,38 @@
+"""Tests of lola_sym.compile."""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from lola_sym.compile import compile_field
+from lola_sym.program import Program, sigmoid
+
+
+def test_compiled_program_matches_exact_evaluation_and_shares_subexpressions():
+    x = sp.symbols("x0:2")
+    y = sp.symbols("y0:1")
+    eta = sp.Symbol("eta")
+    u = sp.Symbol("u")
+    prog = Program.from_steps(x + y + (eta,), [(u, sigmoid(x[0]) * y[0] + x[1] ** 2)])
+    prog = prog.with_outputs([u * eta, u + x[1] ** 2, sp.Integer(3)])
+    f = compile_field(prog, [x, y], (eta,), n_out=(2, 1))
+    a = np.array([[0.5, -1.0], [2.0, 3.0]])
+    b = np.array([[1.5], [-0.5]])
+    g1, g2 = f(a, b, 2.0)
+    assert g1.shape == (2, 2) and g2.shape == (2, 1)
+    for i in range(2):
+        vals = {x[0]: a[i, 0], x[1]: a[i, 1], y[0]: b[i, 0], eta: 2.0}
+        want = [float(v) for v in prog.evaluate(vals)]
+        assert np.allclose(np.r_[g1[i], g2[i]], want, rtol=1e-14)
+    assert f.source.count("a1**2") == 1     # common subexpression computed once
+
+
+def test_compile_errors():
+    x = sp.symbols("x0:1")
+    prog = Program.from_steps(x, []).with_outputs([x[0] + sp.Symbol("h")])
+    with pytest.raises(ValueError, match="without a value"):
+        compile_field(prog, [x], (), n_out=(1,))
+    with pytest.raises(ValueError, match="does not match"):
+        compile_field(prog, [x], (sp.Symbol("h"),), n_out=(2,))
+    with pytest.raises(ValueError, match="unknown backend"):
+        compile_field(prog, [x], (sp.Symbol("h"),), n_out=(1,), backend="fortran")

@@ -1,0 +1,149 @@
+"""Shared contract for every learning rule, plus rule-specific identities.
+
+Each rule class inherits :class:`RuleContract`: symbolic (the exact program at
+50 digits) = compiled = the independent mpmath reference of tests/reference.py.
+"""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import reference
+from lola_sym import games, update_field
+from lola_sym.rules import RULES, get_rule
+from tolerances import EPS, RTOL_EXACT_EVAL, RTOL_REFERENCE
+
+
+def _points(seed, n, scale=6.0):
+    rng = np.random.default_rng(seed)
+    return [(rng.uniform(-scale, scale, 5), rng.uniform(-scale, scale, 5)) for _ in range(n)]
+
+
+def _rel_err(got, want):
+    got, want = np.concatenate(got), np.concatenate(want)
+    return np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-300)
+
+
+class RuleContract:
+    """Tests every rule must pass. Subclasses set ``rule`` and ``hyper``."""
+
+    rule = None
+    hyper: dict = {}
+    games = ("ipd", "imp")
+
+    def field(self, game="ipd"):
+        return update_field(games.by_name(game), self.rule, **self.hyper)
+
+    @pytest.mark.parametrize("game", ["ipd", "imp"])
+    def test_compiled_matches_independent_reference(self, game):
+        f = self.field(game)
+        for t1, t2 in _points(11, 2):
+            want = reference.RULES[self.rule](games.by_name(game), t1, t2, **self.hyper)
+            assert _rel_err(f(t1, t2), want) <= RTOL_REFERENCE
+
+    def test_compiled_matches_exact_program(self):
+        f = self.field()
+        for t1, t2 in _points(12, 2):
+            exact = [np.array(v, dtype=float) for v in f.evaluate(t1, t2, dps=50)]
+            assert _rel_err(f(t1, t2), exact) <= RTOL_EXACT_EVAL
+
+    def test_reference_check_can_fail(self):
+        f = self.field()
+        t1, t2 = _points(13, 1)[0]
+        want = reference.RULES[self.rule](games.by_name("ipd"), t1, t2, **self.hyper)
+        wrong = (f(t1, t2)[0] * (1 + 1e-8), f(t1, t2)[1])
+        assert _rel_err(wrong, want) > RTOL_REFERENCE
+
+    def test_shapes_dtypes_and_broadcasting(self):
+        f = self.field()
+        rng = np.random.default_rng(0)
+        t1, t2 = rng.normal(size=(4, 1, 5)), rng.normal(size=(3, 5))
+        g1, g2 = f(t1, t2)
+        assert g1.shape == g2.shape == (4, 3, 5) and g1.dtype == g2.dtype == np.float64
+        one1, one2 = f(t1[1, 0], t2[2])
+        assert one1.shape == (5,)
+        assert np.allclose(one1, g1[1, 2], rtol=10 * EPS, atol=0)
+        assert np.allclose(one2, g2[1, 2], rtol=10 * EPS, atol=0)
+
+    def test_inputs_not_mutated_and_deterministic(self):
+        f = self.field()
+        rng = np.random.default_rng(1)
+        t1, t2 = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
+        c1, c2 = t1.copy(), t2.copy()
+        a = f(t1, t2)
+        b = f(t1, t2)
+        assert np.array_equal(t1, c1) and np.array_equal(t2, c2)
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+    def test_metadata(self):
+        r = get_rule(self.rule)
+        assert r.needs_hessian == (r.order >= 2)
+        prog = self.field().program
+        free = set().union(*(sp.sympify(o).free_symbols for o in prog.outputs))
+        free |= set().union(*(e.free_symbols for _, e in prog.steps))
+        assert set(r.hyper_symbols) <= free, "declared hyper-parameters appear in the derivation"
+        assert {s.name for s in prog.inputs} >= {s.name for s in r.hyper_symbols}
+        assert r.reference
+
+    def test_rejects_bad_input(self):
+        f = self.field()
+        with pytest.raises(ValueError, match="shape"):
+            f(np.zeros(5), np.zeros((2, 4)))
+        with pytest.raises(ValueError, match="non-finite"):
+            f(np.zeros(5), np.full(5, np.nan))
+
+
+class TestNaive(RuleContract):
+    rule = "nl"
+
+
+class TestLola(RuleContract):
+    rule = "lola"
+    hyper = {"eta": 0.7}
+
+
+def test_every_registered_rule_has_a_contract_test():
+    tested = {c.rule for c in RuleContract.__subclasses__()}
+    assert tested == set(RULES)
+
+
+def test_lola_with_zero_eta_is_the_naive_learner():
+    """Exactly (symbolically), and numerically to rounding."""
+    g = games.ipd()
+    lola, nl = update_field(g, "lola", eta=0.0), update_field(g, "nl")
+    eta = get_rule("lola").hyper_symbols[0]
+    assert [o.xreplace({eta: 0}) for o in lola.program.outputs] == list(nl.program.outputs)
+    rng = np.random.default_rng(2)
+    t1, t2 = rng.normal(size=(50, 5)), rng.normal(size=(50, 5))
+    for a, b in zip(lola(t1, t2), nl(t1, t2)):
+        assert np.allclose(a, b, rtol=0, atol=RTOL_EXACT_EVAL * np.max(np.abs(b)))
+
+
+def test_lola_is_symmetric_in_symmetric_games():
+    """Swapping the agents' parameters swaps the directions (own-perspective layout)."""
+    f = update_field(games.ipd(), "lola", eta=1.0)
+    rng = np.random.default_rng(3)
+    t1, t2 = rng.normal(size=(20, 5)), rng.normal(size=(20, 5))
+    g1, g2 = f(t1, t2)
+    h1, h2 = f(t2, t1)
+    assert np.allclose(g1, h2, rtol=1e-12, atol=1e-12) and np.allclose(g2, h1, rtol=1e-12, atol=1e-12)
+
+
+def test_lola_correction_is_linear_in_eta():
+    g = games.imp()
+    t1, t2 = _points(4, 1, 2.0)[0]
+    a = update_field(g, "lola", eta=1.0)(t1, t2)[0]
+    b = update_field(g, "lola", eta=3.0)(t1, t2)[0]
+    n = update_field(g, "nl")(t1, t2)[0]
+    assert np.allclose(b - n, 3 * (a - n), rtol=1e-12, atol=1e-14)
+
+
+def test_unknown_rule_and_hyper_parameter():
+    with pytest.raises(ValueError, match="unknown rule 'lolo'"):
+        update_field(games.ipd(), "lolo")
+    with pytest.raises(ValueError, match="no hyper-parameter 'alpha'"):
+        update_field(games.ipd(), "nl", alpha=1.0)
+    with pytest.raises(ValueError, match="eta must be finite"):
+        update_field(games.ipd(), "lola", eta=float("inf"))
+    with pytest.raises(TypeError, match="rule must be a name"):
+        update_field(games.ipd(), 3)

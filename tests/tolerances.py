@@ -1,0 +1,31 @@
+"""Named tolerances for the test suite, scaled to machine epsilon where possible."""
+
+import numpy as np
+
+#: float64 machine epsilon
+EPS = float(np.finfo(np.float64).eps)
+
+#: compiled field vs the independent mpmath reference, relative to the largest entry
+#: (issue 2: 1e-10 at |theta| <= 6)
+RTOL_REFERENCE = 1e-10
+
+#: compiled field vs the exact program evaluated at 50 digits (pure rounding: ~1e3 eps)
+RTOL_EXACT_EVAL = 1e3 * EPS
+
+#: closed-form value vs a truncated sum of the Markov chain to horizon T (gamma^T tail)
+RTOL_TRUNCATED = 1e-9
+
+#: saturated named policies (logit 30): sigmoid(30) = 1 - 9.4e-14 moves (1-gamma)V by < 1e-10
+ATOL_SATURATED = 1e-10
+
+#: Monte-Carlo checks: half-width of the confidence interval in standard errors
+Z_MC = 4.0
+
+#: one-step training maps vs field evaluation (identical arithmetic up to summation order)
+ATOL_ONE_STEP = 1e-12
+
+#: statistics of the LOLA paper's Table 3 (issue 2): |ours - paper| allowed for the IPD means
+TOL_IPD_LOLA_MEAN = 0.06
+TOL_IPD_NL_MEAN = 0.05
+#: IMP LOLA-Ex: std of agent 1's average reward below this
+MAX_IMP_LOLA_STD = 0.05
