@@ -14,44 +14,26 @@ import time
 __all__ = ["main", "build_parser"]
 
 
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
+def _number(kind, lower, strict):
+    """An argparse type: a finite ``kind`` above ``lower`` (strictly if ``strict``)."""
+    what = f"{'positive' if strict else 'non-negative'} {'integer' if kind is int else 'number'}"
+
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
+        ok = (v > lower if strict else v >= lower) and v < float("inf")
+        if not ok:
+            raise argparse.ArgumentTypeError(f"expected a finite {what}, got {text}")
+        return v
+    return parse
 
 
-def _nonneg_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
-    return v
-
-
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v > 0 and v < float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return v
-
-
-def _nonneg_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v >= 0 and v < float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a non-negative finite number, got {text}")
-    return v
+_positive_int = _number(int, 0, True)
+_nonneg_int = _number(int, 0, False)
+_positive_float = _number(float, 0.0, True)
+_nonneg_float = _number(float, 0.0, False)
 
 
 class _Parser(argparse.ArgumentParser):
