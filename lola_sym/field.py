@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import sympy as sp
 
 from lola_sym._validation import as_params, check_real
@@ -69,8 +70,18 @@ class UpdateField:
     derive_seconds: float
     compile_seconds: float
 
+    def __post_init__(self):
+        object.__setattr__(self, "_hyper_array", np.array(list(self.hyper.values()), dtype=float))
+
     def __call__(self, theta1, theta2) -> tuple:
         """Ascent directions ``(g1, g2)``, each of shape ``(..., d_i)``."""
+        d1, d2 = self.game.dims
+        if (type(theta1) is np.ndarray and type(theta2) is np.ndarray
+                and theta1.dtype == np.float64 and theta2.dtype == np.float64
+                and theta1.shape == (d1,) and theta2.shape == (d2,)):
+            out = self.compiled.point(theta1, theta2, self._hyper_array)
+            if out is not None:
+                return out
         t1 = as_params(theta1, "theta1", self.game.dims[0])
         t2 = as_params(theta2, "theta2", self.game.dims[1])
         return self.compiled(t1, t2, *self.hyper.values())

@@ -203,6 +203,26 @@ class Program:
                        self.outputs)
 
     # -------------------------------------------------------- differentiation
+    def _aliaser(self):
+        """A function rewriting derivatives with the program's own step symbols.
+
+        ``sigmoid(t)`` becomes the step that holds it, and negative powers
+        ``x**-k`` of a reciprocal step ``r = 1/x`` become ``r**k``: the derived
+        programs then multiply where they would divide.
+        """
+        alias = {e: s for s, e in self.steps if isinstance(e, sigmoid)}
+        recip = {e.base: s for s, e in self.steps if e.is_Pow and e.exp == -1}
+
+        def is_recip(n):
+            return n.is_Pow and n.exp.is_Integer and n.exp < 0 and n.base in recip
+
+        def rewrite(expr):
+            expr = expr.xreplace(alias)
+            if recip:
+                expr = expr.replace(is_recip, lambda n: recip[n.base] ** (-n.exp))
+            return expr
+        return rewrite
+
     def gradient(self, y: sp.Expr, wrt: Sequence[sp.Symbol], prefix: str = "_a"):
         r"""Reverse-mode gradient of the scalar ``y`` with respect to ``wrt``.
 
@@ -219,7 +239,7 @@ class Program:
             if e.free_symbols & active:
                 active.add(s)
         needed = self._needed([y]) | (y.free_symbols & set(wrt))
-        alias = {e: s for s, e in self.steps if isinstance(e, sigmoid)}
+        rewrite = self._aliaser()
         fresh = self._fresh(prefix)
 
         contrib: dict = {}
@@ -229,7 +249,7 @@ class Program:
                 contrib.setdefault(sym, []).append(term)
 
         for s in y.free_symbols & active:
-            add(s, sp.diff(y, s).xreplace(alias))
+            add(s, rewrite(sp.diff(y, s)))
         new_steps = []
         adj_sym: dict = {}
         for s, e in reversed(self.steps):
@@ -244,7 +264,7 @@ class Program:
                 new_steps.append((a, total))
             adj_sym[s] = a
             for u in e.free_symbols & active:
-                add(u, a * sp.diff(e, u).xreplace(alias))
+                add(u, a * rewrite(sp.diff(e, u)))
         grads = []
         for w in wrt:
             terms = contrib.get(w, [])
@@ -254,6 +274,43 @@ class Program:
         # adjoint uses later adjoints, which were created earlier; keep order.
         prog = self.extend(new_steps)
         return prog, grads
+
+    def jvp(self, ys: Sequence[sp.Expr], tangents: Mapping, prefix: str = "_t"):
+        r"""Forward-mode directional derivatives of ``ys``.
+
+        ``tangents`` maps input symbols to their tangent expressions (the
+        direction); these expressions are *not* differentiated (stop-gradient),
+        so they may use any symbol the program defines. Returns the program
+        extended by the tangent steps and the list of tangents of ``ys``.
+        """
+        ys = tuple(sp.sympify(y) for y in ys)
+        needed = self._needed(ys)
+        rewrite = self._aliaser()
+        dot = {k: sp.sympify(v) for k, v in tangents.items()}
+        fresh = self._fresh(prefix)
+        new_steps = []
+
+        def tangent(e):
+            terms = []
+            for a in e.free_symbols:
+                da = dot.get(a, 0)
+                if da != 0:
+                    terms.append(rewrite(sp.diff(e, a)) * da)
+            return sp.Add(*terms)
+
+        for s, e in self.steps:
+            if s not in needed:
+                continue
+            t = tangent(e)
+            if t == 0:
+                continue
+            if t.is_Atom:
+                dot[s] = t
+            else:
+                sym = next(fresh)
+                new_steps.append((sym, t))
+                dot[s] = sym
+        return self.extend(new_steps), [tangent(y) for y in ys]
 
     # --------------------------------------------------------------- editing
     def substitute(self, mapping: Mapping) -> "Program":

@@ -18,10 +18,11 @@ every 2x2 game (:func:`generic_value_polynomials`).
 Two exact representations are provided:
 
 * :func:`value_polynomials`: the expanded ``(N1, N2, D)``, for inspection;
-* :func:`value_program`: the same quantities as a straight-line program over
-  the entries of :math:`M` and its cofactors. Its derivatives stay small, so
-  every learning rule is derived from it (exactly: the tests check
-  ``program == N/D`` with rational arithmetic).
+* :func:`value_program`: the same quantities as a straight-line program
+  (Gaussian elimination of :math:`M^\top u = p_0`, :math:`V_i = u^\top r_i`).
+  Differentiated step by step, its derivatives stay small, so every learning
+  rule is derived from it (exactly: the tests check ``program == N/D`` in
+  rational arithmetic).
 
 References
 ----------
@@ -130,19 +131,22 @@ def symbolic_values(game) -> tuple:
     return tuple(sp.Mul(e.xreplace(sub), sp.Pow(D.xreplace(sub), -1)) for e in (N1, N2))
 
 
-def _det3(m):
-    a, b, c = m[0]
-    d, e, f = m[1]
-    g, h, i = m[2]
-    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
-
-
 def build_value_program(r1, r2, gamma, inputs=None) -> Program:
     r"""The value program for payoffs ``r1, r2`` (over CC, CD, DC, DD) and ``gamma``.
 
-    Steps: the sigmoid policies, the entries of :math:`M = I - \gamma P`, the
-    cofactors :math:`C_{jk}` of :math:`M`, :math:`D = \det M`, and
-    :math:`V_i = \sum_j p_{0,j} \sum_k C_{kj} r_{i,k} / D`. Outputs ``(V1, V2)``.
+    Steps: the sigmoid policies, the entries of :math:`A = M^\top = (I - \gamma P)^\top`,
+    Gaussian elimination of :math:`A u = p_0` (no pivoting is needed: :math:`A` is
+    strictly column diagonally dominant, every pivot is at least :math:`1 - \gamma`;
+    pivots are inverted once, so that the derived programs multiply instead of
+    divide), and :math:`V_i = u^\top r_i`, where :math:`u` is the discounted
+    visitation of the joint states. Outputs ``(V1, V2)``.
+
+    This program equals :math:`N_i / D` of :func:`value_polynomials` exactly (the
+    tests check it in rational arithmetic); it is the form every learning rule is
+    differentiated from because its derivatives are small: measured on the IPD,
+    the compiled LOLA field has 1.7 k operations after CSE from this program and
+    3.5 k from the cofactor (adjugate) program.
+
     ``inputs`` defaults to the logits of both agents (then the payoffs and
     ``gamma`` may be symbols, which are added to the inputs).
     """
@@ -156,32 +160,38 @@ def build_value_program(r1, r2, gamma, inputs=None) -> Program:
             steps.append((pbs[k], sigmoid(-th[k])))
         p[agent], pb[agent] = ps, pbs
     p0, P = _chain(p[1], pb[1], p[2], pb[2])
-    M = [[None] * 4 for _ in range(4)]
+    A = [[None] * 4 for _ in range(4)]
     for j in range(4):
         for k in range(4):
-            sym = sp.Symbol(f"M_{_JOINT[j]},{_JOINT[k]}")
-            steps.append((sym, (1 if j == k else 0) - gamma * P[j][k]))
-            M[j][k] = sym
-    C = [[None] * 4 for _ in range(4)]
-    for j in range(4):
-        for k in range(4):
-            minor = [[M[a][b] for b in range(4) if b != k] for a in range(4) if a != j]
-            sym = sp.Symbol(f"C_{_JOINT[j]},{_JOINT[k]}")
-            steps.append((sym, (-1) ** (j + k) * _det3(minor)))
-            C[j][k] = sym
-    D = sp.Symbol("D")
-    steps.append((D, sum(M[0][k] * C[0][k] for k in range(4))))
+            sym = sp.Symbol(f"A_{_JOINT[j]},{_JOINT[k]}")      # (I - gamma P)^T
+            steps.append((sym, (1 if j == k else 0) - gamma * P[k][j]))
+            A[j][k] = sym
+    L = [[None] * 4 for _ in range(4)]
+    inv = [None] * 4
+    for k in range(4):
+        inv[k] = sp.Symbol(f"ipiv_{k}")
+        steps.append((inv[k], 1 / A[k][k]))
+        for i in range(k + 1, 4):
+            L[i][k] = sp.Symbol(f"L_{i}{k}")
+            steps.append((L[i][k], A[i][k] * inv[k]))
+            for j in range(k + 1, 4):
+                sym = sp.Symbol(f"U{k + 1}_{i}{j}")
+                steps.append((sym, A[i][j] - L[i][k] * A[k][j]))
+                A[i][j] = sym
+    y = []
+    for i in range(4):
+        sym = sp.Symbol(f"y_{i}")
+        steps.append((sym, p0[i] - sum(L[i][k] * y[k] for k in range(i))))
+        y.append(sym)
+    u = [None] * 4
+    for i in reversed(range(4)):
+        sym = sp.Symbol(f"u_{_JOINT[i]}")                     # discounted visitation
+        steps.append((sym, (y[i] - sum(A[i][j] * u[j] for j in range(i + 1, 4))) * inv[i]))
+        u[i] = sym
     outs = []
     for agent, r in ((1, r1), (2, r2)):
-        z = []
-        for j in range(4):
-            sym = sp.Symbol(f"z_{agent},{_JOINT[j]}")  # (adj(M) r_i)_j
-            steps.append((sym, sum(C[k][j] * r[k] for k in range(4))))
-            z.append(sym)
-        N = sp.Symbol(f"N_{agent}")
-        steps.append((N, sum(p0[j] * z[j] for j in range(4))))
         V = sp.Symbol(f"V_{agent}")
-        steps.append((V, N / D))
+        steps.append((V, sum(u[j] * r[j] for j in range(4))))
         outs.append(V)
     if inputs is None:
         extra = set()

@@ -15,7 +15,7 @@ def test_compiled_program_matches_exact_evaluation_and_shares_subexpressions():
     u = sp.Symbol("u")
     prog = Program.from_steps(x + y + (eta,), [(u, sigmoid(x[0]) * y[0] + x[1] ** 2)])
     prog = prog.with_outputs([u * eta, u + x[1] ** 2, sp.Integer(3)])
-    f = compile_field(prog, [x, y], (eta,), n_out=(2, 1))
+    f = compile_field(prog, [x, y], (eta,), n_out=(2, 1), backend="numpy")
     a = np.array([[0.5, -1.0], [2.0, 3.0]])
     b = np.array([[1.5], [-0.5]])
     g1, g2 = f(a, b, 2.0)
@@ -36,3 +36,15 @@ def test_compile_errors():
         compile_field(prog, [x], (sp.Symbol("h"),), n_out=(2,))
     with pytest.raises(ValueError, match="unknown backend"):
         compile_field(prog, [x], (sp.Symbol("h"),), n_out=(1,), backend="fortran")
+
+
+def test_llvm_and_numpy_backends_agree_on_a_small_program():
+    x = sp.symbols("x0:2")
+    u = sp.Symbol("u")
+    prog = Program.from_steps(x, [(u, sigmoid(x[0]) * sigmoid(-x[1]) / (1 + x[0] ** 2))])
+    prog = prog.with_outputs([u, u * x[1], sp.exp(x[0]) - 1])
+    a = np.random.default_rng(0).normal(size=(7, 2)) * 10
+    outs = [compile_field(prog, [x], (), n_out=(3,), backend=b)(a)[0] for b in ("numpy", "llvm")]
+    assert np.allclose(outs[0], outs[1], rtol=1e-13, atol=0)
+    one = compile_field(prog, [x], (), n_out=(3,), backend="llvm")(a[0])[0]
+    assert np.allclose(one, outs[0][0], rtol=1e-13, atol=0)
