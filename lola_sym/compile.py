@@ -143,6 +143,33 @@ class CompiledProgram:
         outs = [np.broadcast_to(np.asarray(o, dtype=np.float64), shape) for o in outs]
         return self._group(np.stack(outs, axis=-1))
 
+    def to_payload(self) -> dict:
+        """A JSON-able description for the disk cache (llvm backend only)."""
+        if self.backend != "llvm":
+            raise ValueError("only llvm-compiled programs are cached")
+        func, args = self.raw.__reduce__()
+        args = list(args)
+        dtype = args[7]
+        args[7] = np.dtype(dtype).name
+        return {"reduce": [list(a) if isinstance(a, tuple) else a for a in args],
+                "dims": list(self.dims), "n_out": list(self.n_out),
+                "hyper": [str(h) for h in self.hyper], "stack": self.stack, "n_ops": self.n_ops}
+
+    @classmethod
+    def from_payload(cls, payload: dict, hyper: tuple) -> "CompiledProgram":
+        """Rebuild from :meth:`to_payload` output (already integrity-checked)."""
+        from symengine.lib.symengine_wrapper import llvm_loading_func
+        args = list(payload["reduce"])
+        if len(args) != 9 or not isinstance(args[8], bytes) or args[7] != "float64":
+            raise ValueError("unexpected cached function layout")
+        args[2] = [tuple(s) for s in args[2]]
+        args[7] = np.float64
+        if [str(h) for h in hyper] != payload["hyper"]:
+            raise ValueError("cached hyper-parameters differ")
+        raw = llvm_loading_func(*args)
+        return cls(raw, tuple(payload["dims"]), tuple(payload["n_out"]), tuple(hyper),
+                   bool(payload["stack"]), int(payload["n_ops"]), "", "llvm")
+
     def point(self, t1, t2, hyper):
         """Fast path for one point: 1-d float64 arrays of the right sizes.
 

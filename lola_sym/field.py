@@ -13,6 +13,7 @@ References
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,28 +21,57 @@ import numpy as np
 import sympy as sp
 
 from lola_sym._validation import as_params, check_real
-from lola_sym.compile import compile_field
+from lola_sym import cache
+from lola_sym.compile import BACKENDS, CompiledProgram, compile_field, default_backend
 from lola_sym.rules import Rule, get_rule
 
-__all__ = ["update_field", "UpdateField", "derive"]
+__all__ = ["update_field", "UpdateField", "derive", "compiled_program"]
 
 
 @lru_cache(maxsize=None)
 def derive(game, rule_name: str):
-    """The rule's exact program on ``game`` (cached) and the derivation time in s."""
-    rule = get_rule(rule_name)
+    """The rule's exact program on ``game`` (cached) and the derivation time in s.
+
+    ``rule_name`` may also be ``"value"``: the value program, outputs (V1, V2).
+    """
     t0 = time.perf_counter()
-    prog = rule.derive(game).pruned()
-    return prog, time.perf_counter() - t0
+    if rule_name == "value":
+        prog = game.value_program()
+    else:
+        prog = get_rule(rule_name).derive(game)
+    return prog.pruned(), time.perf_counter() - t0
 
 
 @lru_cache(maxsize=None)
-def _compiled(game, rule_name: str, backend: str):
-    rule = get_rule(rule_name)
-    prog, _ = derive(game, rule_name)
+def compiled_program(game, what: str, backend: str):
+    """Compile a rule (or ``"value"``) on ``game``, through the disk cache for llvm.
+
+    Returns ``(CompiledProgram, meta)`` with ``meta`` the derivation and
+    compilation times of the build and ``from_cache``.
+    """
+    if what == "value":
+        hyper, n_out, stack = (), (1, 1), True
+    else:
+        hyper, n_out, stack = get_rule(what).hyper_symbols, game.dims, False
+    use_disk = backend == "llvm" and cache.enabled()
+    if use_disk:
+        key = cache.cache_key(game.spec(), what, tuple(str(h) for h in hyper), backend)
+        payload = cache.load(key)
+        if payload is not None:
+            try:
+                fn = CompiledProgram.from_payload(payload["compiled"], hyper)
+                return fn, {**payload["meta"], "from_cache": True}
+            except (KeyError, TypeError, ValueError) as exc:
+                warnings.warn(f"lola_sym cache: unusable entry for {what} on {game.name} "
+                              f"({exc}); rebuilding", cache.CacheWarning, stacklevel=2)
+    prog, t_derive = derive(game, what)
     t0 = time.perf_counter()
-    fn = compile_field(prog, game.theta, rule.hyper_symbols, n_out=game.dims, backend=backend)
-    return fn, time.perf_counter() - t0
+    fn = compile_field(prog, game.theta, hyper, n_out=n_out, stack=stack, backend=backend)
+    meta = {"derive_seconds": t_derive, "compile_seconds": time.perf_counter() - t0,
+            "from_cache": False}
+    if use_disk:
+        cache.store(key, {"compiled": fn.to_payload(), "meta": meta})
+    return fn, meta
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,21 +84,30 @@ class UpdateField:
     rule : :class:`~lola_sym.rules.Rule`
     hyper : dict
         Hyper-parameter values bound to this field.
-    program : :class:`~lola_sym.program.Program`
-        The exact derivation; ``program.outputs`` are :math:`g_1` then
-        :math:`g_2` in terms of named intermediate quantities.
     compiled : :class:`~lola_sym.compile.CompiledProgram`
     derive_seconds, compile_seconds : float
-        Time the (cached) derivation and compilation took when first built.
+        Time the derivation and compilation took when first built (possibly
+        in an earlier process, when ``from_cache``).
+    from_cache : bool
+        Whether the compiled code came from the disk cache.
     """
 
     game: object
     rule: Rule
     hyper: dict
-    program: object
     compiled: object
     derive_seconds: float
     compile_seconds: float
+    from_cache: bool = False
+
+    @property
+    def program(self):
+        r"""The exact derivation (:class:`~lola_sym.program.Program`), derived on first access.
+
+        ``program.outputs`` are :math:`g_1` then :math:`g_2` in terms of named
+        intermediate quantities.
+        """
+        return derive(self.game, self.rule.name)[0]
 
     def __post_init__(self):
         object.__setattr__(self, "_hyper_array", np.array(list(self.hyper.values()), dtype=float))
@@ -127,7 +166,7 @@ class UpdateField:
         return f"UpdateField({self.rule.name!r} on {self.game.name}{', ' + hyper if hyper else ''})"
 
 
-def update_field(game, rule, backend: str = "numpy", **hyper) -> UpdateField:
+def update_field(game, rule, backend: str | None = None, **hyper) -> UpdateField:
     r"""Derive ``rule`` exactly on ``game`` and compile it.
 
     Parameters
@@ -135,8 +174,10 @@ def update_field(game, rule, backend: str = "numpy", **hyper) -> UpdateField:
     game : IteratedGame
     rule : str
         A registered rule name, e.g. ``"nl"`` or ``"lola"``.
-    backend : str
-        Compilation backend (see :mod:`lola_sym.compile`).
+    backend : {"llvm", "numpy"}, optional
+        Compilation backend (see :mod:`lola_sym.compile`); default ``"llvm"``
+        when symengine is installed. llvm builds go through the disk cache
+        (:mod:`lola_sym.cache`).
     **hyper
         The rule's hyper-parameters (e.g. ``eta`` for LOLA); defaults from
         the rule's metadata.
@@ -167,7 +208,10 @@ def update_field(game, rule, backend: str = "numpy", **hyper) -> UpdateField:
     values = {}
     for name, default in rule.hyper.items():
         values[name] = check_real(hyper.get(name, default), name)
-    prog, t_derive = derive(game, rule.name)
-    fn, t_compile = _compiled(game, rule.name, backend)
-    return UpdateField(game, rule, values, prog, fn, t_derive, t_compile)
+    backend = default_backend() if backend is None else backend
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    fn, meta = compiled_program(game, rule.name, backend)
+    return UpdateField(game, rule, values, fn, meta["derive_seconds"], meta["compile_seconds"],
+                       meta["from_cache"])
 

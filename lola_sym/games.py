@@ -135,6 +135,11 @@ class IteratedGame:
         vals = self.r1 + self.r2
         return min(vals), max(vals)
 
+    def spec(self) -> dict:
+        """The exact specification (JSON-able), e.g. for cache keys; the name is not part of it."""
+        return {"kind": self.kind, "R1": [[str(x) for x in r] for r in self.R1],
+                "R2": [[str(x) for x in r] for r in self.R2], "gamma": str(self.gamma)}
+
     def swapped(self) -> "IteratedGame":
         """The same game with the agents' roles exchanged."""
         R1 = tuple(tuple(self.R2[b][a] for b in (0, 1)) for a in (0, 1))

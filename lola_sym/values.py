@@ -215,8 +215,8 @@ def value_program(game) -> Program:
     return build_value_program(game.r1, game.r2, game.gamma)
 
 
-@lru_cache(maxsize=None)
-def compiled_value(game):
-    """A compiled ``f(theta1, theta2) -> (..., 2)`` evaluating the values."""
-    from lola_sym.compile import compile_field
-    return compile_field(value_program(game), game.theta, (), n_out=(1, 1), stack=True)
+def compiled_value(game, backend: str | None = None):
+    """A compiled ``f(theta1, theta2) -> (..., 2)`` evaluating the values (cached)."""
+    from lola_sym.compile import default_backend
+    from lola_sym.field import compiled_program
+    return compiled_program(game, "value", backend or default_backend())[0]

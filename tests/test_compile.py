@@ -48,3 +48,16 @@ def test_llvm_and_numpy_backends_agree_on_a_small_program():
     assert np.allclose(outs[0], outs[1], rtol=1e-13, atol=0)
     one = compile_field(prog, [x], (), n_out=(3,), backend="llvm")(a[0])[0]
     assert np.allclose(one, outs[0][0], rtol=1e-13, atol=0)
+
+
+def test_the_saturation_check_can_fail():
+    """1 - sigmoid(x) loses all relative precision at x = 30; sigmoid(-x) keeps it."""
+    x = sp.symbols("x0:1")
+    good = Program.from_steps(x, []).with_outputs([sigmoid(-x[0])])
+    bad = Program.from_steps(x, []).with_outputs([1 - sigmoid(x[0])])
+    want = 1 / (1 + np.exp(30.0))
+    for backend in ("llvm", "numpy"):
+        g = compile_field(good, [x], (), n_out=(1,), backend=backend)(np.array([30.0]))[0][0]
+        b = compile_field(bad, [x], (), n_out=(1,), backend=backend)(np.array([30.0]))[0][0]
+        assert abs(g - want) / want <= 1e-14
+        assert abs(b - want) / want > 1e-8

@@ -11,7 +11,7 @@ import sympy as sp
 import reference
 from lola_sym import games, update_field
 from lola_sym.rules import RULES, get_rule
-from tolerances import EPS, RTOL_EXACT_EVAL, RTOL_REFERENCE
+from tolerances import EPS, RTOL_BACKENDS, RTOL_EXACT_EVAL, RTOL_REFERENCE, RTOL_SATURATED
 
 
 def _points(seed, n, scale=6.0):
@@ -31,8 +31,26 @@ class RuleContract:
     hyper: dict = {}
     games = ("ipd", "imp")
 
-    def field(self, game="ipd"):
-        return update_field(games.by_name(game), self.rule, **self.hyper)
+    def field(self, game="ipd", backend=None):
+        return update_field(games.by_name(game), self.rule, backend=backend, **self.hyper)
+
+    def test_backends_agree(self):
+        rng = np.random.default_rng(21)
+        t1, t2 = rng.uniform(-6, 6, (200, 5)), rng.uniform(-6, 6, (200, 5))
+        a = self.field(backend="llvm")(t1, t2)
+        b = self.field(backend="numpy")(t1, t2)
+        for x, y in zip(a, b):
+            assert np.max(np.abs(x - y)) <= RTOL_BACKENDS * np.max(np.abs(y))
+
+    @pytest.mark.parametrize("backend", ["llvm", "numpy"])
+    def test_saturated_logits_keep_relative_precision(self, backend):
+        """|theta| up to 30: every entry to 1e-8 relative, tiny ones included."""
+        f = self.field(backend=backend)
+        game = games.by_name("ipd")
+        for t1, t2 in _points(22, 2, scale=30.0):
+            want = reference.RULES[self.rule](game, t1, t2, **self.hyper)
+            for x, y in zip(f(t1, t2), want):
+                assert np.max(np.abs(x - y) / np.abs(y)) <= RTOL_SATURATED
 
     @pytest.mark.parametrize("game", ["ipd", "imp"])
     def test_compiled_matches_independent_reference(self, game):

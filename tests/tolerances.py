@@ -29,3 +29,9 @@ TOL_IPD_LOLA_MEAN = 0.06
 TOL_IPD_NL_MEAN = 0.05
 #: IMP LOLA-Ex: std of agent 1's average reward below this
 MAX_IMP_LOLA_STD = 0.05
+
+#: llvm vs numpy backends on the same program (issue 5: 1e-10 relative)
+RTOL_BACKENDS = 1e-10
+
+#: saturated logits |theta| <= 30: per-entry relative error vs the reference (issue 5)
+RTOL_SATURATED = 1e-8
