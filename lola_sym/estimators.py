@@ -1,0 +1,566 @@
+r"""Sample-based estimators of value gradients and of the LOLA correction, and their targets.
+
+From a batch of :class:`~lola_sym.rollouts.Rollouts` with per-step weights
+:math:`d_t` (:math:`\gamma^t` for a fixed horizon, the survival indicator for
+geometric termination), return-to-go :math:`G^i_t = \sum_{l \ge t} \kappa^{l-t} r^i_l`
+and the score functions of the sigmoid policies on the logit of the visited
+own-perspective state :math:`k`,
+
+.. math::
+
+    s^i_t = \nabla_{\theta_i} \log \pi_i(u^i_t \mid s_t)
+          = (\mathbb{1}[u^i_t = C] - p_{i,k})\, e_k,
+    \qquad C^i_t = \sum_{l \le t} s^i_l ,
+
+the estimators are (Sec. 4.3 of [1]_, [2]_, [3]_):
+
+* REINFORCE, with a baseline :math:`b_t` or without:
+  :math:`\nabla_j V_i \approx \sum_t d_t\, s^j_t (G^i_t - b_t)`;
+* the LOLA-PG second-order estimator:
+  :math:`\nabla_1 \nabla_2 V_i \approx \sum_t d_t\, r^i_t\, C^1_t (C^2_t)^\top`;
+* DiCE: the derivatives of :math:`\sum_t d_t r_t ⊡(\tau_{\le t}) +
+  \sum_t d_t b_t (1 - ⊡(\sigma_t)) ⊡(\tau_{<t})` (magic box
+  :math:`⊡(x) = e^{x - \perp x}`, :math:`\tau` the summed log-probabilities of
+  both agents, :math:`\sigma_t` those of step ``t``; the baseline term is that
+  of [3]_, correct to every order), written out in closed form:
+  first derivative :math:`\sum_t d_t r_t C^j_t - \sum_t d_t b_t s^j_t` and
+  cross derivative
+  :math:`\sum_t C^1_t (C^2_t)^\top (d_t r_t - d_t b_t + d_{t+1} b_{t+1})`.
+  Without a baseline DiCE coincides term by term with REINFORCE (first order)
+  and with the LOLA-PG formula (second order), because
+  :math:`\nabla_1\nabla_2 \log \pi = 0`: the tests check both identities.
+
+Every estimator is an average over episodes, unbiased for the *truncated*
+value :math:`\sum_{t<T}\gamma^t \mathbb{E}[r_t]` (fixed horizon) or for the
+exact value (geometric termination), as long as the baseline of an episode does
+not depend on that episode's actions (true for ``"time"``, a leave-one-out
+batch mean, and ``"value"``, the exact critic). The LOLA correction
+:math:`(\nabla_j V_i)^\top \nabla_i \nabla_j V_j` is a product of two
+estimates: from the same episodes it has an :math:`O(1/\text{batch})` bias,
+from independent halves (``independent=True``) none.
+
+The exact targets (:func:`exact_targets`) are computed by forward-mode
+differentiation of the Markov chain in closed form; the truncation bias
+:math:`V - V_T = \gamma^T p_T^\top (I - \gamma P)^{-1} r` and its derivatives
+by :func:`truncation_bias`.
+
+References
+----------
+.. [1] Foerster, J. et al. (2018). Learning with Opponent-Learning Awareness.
+   AAMAS. arXiv:1709.04326, Sec. 4.3.
+.. [2] Foerster, J., Farquhar, G., Al-Shedivat, M., Rocktäschel, T., Xing, E.
+   and Whiteson, S. (2018). DiCE: The Infinitely Differentiable Monte Carlo
+   Estimator. ICML. arXiv:1802.05098.
+.. [3] Mao, J., Foerster, J., Rocktäschel, T., Al-Shedivat, M., Farquhar, G.
+   and Whiteson, S. (2019). A Baseline for Any Order Gradient Estimation in
+   Stochastic Computation Graphs. ICML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+from lola_sym._validation import as_params, check_positive_int, check_real
+from lola_sym.layout import SWAP
+from lola_sym.rollouts import Rollouts, _check_game, chain
+
+__all__ = ["Estimate", "Targets", "estimate", "policy_gradient", "lola_pg_hessian", "dice",
+           "baseline_values", "exact_targets", "truncation_bias", "target_for", "ESTIMATORS",
+           "QUANTITIES", "BASELINES"]
+
+#: Estimator name -> (method, default baseline).
+ESTIMATORS = {
+    "reinforce": ("reinforce", None),
+    "reinforce_baseline": ("reinforce", "time"),
+    "lola_pg": ("lola_pg", "time"),
+    "dice": ("dice", None),
+    "dice_baseline": ("dice", "time"),
+}
+#: What an estimator estimates, for agent ``i`` with opponent ``j``: own gradient
+#: :math:`\nabla_i V_i`, cross gradient :math:`\nabla_j V_i`, the opponent's cross
+#: Hessian :math:`\nabla_i \nabla_j V_j` (rows = own logits), the LOLA correction
+#: (Hessian times cross gradient) and the LOLA direction (own gradient + eta * correction).
+QUANTITIES = ("grad", "cross", "hessian", "correction", "lola")
+#: Named baselines: leave-one-out batch mean of the return-to-go per step, exact critic.
+BASELINES = ("time", "value")
+_DEFAULT = object()
+
+
+# ------------------------------------------------------------------ exact targets
+@dataclass(frozen=True)
+class Targets:
+    r"""Exact values and their first and second derivatives at one point.
+
+    Attributes
+    ----------
+    value : ndarray, shape (2,)
+        :math:`(V_1, V_2)` (truncated to ``horizon`` steps when given).
+    gradient : ndarray, shape (2, 10)
+        ``gradient[i - 1]`` is :math:`\partial V_i / \partial (\theta_1, \theta_2)`.
+    hessian : ndarray, shape (2, 10, 10)
+        Second derivatives of :math:`V_i` in the same 10 parameters.
+    horizon : int or None
+        ``None`` for the infinite discounted sum.
+    """
+
+    value: np.ndarray
+    gradient: np.ndarray
+    hessian: np.ndarray
+    horizon: int | None = None
+
+    def grad(self, of: int, wrt: int) -> np.ndarray:
+        r""":math:`\nabla_{wrt} V_{of}`, shape (5,)."""
+        return self.gradient[of - 1, _BLOCK[wrt]]
+
+    def cross_hessian(self, of: int) -> np.ndarray:
+        r""":math:`\nabla_1 \nabla_2 V_{of}`, shape (5, 5): rows agent 1's logits."""
+        return self.hessian[of - 1, _BLOCK[1], _BLOCK[2]]
+
+    def quantity(self, name: str, agent: int = 1, eta: float = 1.0) -> np.ndarray:
+        """The exact value of an estimator's target (see :data:`QUANTITIES`)."""
+        i, j = _agents(agent)
+        _check_quantity(name)
+        if name == "grad":
+            return self.grad(i, i)
+        if name == "cross":
+            return self.grad(i, j)
+        hess = self.hessian[j - 1, _BLOCK[i], _BLOCK[j]]
+        if name == "hessian":
+            return hess
+        corr = hess @ self.grad(i, j)
+        return corr if name == "correction" else self.grad(i, i) + eta * corr
+
+    def __sub__(self, other: "Targets") -> "Targets":
+        return Targets(self.value - other.value, self.gradient - other.gradient,
+                       self.hessian - other.hessian, None)
+
+
+_BLOCK = {1: slice(0, 5), 2: slice(5, 10)}
+_DX = np.array([1.0, 1.0, -1.0, -1.0])   # d row / dx = dx * [y, ybar, -y, -ybar]
+_DY = np.array([1.0, -1.0, 1.0, -1.0])   # d row / dy = dy * [x, -x, xbar, -xbar]
+_DXY = np.array([1.0, -1.0, -1.0, 1.0])
+
+
+def _chain_derivatives(theta1, theta2):
+    """p0, P and their first/second derivatives in the 10 logits (one point)."""
+    th = np.concatenate([theta1, theta2])
+    x, xb = expit(th), expit(-th)
+    dx = x * xb
+    ddx = dx * (xb - x)
+    q = np.zeros((5, 10, 4))          # rows: p0, then P rows CC, CD, DC, DD
+    rows, d2 = np.zeros((5, 4)), np.zeros((5, 10, 10, 4))
+    for k in range(5):
+        a, b = (0, 5) if k == 0 else (k, 5 + SWAP[k])
+        yv = np.array([x[b], xb[b], x[b], xb[b]])
+        xv = np.array([x[a], x[a], xb[a], xb[a]])
+        rows[k] = xv * yv
+        q[k, a] = dx[a] * _DX * yv
+        q[k, b] = dx[b] * _DY * xv
+        d2[k, a, a] = ddx[a] * _DX * yv
+        d2[k, b, b] = ddx[b] * _DY * xv
+        d2[k, a, b] = d2[k, b, a] = dx[a] * dx[b] * _DXY
+    P, dP = rows[1:], q[1:].transpose(1, 0, 2)
+    d2P = d2[1:].transpose(1, 2, 0, 3)
+    return rows[0], q[0], d2[0], P, dP, d2P
+
+
+def _start_value(q, dq, d2q, P, dP, d2P, gamma, r):
+    r"""Derivatives of :math:`q^\top (I - \gamma P)^{-1} r_i` for a start distribution ``q(θ)``."""
+    M = np.eye(4) - gamma * P
+    w = np.linalg.solve(M, r.T)                                    # (4, 2)
+    dw = np.linalg.solve(M, gamma * np.einsum("aij,jk->aik", dP, w))  # (10, 4, 2)
+    u = np.linalg.solve(M.T, q)
+    value = q @ w
+    grad = (dq @ w + np.einsum("i,aik->ak", q, dw)).T
+    inner = (np.einsum("abij,jk->abik", d2P, w) + np.einsum("aij,bjk->abik", dP, dw)
+             + np.einsum("bij,ajk->abik", dP, dw))
+    hess = (np.einsum("abi,ik->kab", d2q, w) + np.einsum("ai,bik->kab", dq, dw)
+            + np.einsum("bi,aik->kab", dq, dw) + gamma * np.einsum("i,abik->kab", u, inner))
+    return value, grad, hess
+
+
+def _point(game, theta1, theta2):
+    _check_game(game)
+    t1 = as_params(theta1, "theta1")
+    t2 = as_params(theta2, "theta2")
+    if t1.ndim != 1 or t2.ndim != 1:
+        raise ValueError(f"exact targets take one point: theta1 and theta2 must have shape (5,); "
+                         f"got {t1.shape} and {t2.shape}")
+    r = np.array([[float(v) for v in game.r1], [float(v) for v in game.r2]])
+    return _chain_derivatives(t1, t2), float(game.gamma), r
+
+
+def _propagate(p, dp, d2p, P, dP, d2P):
+    """One step p -> p P of the distribution and its derivatives."""
+    d2 = (d2p @ P + np.einsum("ai,bij->abj", dp, dP) + np.einsum("bi,aij->abj", dp, dP)
+          + np.einsum("i,abij->abj", p, d2P))
+    return p @ P, dp @ P + np.einsum("i,aij->aj", p, dP), d2
+
+
+def exact_targets(game, theta1, theta2, horizon: int | None = None,
+                  method: str = "sum") -> Targets:
+    r"""Exact values, gradients and Hessians of both agents at one point.
+
+    With ``horizon=None`` the infinite discounted value
+    :math:`V_i = p_0^\top (I - \gamma P)^{-1} r_i`; with a horizon ``T`` the
+    truncated :math:`V^T_i = \sum_{t<T} \gamma^t p_t^\top r_i`, computed by
+    forward-mode recursion of :math:`p_{t+1} = p_t P` (``method="sum"``) or as
+    :math:`V - \gamma^T p_T^\top (I - \gamma P)^{-1} r` (``method="tail"``).
+    The derivatives are exact up to rounding (closed-form linear algebra).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lola_sym import games, update_field
+    >>> g, t1, t2 = games.ipd(), np.linspace(-1, 1, 5), np.linspace(1, -1, 5)
+    >>> ex = exact_targets(g, t1, t2)
+    >>> bool(np.allclose(ex.grad(1, 1), update_field(g, "nl")(t1, t2)[0], rtol=1e-10))
+    True
+    >>> lola = update_field(g, "lola", eta=1.0)(t1, t2)[0]
+    >>> bool(np.allclose(ex.quantity("lola", agent=1, eta=1.0), lola, rtol=1e-10))
+    True
+    """
+    (p0, dp0, d2p0, P, dP, d2P), gamma, r = _point(game, theta1, theta2)
+    if method not in ("sum", "tail"):
+        raise ValueError(f"unknown method {method!r}; choose 'sum' or 'tail'")
+    full = Targets(*_start_value(p0, dp0, d2p0, P, dP, d2P, gamma, r))
+    if horizon is None:
+        return full
+    horizon = check_positive_int(horizon, "horizon")
+    if method == "tail":
+        tail = truncation_bias(game, theta1, theta2, horizon)
+        diff = full - tail
+        return Targets(diff.value, diff.gradient, diff.hessian, horizon)
+    p, dp, d2p = p0, dp0, d2p0
+    V, G, H = np.zeros(2), np.zeros((2, 10)), np.zeros((2, 10, 10))
+    disc = 1.0
+    for t in range(horizon):
+        V += disc * (r @ p)
+        G += disc * (dp @ r.T).T
+        H += disc * np.einsum("abi,ki->kab", d2p, r)
+        if t + 1 < horizon:
+            p, dp, d2p = _propagate(p, dp, d2p, P, dP, d2P)
+        disc *= gamma
+    return Targets(V, G, H, horizon)
+
+
+def truncation_bias(game, theta1, theta2, horizon: int) -> Targets:
+    r"""Exact :math:`V - V^T = \gamma^T p_T^\top (I - \gamma P)^{-1} r` and its derivatives.
+
+    The bias of every estimator from episodes of ``horizon`` steps with
+    respect to the infinite discounted value (:math:`p_T = p_0 P^T`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lola_sym import games
+    >>> g, t = games.ipd(), np.zeros(5)
+    >>> b = truncation_bias(g, t, t, 150)
+    >>> full, trunc = exact_targets(g, t, t), exact_targets(g, t, t, horizon=150)
+    >>> bool(np.allclose(b.gradient, full.gradient - trunc.gradient, rtol=1e-9, atol=1e-12))
+    True
+    """
+    (p0, dp0, d2p0, P, dP, d2P), gamma, r = _point(game, theta1, theta2)
+    horizon = check_positive_int(horizon, "horizon")
+    p, dp, d2p = p0, dp0, d2p0
+    for _ in range(horizon):
+        p, dp, d2p = _propagate(p, dp, d2p, P, dP, d2P)
+    V, G, H = _start_value(p, dp, d2p, P, dP, d2P, gamma, r)
+    scale = gamma ** horizon
+    return Targets(scale * V, scale * G, scale * H, horizon)
+
+
+def target_for(rollouts: Rollouts) -> Targets:
+    """The exact targets the estimators on ``rollouts`` are unbiased for (one point).
+
+    Fixed horizon: the truncated value; geometric termination: the exact value.
+    """
+    horizon = rollouts.horizon if rollouts.termination == "fixed" else None
+    return exact_targets(rollouts.game, rollouts.theta1, rollouts.theta2, horizon)
+
+
+# ------------------------------------------------------------------ estimators
+@dataclass(frozen=True)
+class Estimate:
+    r"""A Monte-Carlo estimate.
+
+    Attributes
+    ----------
+    value : ndarray, shape (*lead, 5) or (*lead, 5, 5)
+    stderr : ndarray or None
+        Standard error of each entry (sample standard deviation over episodes
+        divided by :math:`\sqrt{\text{batch}}`), ``None`` for products of
+        estimates (correction, LOLA direction).
+    quantity, estimator : str
+    agent : int
+    batch : int
+    """
+
+    value: np.ndarray
+    stderr: np.ndarray | None
+    quantity: str
+    estimator: str
+    agent: int
+    batch: int
+
+
+def _agents(agent):
+    if agent not in (1, 2):
+        raise ValueError(f"agent must be 1 or 2, got {agent!r}")
+    return agent, 3 - agent
+
+
+def _check_quantity(name):
+    if name not in QUANTITIES:
+        raise ValueError(f"unknown quantity {name!r}; choose one of {list(QUANTITIES)}")
+
+
+def _check_rollouts(ro):
+    if not isinstance(ro, Rollouts):
+        raise TypeError(f"expected Rollouts from lola_sym.rollouts.rollout, got {type(ro).__name__}")
+
+
+def _scores(ro: Rollouts, agent: int) -> np.ndarray:
+    r"""Per-step scores :math:`s^i_t`, shape (*lead, batch, T, 5), zero after the end."""
+    theta = ro.theta1 if agent == 1 else ro.theta2
+    st = ro.states[agent - 1].astype(np.intp)
+    lead_idx = np.ix_(*[np.arange(n) for n in ro.lead]) if ro.lead else ()
+    p_c = expit(-theta)                                   # 1 - p, accurate when saturated
+    p = expit(theta)
+    idx = tuple(i[..., None, None] for i in lead_idx) + (st,)
+    x = np.where(ro.actions[agent - 1] == 0, p_c[idx], -p[idx]) * ro.mask
+    return (st[..., None] == np.arange(5)) * x[..., None]
+
+
+def baseline_values(ro: Rollouts, of: int, baseline) -> np.ndarray:
+    r"""Baseline :math:`b_t` for agent ``of``'s return-to-go, shape (*lead, batch, T).
+
+    ``None``: zero. ``"time"``: leave-one-out batch mean of :math:`G_t` over the
+    other running episodes (independent of the episode's own actions, so the
+    estimators stay unbiased; needs batch >= 2). ``"value"``: the exact critic
+    :math:`\mathbb{E}[G_t \mid s_t]` from the Markov chain (remaining-horizon
+    value for a fixed horizon). An array broadcastable to (*lead, batch, T)
+    is used as given (it must not depend on the episode's actions at or after ``t``).
+    """
+    _check_rollouts(ro)
+    shape = ro.mask.shape
+    if baseline is None:
+        return np.zeros(shape)
+    if isinstance(baseline, str):
+        if baseline == "time":
+            if ro.batch < 2:
+                raise ValueError("baseline 'time' (leave-one-out mean) needs batch >= 2")
+            G = ro.returns_to_go()[of - 1] * ro.mask
+            total, count = G.sum(-2, keepdims=True), ro.mask.sum(-2, keepdims=True)
+            others = count - ro.mask
+            return np.where(others > 0, (total - G) / np.maximum(others, 1), 0.0)
+        if baseline == "value":
+            return _critic(ro, of)
+        raise ValueError(f"unknown baseline {baseline!r}; choose None, one of {list(BASELINES)} "
+                         f"or an array of shape {shape}")
+    b = as_params(baseline, "baseline", size=None)
+    try:
+        return np.broadcast_to(b, shape)
+    except ValueError:
+        raise ValueError(f"baseline of shape {b.shape} does not broadcast to the rollouts' "
+                         f"(*lead, batch, T) = {shape}") from None
+
+
+def _critic(ro, of):
+    """Exact E[G_t | own state of agent 1 at t] as a table gathered along the episodes."""
+    p0, P, r = chain(ro.game, ro.theta1, ro.theta2)
+    gamma, T = float(ro.game.gamma), ro.horizon
+    table = np.empty(ro.lead + (T, 5))
+    if ro.termination == "fixed":
+        w = np.zeros(ro.lead + (4,))
+        for t in range(T - 1, -1, -1):          # w = value of the remaining T - t steps
+            w = r[of - 1] + gamma * np.einsum("...ij,...j->...i", P, w)
+            table[..., t, 0] = np.einsum("...i,...i->...", p0, w)
+            table[..., t, 1:] = np.einsum("...ij,...j->...i", P, w)
+    else:
+        M = np.eye(4) - gamma * P
+        w = np.linalg.solve(M, np.broadcast_to(r[of - 1], M.shape[:-1])[..., None])[..., 0]
+        table[..., :, 0] = np.einsum("...i,...i->...", p0, w)[..., None]
+        table[..., :, 1:] = np.einsum("...ij,...j->...i", P, w)[..., None, :]
+    st = ro.states[0].astype(np.intp)
+    lead_idx = np.ix_(*[np.arange(n) for n in ro.lead]) if ro.lead else ()
+    idx = tuple(i[..., None, None] for i in lead_idx)
+    return table[idx + (np.arange(T), st)] * ro.mask
+
+
+def _mean(samples, ro, stderr=True):
+    axis = len(ro.lead)
+    value = samples.mean(axis=axis)
+    if not stderr:
+        return value, None
+    if ro.batch < 2:
+        return value, np.full(value.shape, np.inf)
+    return value, samples.std(axis=axis, ddof=1) / np.sqrt(ro.batch)
+
+
+def policy_gradient(ro: Rollouts, of: int = 1, wrt: int = 1, baseline=None) -> Estimate:
+    r"""REINFORCE (Sec. 4.3 of [1]_): :math:`\nabla_{wrt} V_{of} \approx \sum_t d_t s^{wrt}_t (G^{of}_t - b_t)`.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> from lola_sym.rollouts import rollout
+    >>> ro = rollout(games.ipd(), [0.0] * 5, [0.0] * 5, batch=100, horizon=20, seed=0)
+    >>> policy_gradient(ro, baseline="time").value.shape
+    (5,)
+    """
+    _check_rollouts(ro)
+    _agents(of), _agents(wrt)
+    G = ro.returns_to_go()[of - 1]
+    adv = ro.weights * (G - baseline_values(ro, of, baseline))
+    samples = np.einsum("...t,...ti->...i", adv, _scores(ro, wrt))
+    return Estimate(*_mean(samples, ro), "grad" if of == wrt else "cross",
+                    "reinforce" if baseline is None else "reinforce_baseline", of, ro.batch)
+
+
+def _cumulative(ro):
+    return np.cumsum(_scores(ro, 1), axis=-2), np.cumsum(_scores(ro, 2), axis=-2)
+
+
+def _outer_sum(weight, C1, C2):
+    r""":math:`\sum_t w_t C^1_t (C^2_t)^\top` per episode, shape (*lead, batch, 5, 5)."""
+    return np.matmul((weight[..., None] * C1).swapaxes(-1, -2), C2)
+
+
+def lola_pg_hessian(ro: Rollouts, of: int = 2) -> Estimate:
+    r"""The LOLA-PG estimator of :math:`\nabla_1\nabla_2 V_{of}` (Sec. 4.3 of [1]_), rows = θ1.
+
+    :math:`\sum_t d_t r^{of}_t \big(\sum_{l\le t} s^1_l\big)\big(\sum_{l\le t} s^2_l\big)^\top`.
+    """
+    _check_rollouts(ro)
+    _agents(of)
+    C1, C2 = _cumulative(ro)
+    samples = _outer_sum(ro.weights * ro.rewards[of - 1], C1, C2)
+    return Estimate(*_mean(samples, ro), "hessian", "lola_pg", of, ro.batch)
+
+
+def dice(ro: Rollouts, of: int = 1, baseline=None) -> tuple:
+    r"""First and cross second derivatives of the DiCE objective of agent ``of``.
+
+    Returns ``(grad1, grad2, cross)`` estimates of :math:`\nabla_1 V_{of}`,
+    :math:`\nabla_2 V_{of}` and :math:`\nabla_1\nabla_2 V_{of}` (rows = θ1),
+    closed forms of [2]_ with the any-order baseline of [3]_ (module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lola_sym import games
+    >>> from lola_sym.rollouts import rollout
+    >>> ro = rollout(games.ipd(), [0.5] * 5, [-0.5] * 5, batch=50, horizon=10, seed=1)
+    >>> g1, g2, h = dice(ro, of=2)
+    >>> bool(np.allclose(h.value, lola_pg_hessian(ro, of=2).value))   # no baseline: identical
+    True
+    """
+    _check_rollouts(ro)
+    _agents(of)
+    S1, S2 = _scores(ro, 1), _scores(ro, 2)
+    C1, C2 = np.cumsum(S1, axis=-2), np.cumsum(S2, axis=-2)
+    dr = ro.weights * ro.rewards[of - 1]
+    db = ro.weights * baseline_values(ro, of, baseline)
+    name = "dice" if baseline is None else "dice_baseline"
+    firsts = []
+    for S, C in ((S1, C1), (S2, C2)):
+        samples = (np.einsum("...t,...ti->...i", dr, C) - np.einsum("...t,...ti->...i", db, S))
+        firsts.append(Estimate(*_mean(samples, ro), "grad", name, of, ro.batch))
+    db_next = np.concatenate([db[..., 1:], np.zeros(db.shape[:-1] + (1,))], axis=-1)
+    cross = _outer_sum(dr - db + db_next, C1, C2)
+    return firsts[0], firsts[1], Estimate(*_mean(cross, ro), "hessian", name, of, ro.batch)
+
+
+def _first(ro, method, of, wrt, baseline):
+    if method == "dice":
+        return dice(ro, of, baseline)[wrt - 1]
+    return policy_gradient(ro, of, wrt, baseline)
+
+
+def _hessian(ro, method, agent, baseline):
+    """The opponent's cross Hessian oriented with rows = ``agent``'s logits."""
+    i, j = _agents(agent)
+    if method == "reinforce":
+        raise ValueError("REINFORCE is a first-order estimator; for Hessians, corrections and "
+                         "LOLA directions use 'lola_pg' or 'dice' (or their _baseline variants)")
+    if method == "lola_pg":
+        est = lola_pg_hessian(ro, of=j)
+    else:
+        est = dice(ro, of=j, baseline=baseline)[2]
+    if i == 1:
+        return est.value, est.stderr
+    return est.value.swapaxes(-1, -2), est.stderr.swapaxes(-1, -2)
+
+
+def estimate(ro: Rollouts, quantity: str = "grad", estimator: str = "reinforce",
+             agent: int = 1, *, baseline=_DEFAULT, eta: float = 1.0,
+             independent: bool = False) -> Estimate:
+    r"""Estimate a target of agent ``agent`` from rollouts (see :data:`QUANTITIES`).
+
+    Parameters
+    ----------
+    ro : Rollouts
+    quantity : {"grad", "cross", "hessian", "correction", "lola"}
+    estimator : str
+        One of :data:`ESTIMATORS`: ``"reinforce"``, ``"reinforce_baseline"``
+        (first order only), ``"lola_pg"`` (first order with a baseline, the
+        paper's second-order formula), ``"dice"``, ``"dice_baseline"``.
+    agent : {1, 2}
+    baseline : None, "time", "value" or array, optional
+        Overrides the estimator's default baseline (first-order terms, and
+        DiCE's second-order term; the LOLA-PG Hessian formula has none).
+    eta : float
+        LOLA's look-ahead for ``quantity="lola"``.
+    independent : bool
+        Correction and LOLA direction: estimate the Hessian and the cross
+        gradient from disjoint halves of the batch (even and odd episodes),
+        which makes their product unbiased.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> from lola_sym.rollouts import rollout
+    >>> ro = rollout(games.ipd(), [0.0] * 5, [0.0] * 5, batch=200, horizon=20, seed=0)
+    >>> estimate(ro, "lola", "lola_pg", agent=2, eta=1.0).value.shape
+    (5,)
+    >>> estimate(ro, "hessian", "reinforce")
+    Traceback (most recent call last):
+    ...
+    ValueError: REINFORCE is a first-order estimator; for Hessians, corrections and LOLA directions use 'lola_pg' or 'dice' (or their _baseline variants)
+    """
+    _check_rollouts(ro)
+    _check_quantity(quantity)
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"unknown estimator {estimator!r}; choose one of {sorted(ESTIMATORS)}")
+    method, default = ESTIMATORS[estimator]
+    baseline = default if baseline is _DEFAULT else baseline
+    i, j = _agents(agent)
+    eta = check_real(eta, "eta")
+    if not isinstance(independent, bool):
+        raise TypeError(f"independent must be a bool, got {type(independent).__name__}")
+
+    def done(value, stderr):
+        return Estimate(value, stderr, quantity, estimator, agent, ro.batch)
+
+    if quantity in ("grad", "cross"):
+        est = _first(ro, method, i, i if quantity == "grad" else j, baseline)
+        return done(est.value, est.stderr)
+    if quantity == "hessian":
+        return done(*_hessian(ro, method, agent, baseline))
+    if independent:
+        if ro.batch < 2:
+            raise ValueError("independent=True splits the batch in two: it needs batch >= 2")
+        h_ro, g_ro = ro.select(slice(0, None, 2)), ro.select(slice(1, None, 2))
+    else:
+        h_ro = g_ro = ro
+    H = _hessian(h_ro, method, agent, baseline)[0]
+    cross = _first(g_ro, method, i, j, baseline).value
+    corr = np.einsum("...kl,...l->...k", H, cross)
+    if quantity == "correction":
+        return done(corr, None)
+    own = _first(ro, method, i, i, baseline).value
+    return done(own + eta * corr, None)

@@ -1,0 +1,296 @@
+r"""Batched Monte-Carlo rollouts of iterated 2x2 games with memory-1 policies.
+
+Many episodes are simulated at once with numpy from a seeded
+``numpy.random.Generator``. Episodes either have a fixed horizon ``T`` (the
+estimators then weight step ``t`` by :math:`\gamma^t` and target the
+*truncated* value :math:`\sum_{t<T} \gamma^t \mathbb{E}[r_t]`) or terminate
+geometrically: after every step the episode continues with probability
+:math:`\gamma`, so that the undiscounted return is an unbiased sample of the
+exact discounted value :math:`V = p_0^\top (I - \gamma P)^{-1} r`
+(Sec. 4.1 of [1]_).
+
+States are read from each agent's *own* perspective (own action first), as
+in :mod:`lola_sym.layout`: index 0 is the first move ``s0``, then ``CC, CD,
+DC, DD``. After joint action ``(a1, a2)`` (0 = C, 1 = D) agent 1 is in state
+``1 + 2 a1 + a2`` and agent 2 in ``1 + 2 a2 + a1``.
+
+The exact law of what the simulator produces (:func:`chain`,
+:func:`joint_distribution`) lives here too, so that tests compare empirical
+frequencies with it.
+
+References
+----------
+.. [1] Foerster, J. et al. (2018). Learning with Opponent-Learning Awareness.
+   AAMAS. arXiv:1709.04326, Sec. 4.1 and 4.3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy.special import expit
+
+from lola_sym._validation import as_params, check_positive_int
+from lola_sym.layout import SWAP
+from lola_sym.training import as_generator
+
+__all__ = ["Rollouts", "rollout", "chain", "joint_distribution", "TERMINATIONS"]
+
+#: Accepted values of ``termination``.
+TERMINATIONS = ("fixed", "geometric")
+
+
+def _check_game(game):
+    if getattr(game, "kind", None) != "iterated":
+        raise TypeError("game must be an iterated 2x2 game (lola_sym.games.IteratedGame), "
+                        f"got {type(game).__name__}")
+
+
+def _payoffs(game) -> np.ndarray:
+    """Rewards as floats, shape (2, 2, 2): ``[agent, a1, a2]``."""
+    return np.array([[[float(x) for x in row] for row in R] for R in (game.R1, game.R2)])
+
+
+@dataclass(frozen=True, eq=False)
+class Rollouts:
+    r"""A batch of simulated episodes (see :func:`rollout`).
+
+    Every per-step array has shape ``(2, *lead, batch, T)`` where the first
+    axis is the agent (0 = agent 1, 1 = agent 2) and ``lead`` are the leading
+    axes of the parameters (independent parameter pairs simulated together).
+
+    Attributes
+    ----------
+    game : IteratedGame
+    theta1, theta2 : ndarray, shape (*lead, 5)
+        The parameters the episodes were drawn with (copies).
+    states : ndarray of int8
+        Each agent's own-perspective state index at step ``t`` (0 = s0).
+    actions : ndarray of int8
+        Each agent's action at step ``t`` (0 = C, 1 = D).
+    mask : ndarray of bool, shape (*lead, batch, T)
+        Whether the episode is still running at step ``t`` (all True for a
+        fixed horizon).
+    termination : {"fixed", "geometric"}
+    kappa : float
+        Per-step discount the estimators apply: :math:`\gamma` for a fixed
+        horizon, 1 for geometric termination (the discount is then the
+        continuation probability).
+    """
+
+    game: object
+    theta1: np.ndarray
+    theta2: np.ndarray
+    states: np.ndarray
+    actions: np.ndarray
+    mask: np.ndarray
+    termination: str
+    kappa: float
+
+    @property
+    def batch(self) -> int:
+        """Number of episodes per parameter pair."""
+        return self.states.shape[-2]
+
+    @property
+    def horizon(self) -> int:
+        """Number of simulated steps ``T`` (the longest episode for geometric termination)."""
+        return self.states.shape[-1]
+
+    @property
+    def lead(self) -> tuple:
+        """Leading shape of the parameters."""
+        return self.states.shape[1:-2]
+
+    @cached_property
+    def rewards(self) -> np.ndarray:
+        """Rewards of both agents, float64, zero after an episode ended."""
+        R = _payoffs(self.game)
+        a1, a2 = self.actions[0].astype(np.intp), self.actions[1].astype(np.intp)
+        return np.stack([R[0][a1, a2], R[1][a1, a2]]) * self.mask
+
+    @property
+    def joint_actions(self) -> np.ndarray:
+        """Joint action index ``2 a1 + a2`` (CC, CD, DC, DD, agent 1 first), (*lead, batch, T)."""
+        return 2 * self.actions[0].astype(np.intp) + self.actions[1]
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        r"""Per-step weights :math:`d_t = \kappa^t \cdot \text{mask}_t`, shape (*lead, batch, T).
+
+        The estimators target :math:`\mathbb{E}[\sum_t d_t r_t]`.
+        """
+        return self.kappa ** np.arange(self.horizon) * self.mask
+
+    def returns(self) -> np.ndarray:
+        r"""Discounted returns :math:`\sum_t d_t r_t` of both agents, shape (2, *lead, batch)."""
+        return np.sum(self.rewards * self.weights, axis=-1)
+
+    def returns_to_go(self) -> np.ndarray:
+        r""":math:`G_t = \sum_{l \ge t} \kappa^{l-t} r_l`, shape (2, *lead, batch, T)."""
+        r = self.rewards
+        out = np.empty_like(r)
+        acc = np.zeros(r.shape[:-1])
+        for t in range(self.horizon - 1, -1, -1):
+            acc = r[..., t] + self.kappa * acc
+            out[..., t] = acc
+        return out
+
+    def select(self, index) -> "Rollouts":
+        """The sub-batch of episodes ``index`` (a slice or index array on the batch axis).
+
+        Examples
+        --------
+        >>> from lola_sym.games import ipd
+        >>> ro = rollout(ipd(), [0.0] * 5, [0.0] * 5, batch=10, horizon=3, seed=0)
+        >>> ro.select(slice(0, None, 2)).batch
+        5
+        """
+        cut = (Ellipsis, index, slice(None))
+        return Rollouts(self.game, self.theta1, self.theta2, self.states[cut], self.actions[cut],
+                        self.mask[cut], self.termination, self.kappa)
+
+    def __repr__(self) -> str:
+        return (f"Rollouts({self.game.name}, lead={self.lead}, batch={self.batch}, "
+                f"T={self.horizon}, termination={self.termination!r})")
+
+
+def rollout(game, theta1, theta2, batch: int, horizon: int | None = None, *, seed=0,
+            termination: str = "fixed") -> Rollouts:
+    r"""Simulate ``batch`` episodes of ``game`` for each parameter pair.
+
+    Parameters
+    ----------
+    game : IteratedGame
+    theta1, theta2 : array_like, shape (..., 5)
+        Logits ``[s0, CC, CD, DC, DD]`` (own perspective); leading axes
+        broadcast and are simulated together, each with ``batch`` episodes.
+    batch : int
+        Episodes per parameter pair, >= 1.
+    horizon : int, optional
+        Number of steps ``T`` (>= 1). Required for ``termination="fixed"``;
+        for ``"geometric"`` it caps the episode length (episodes still
+        running are then cut, which biases the estimators: leave it None to
+        simulate until every episode has ended).
+    seed : int or numpy.random.Generator
+        Source of randomness (never global state).
+    termination : {"fixed", "geometric"}
+        Fixed horizon, or continue with probability :math:`\gamma` after each step.
+
+    Returns
+    -------
+    Rollouts
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> from lola_sym.layout import policy
+    >>> ro = rollout(ipd(), policy("tft"), policy("alld"), batch=2, horizon=4, seed=0)
+    >>> ro.actions[0]          # tit-for-tat opens with C, then copies D
+    array([[0, 1, 1, 1],
+           [0, 1, 1, 1]], dtype=int8)
+    >>> ro.states[0][0]        # agent 1's own states: s0, CD, DD, DD
+    array([0, 2, 4, 4], dtype=int8)
+    >>> ro.rewards[:, 0, :2]   # (agent, episode 0, first two steps)
+    array([[-3., -2.],
+           [ 0., -2.]])
+    >>> rollout(ipd(), policy("tft"), policy("tft"), batch=0, horizon=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch must be >= 1, got 0
+    """
+    _check_game(game)
+    t1 = as_params(theta1, "theta1")
+    t2 = as_params(theta2, "theta2")
+    batch = check_positive_int(batch, "batch")
+    if termination not in TERMINATIONS:
+        raise ValueError(f"unknown termination {termination!r}; choose one of {TERMINATIONS}")
+    if horizon is not None:
+        horizon = check_positive_int(horizon, "horizon")
+    elif termination == "fixed":
+        raise ValueError("termination='fixed' needs a horizon (number of steps >= 1)")
+    rng = as_generator(seed)
+    lead = np.broadcast_shapes(t1.shape[:-1], t2.shape[:-1])
+    t1 = np.array(np.broadcast_to(t1, lead + (5,)))
+    t2 = np.array(np.broadcast_to(t2, lead + (5,)))
+    n = int(np.prod(lead, dtype=int))
+    p1, p2 = expit(t1).reshape(n, 5), expit(t2).reshape(n, 5)
+    rows = np.arange(n)[:, None]
+    gamma = float(game.gamma)
+    s1 = np.zeros((n, batch), dtype=np.intp)
+    s2 = np.zeros((n, batch), dtype=np.intp)
+    alive = np.ones((n, batch), dtype=bool)
+    S, A, M = [], [], []
+    t = 0
+    while (horizon is None or t < horizon) and alive.any():
+        u = rng.random((2, n, batch))
+        a1 = (u[0] >= p1[rows, s1]).astype(np.int8)          # C (0) with probability p
+        a2 = (u[1] >= p2[rows, s2]).astype(np.int8)
+        S.append(np.stack([s1, s2]).astype(np.int8))
+        A.append(np.stack([a1, a2]))
+        M.append(alive.copy())
+        s1 = 1 + 2 * a1.astype(np.intp) + a2
+        s2 = 1 + 2 * a2.astype(np.intp) + a1
+        if termination == "geometric":
+            alive &= rng.random((n, batch)) < gamma
+        t += 1
+    shape = (2,) + lead + (batch, t)
+    states = np.stack(S, axis=-1).reshape(shape)
+    actions = np.stack(A, axis=-1).reshape(shape)
+    mask = np.stack(M, axis=-1).reshape(shape[1:])
+    kappa = gamma if termination == "fixed" else 1.0
+    return Rollouts(game, t1, t2, states, actions, mask, termination, kappa)
+
+
+def chain(game, theta1, theta2) -> tuple:
+    r"""The exact Markov chain of joint actions: ``(p0, P, r)``.
+
+    ``p0`` has shape (..., 4) (first joint action over CC, CD, DC, DD, agent 1
+    first), ``P`` shape (..., 4, 4) (row = previous joint action), ``r`` shape
+    (2, 4) (rewards of both agents per joint action). Agent 2's probability
+    in joint state ``j`` is read from its own-perspective entry ``SWAP[1 + j]``.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> p0, P, r = chain(ipd(), [0.0] * 5, [0.0] * 5)
+    >>> p0, P.sum(axis=-1), r[0]
+    (array([0.25, 0.25, 0.25, 0.25]), array([1., 1., 1., 1.]), array([-1., -3.,  0., -2.]))
+    """
+    _check_game(game)
+    x = expit(as_params(theta1, "theta1"))
+    y = expit(as_params(theta2, "theta2"))
+
+    def row(a, b):
+        return np.stack([a * b, a * (1 - b), (1 - a) * b, (1 - a) * (1 - b)], axis=-1)
+
+    p0 = row(x[..., 0], y[..., 0])
+    P = np.stack([row(x[..., 1 + j], y[..., SWAP[1 + j]]) for j in range(4)], axis=-2)
+    r = np.array([[float(v) for v in game.r1], [float(v) for v in game.r2]])
+    return p0, P, r
+
+
+def joint_distribution(game, theta1, theta2, horizon: int) -> np.ndarray:
+    r"""Exact distribution of the joint action at each step, :math:`p_t = p_0 P^t`.
+
+    Shape (..., horizon, 4) over CC, CD, DC, DD (agent 1 first). Agent 1's
+    own state at step ``t + 1`` is joint action ``t`` (index ``1 + j``);
+    agent 2's is ``SWAP[1 + j]``. Expected rewards at step ``t`` are
+    ``p_t @ r.T`` with ``r`` from :func:`chain`.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> from lola_sym.layout import policy
+    >>> joint_distribution(ipd(), policy("tft"), policy("alld"), 2).round(6)
+    array([[0., 1., 0., 0.],
+           [0., 0., 0., 1.]])
+    """
+    horizon = check_positive_int(horizon, "horizon")
+    p0, P, _ = chain(game, theta1, theta2)
+    out = [np.broadcast_to(p0, P.shape[:-1])]
+    for _ in range(horizon - 1):
+        out.append(np.einsum("...i,...ij->...j", out[-1], P))
+    return np.stack(out, axis=-2)
