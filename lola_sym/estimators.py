@@ -39,10 +39,10 @@ batch mean, and ``"value"``, the exact critic). The LOLA correction
 estimates: from the same episodes it has an :math:`O(1/\text{batch})` bias,
 from independent halves (``independent=True``) none.
 
-The exact targets (:func:`exact_targets`) are computed by forward-mode
-differentiation of the Markov chain in closed form; the truncation bias
-:math:`V - V_T = \gamma^T p_T^\top (I - \gamma P)^{-1} r` and its derivatives
-by :func:`truncation_bias`.
+The exact targets (:func:`exact_targets`, :func:`target_for`) and the
+truncation bias :math:`V - V^T = \gamma^T p_T^\top (I - \gamma P)^{-1} r` with
+its derivatives (:func:`truncation_bias`) are defined next to the simulator in
+:mod:`lola_sym.rollouts` and re-exported here.
 
 References
 ----------
@@ -63,9 +63,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from lola_sym._validation import as_params, check_positive_int, check_real
-from lola_sym.layout import SWAP
-from lola_sym.rollouts import Rollouts, _check_game, chain
+from lola_sym._validation import as_params, check_real
+from lola_sym.rollouts import (QUANTITIES, Rollouts, Targets, chain, exact_targets, target_for,
+                               truncation_bias)
 
 __all__ = ["Estimate", "Targets", "estimate", "policy_gradient", "lola_pg_hessian", "dice",
            "baseline_values", "exact_targets", "truncation_bias", "target_for", "ESTIMATORS",
@@ -79,207 +79,9 @@ ESTIMATORS = {
     "dice": ("dice", None),
     "dice_baseline": ("dice", "time"),
 }
-#: What an estimator estimates, for agent ``i`` with opponent ``j``: own gradient
-#: :math:`\nabla_i V_i`, cross gradient :math:`\nabla_j V_i`, the opponent's cross
-#: Hessian :math:`\nabla_i \nabla_j V_j` (rows = own logits), the LOLA correction
-#: (Hessian times cross gradient) and the LOLA direction (own gradient + eta * correction).
-QUANTITIES = ("grad", "cross", "hessian", "correction", "lola")
 #: Named baselines: leave-one-out batch mean of the return-to-go per step, exact critic.
 BASELINES = ("time", "value")
 _DEFAULT = object()
-
-
-# ------------------------------------------------------------------ exact targets
-@dataclass(frozen=True)
-class Targets:
-    r"""Exact values and their first and second derivatives at one point.
-
-    Attributes
-    ----------
-    value : ndarray, shape (2,)
-        :math:`(V_1, V_2)` (truncated to ``horizon`` steps when given).
-    gradient : ndarray, shape (2, 10)
-        ``gradient[i - 1]`` is :math:`\partial V_i / \partial (\theta_1, \theta_2)`.
-    hessian : ndarray, shape (2, 10, 10)
-        Second derivatives of :math:`V_i` in the same 10 parameters.
-    horizon : int or None
-        ``None`` for the infinite discounted sum.
-    """
-
-    value: np.ndarray
-    gradient: np.ndarray
-    hessian: np.ndarray
-    horizon: int | None = None
-
-    def grad(self, of: int, wrt: int) -> np.ndarray:
-        r""":math:`\nabla_{wrt} V_{of}`, shape (5,)."""
-        return self.gradient[of - 1, _BLOCK[wrt]]
-
-    def cross_hessian(self, of: int) -> np.ndarray:
-        r""":math:`\nabla_1 \nabla_2 V_{of}`, shape (5, 5): rows agent 1's logits."""
-        return self.hessian[of - 1, _BLOCK[1], _BLOCK[2]]
-
-    def quantity(self, name: str, agent: int = 1, eta: float = 1.0) -> np.ndarray:
-        """The exact value of an estimator's target (see :data:`QUANTITIES`)."""
-        i, j = _agents(agent)
-        _check_quantity(name)
-        if name == "grad":
-            return self.grad(i, i)
-        if name == "cross":
-            return self.grad(i, j)
-        hess = self.hessian[j - 1, _BLOCK[i], _BLOCK[j]]
-        if name == "hessian":
-            return hess
-        corr = hess @ self.grad(i, j)
-        return corr if name == "correction" else self.grad(i, i) + eta * corr
-
-    def __sub__(self, other: "Targets") -> "Targets":
-        return Targets(self.value - other.value, self.gradient - other.gradient,
-                       self.hessian - other.hessian, None)
-
-
-_BLOCK = {1: slice(0, 5), 2: slice(5, 10)}
-_DX = np.array([1.0, 1.0, -1.0, -1.0])   # d row / dx = dx * [y, ybar, -y, -ybar]
-_DY = np.array([1.0, -1.0, 1.0, -1.0])   # d row / dy = dy * [x, -x, xbar, -xbar]
-_DXY = np.array([1.0, -1.0, -1.0, 1.0])
-
-
-def _chain_derivatives(theta1, theta2):
-    """p0, P and their first/second derivatives in the 10 logits (one point)."""
-    th = np.concatenate([theta1, theta2])
-    x, xb = expit(th), expit(-th)
-    dx = x * xb
-    ddx = dx * (xb - x)
-    q = np.zeros((5, 10, 4))          # rows: p0, then P rows CC, CD, DC, DD
-    rows, d2 = np.zeros((5, 4)), np.zeros((5, 10, 10, 4))
-    for k in range(5):
-        a, b = (0, 5) if k == 0 else (k, 5 + SWAP[k])
-        yv = np.array([x[b], xb[b], x[b], xb[b]])
-        xv = np.array([x[a], x[a], xb[a], xb[a]])
-        rows[k] = xv * yv
-        q[k, a] = dx[a] * _DX * yv
-        q[k, b] = dx[b] * _DY * xv
-        d2[k, a, a] = ddx[a] * _DX * yv
-        d2[k, b, b] = ddx[b] * _DY * xv
-        d2[k, a, b] = d2[k, b, a] = dx[a] * dx[b] * _DXY
-    P, dP = rows[1:], q[1:].transpose(1, 0, 2)
-    d2P = d2[1:].transpose(1, 2, 0, 3)
-    return rows[0], q[0], d2[0], P, dP, d2P
-
-
-def _start_value(q, dq, d2q, P, dP, d2P, gamma, r):
-    r"""Derivatives of :math:`q^\top (I - \gamma P)^{-1} r_i` for a start distribution ``q(θ)``."""
-    M = np.eye(4) - gamma * P
-    w = np.linalg.solve(M, r.T)                                    # (4, 2)
-    dw = np.linalg.solve(M, gamma * np.einsum("aij,jk->aik", dP, w))  # (10, 4, 2)
-    u = np.linalg.solve(M.T, q)
-    value = q @ w
-    grad = (dq @ w + np.einsum("i,aik->ak", q, dw)).T
-    inner = (np.einsum("abij,jk->abik", d2P, w) + np.einsum("aij,bjk->abik", dP, dw)
-             + np.einsum("bij,ajk->abik", dP, dw))
-    hess = (np.einsum("abi,ik->kab", d2q, w) + np.einsum("ai,bik->kab", dq, dw)
-            + np.einsum("bi,aik->kab", dq, dw) + gamma * np.einsum("i,abik->kab", u, inner))
-    return value, grad, hess
-
-
-def _point(game, theta1, theta2):
-    _check_game(game)
-    t1 = as_params(theta1, "theta1")
-    t2 = as_params(theta2, "theta2")
-    if t1.ndim != 1 or t2.ndim != 1:
-        raise ValueError(f"exact targets take one point: theta1 and theta2 must have shape (5,); "
-                         f"got {t1.shape} and {t2.shape}")
-    r = np.array([[float(v) for v in game.r1], [float(v) for v in game.r2]])
-    return _chain_derivatives(t1, t2), float(game.gamma), r
-
-
-def _propagate(p, dp, d2p, P, dP, d2P):
-    """One step p -> p P of the distribution and its derivatives."""
-    d2 = (d2p @ P + np.einsum("ai,bij->abj", dp, dP) + np.einsum("bi,aij->abj", dp, dP)
-          + np.einsum("i,abij->abj", p, d2P))
-    return p @ P, dp @ P + np.einsum("i,aij->aj", p, dP), d2
-
-
-def exact_targets(game, theta1, theta2, horizon: int | None = None,
-                  method: str = "sum") -> Targets:
-    r"""Exact values, gradients and Hessians of both agents at one point.
-
-    With ``horizon=None`` the infinite discounted value
-    :math:`V_i = p_0^\top (I - \gamma P)^{-1} r_i`; with a horizon ``T`` the
-    truncated :math:`V^T_i = \sum_{t<T} \gamma^t p_t^\top r_i`, computed by
-    forward-mode recursion of :math:`p_{t+1} = p_t P` (``method="sum"``) or as
-    :math:`V - \gamma^T p_T^\top (I - \gamma P)^{-1} r` (``method="tail"``).
-    The derivatives are exact up to rounding (closed-form linear algebra).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from lola_sym import games, update_field
-    >>> g, t1, t2 = games.ipd(), np.linspace(-1, 1, 5), np.linspace(1, -1, 5)
-    >>> ex = exact_targets(g, t1, t2)
-    >>> bool(np.allclose(ex.grad(1, 1), update_field(g, "nl")(t1, t2)[0], rtol=1e-10))
-    True
-    >>> lola = update_field(g, "lola", eta=1.0)(t1, t2)[0]
-    >>> bool(np.allclose(ex.quantity("lola", agent=1, eta=1.0), lola, rtol=1e-10))
-    True
-    """
-    (p0, dp0, d2p0, P, dP, d2P), gamma, r = _point(game, theta1, theta2)
-    if method not in ("sum", "tail"):
-        raise ValueError(f"unknown method {method!r}; choose 'sum' or 'tail'")
-    full = Targets(*_start_value(p0, dp0, d2p0, P, dP, d2P, gamma, r))
-    if horizon is None:
-        return full
-    horizon = check_positive_int(horizon, "horizon")
-    if method == "tail":
-        tail = truncation_bias(game, theta1, theta2, horizon)
-        diff = full - tail
-        return Targets(diff.value, diff.gradient, diff.hessian, horizon)
-    p, dp, d2p = p0, dp0, d2p0
-    V, G, H = np.zeros(2), np.zeros((2, 10)), np.zeros((2, 10, 10))
-    disc = 1.0
-    for t in range(horizon):
-        V += disc * (r @ p)
-        G += disc * (dp @ r.T).T
-        H += disc * np.einsum("abi,ki->kab", d2p, r)
-        if t + 1 < horizon:
-            p, dp, d2p = _propagate(p, dp, d2p, P, dP, d2P)
-        disc *= gamma
-    return Targets(V, G, H, horizon)
-
-
-def truncation_bias(game, theta1, theta2, horizon: int) -> Targets:
-    r"""Exact :math:`V - V^T = \gamma^T p_T^\top (I - \gamma P)^{-1} r` and its derivatives.
-
-    The bias of every estimator from episodes of ``horizon`` steps with
-    respect to the infinite discounted value (:math:`p_T = p_0 P^T`).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from lola_sym import games
-    >>> g, t = games.ipd(), np.zeros(5)
-    >>> b = truncation_bias(g, t, t, 150)
-    >>> full, trunc = exact_targets(g, t, t), exact_targets(g, t, t, horizon=150)
-    >>> bool(np.allclose(b.gradient, full.gradient - trunc.gradient, rtol=1e-9, atol=1e-12))
-    True
-    """
-    (p0, dp0, d2p0, P, dP, d2P), gamma, r = _point(game, theta1, theta2)
-    horizon = check_positive_int(horizon, "horizon")
-    p, dp, d2p = p0, dp0, d2p0
-    for _ in range(horizon):
-        p, dp, d2p = _propagate(p, dp, d2p, P, dP, d2P)
-    V, G, H = _start_value(p, dp, d2p, P, dP, d2P, gamma, r)
-    scale = gamma ** horizon
-    return Targets(scale * V, scale * G, scale * H, horizon)
-
-
-def target_for(rollouts: Rollouts) -> Targets:
-    """The exact targets the estimators on ``rollouts`` are unbiased for (one point).
-
-    Fixed horizon: the truncated value; geometric termination: the exact value.
-    """
-    horizon = rollouts.horizon if rollouts.termination == "fixed" else None
-    return exact_targets(rollouts.game, rollouts.theta1, rollouts.theta2, horizon)
 
 
 # ------------------------------------------------------------------ estimators
