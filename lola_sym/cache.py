@@ -29,7 +29,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-__all__ = ["cache_dir", "cache_key", "load", "store", "enabled", "CacheWarning", "FORMAT",
+__all__ = ["cache_dir", "lib_dir", "cache_key", "load", "store", "enabled", "CacheWarning", "FORMAT",
            "versions", "clear"]
 
 #: Entry format version; part of every key.
@@ -118,6 +118,11 @@ def _secret(root: Path) -> bytes:
         Path(tmp).unlink(missing_ok=True)
         raise
     return data
+
+
+def lib_dir() -> Path:
+    """Where compiled shared libraries of the c backend are kept."""
+    return cache_dir() / "lib"
 
 
 def _path(key: str) -> Path:

@@ -14,7 +14,11 @@ References
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import tempfile
+from functools import lru_cache
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -26,13 +30,20 @@ from lola_sym.program import Program, sigmoid
 
 __all__ = ["compile_field", "CompiledProgram", "BACKENDS"]
 
-#: Backends accepted by :func:`compile_field`: ``"llvm"`` (symengine's LLVM
-#: ``Lambdify``, native code) and ``"numpy"`` (``sympy.lambdify``, the fallback).
-BACKENDS = ("llvm", "numpy")
+#: Backends accepted by :func:`compile_field`: ``"c"`` (C from the system
+#: compiler, OpenMP over the batch), ``"llvm"`` (symengine's LLVM ``Lambdify``)
+#: and ``"numpy"`` (``sympy.lambdify``, the portable fallback).
+BACKENDS = ("c", "llvm", "numpy")
+#: symengine's CSE does not finish on very deep programs (measured: HOLA-2 on the
+#: IPD, 1411 steps, > 5 min); the llvm backend refuses programs beyond this.
+LLVM_MAX_STEPS = 1200
 
 
 def default_backend() -> str:
-    """``"llvm"`` when symengine with LLVM support is installed, else ``"numpy"``."""
+    """``"c"`` with a C compiler, else ``"llvm"`` with symengine, else ``"numpy"``."""
+    from lola_sym import cbackend
+    if cbackend.available():
+        return "c"
     return "llvm" if _llvm_available() else "numpy"
 
 
@@ -133,8 +144,8 @@ class CompiledProgram:
     def __call__(self, *arrays_and_hyper):
         k = len(self.dims)
         arrays, hyper = arrays_and_hyper[:k], arrays_and_hyper[k:]
-        if self.backend == "llvm":
-            return self._call_llvm(arrays, hyper)
+        if self.backend in ("llvm", "c"):
+            return self._call_native(arrays, hyper)
         cols = []
         for a, d in zip(arrays, self.dims):
             cols.extend(a[..., i] for i in range(d))
@@ -144,31 +155,49 @@ class CompiledProgram:
         return self._group(np.stack(outs, axis=-1))
 
     def to_payload(self) -> dict:
-        """A JSON-able description for the disk cache (llvm backend only)."""
+        """A JSON-able description for the disk cache (llvm and c backends)."""
+        meta = {"dims": list(self.dims), "n_out": list(self.n_out), "backend": self.backend,
+                "hyper": [str(h) for h in self.hyper], "stack": self.stack, "n_ops": self.n_ops}
+        if self.backend == "c":
+            data = self.raw.path.read_bytes()
+            return {**meta, "lib": self.raw.path.name, "sha256": hashlib.sha256(data).hexdigest()}
         if self.backend != "llvm":
-            raise ValueError("only llvm-compiled programs are cached")
+            raise ValueError("numpy-compiled programs are not cached")
         func, args = self.raw.__reduce__()
         args = list(args)
         dtype = args[7]
         args[7] = np.dtype(dtype).name
-        return {"reduce": [list(a) if isinstance(a, tuple) else a for a in args],
-                "dims": list(self.dims), "n_out": list(self.n_out),
-                "hyper": [str(h) for h in self.hyper], "stack": self.stack, "n_ops": self.n_ops}
+        return {**meta, "reduce": [list(a) if isinstance(a, tuple) else a for a in args]}
 
     @classmethod
-    def from_payload(cls, payload: dict, hyper: tuple) -> "CompiledProgram":
-        """Rebuild from :meth:`to_payload` output (already integrity-checked)."""
+    def from_payload(cls, payload: dict, hyper: tuple, lib_dir=None) -> "CompiledProgram":
+        """Rebuild from :meth:`to_payload` output (already integrity-checked).
+
+        For the c backend the library file in ``lib_dir`` must hash to the
+        recorded SHA-256 before it is loaded.
+        """
+        if [str(h) for h in hyper] != payload["hyper"]:
+            raise ValueError("cached hyper-parameters differ")
+        dims, n_out = tuple(payload["dims"]), tuple(payload["n_out"])
+        if payload.get("backend") == "c":
+            from lola_sym import cbackend
+            path = Path(lib_dir) / payload["lib"]
+            if path.name != payload["lib"] or not path.is_file():
+                raise ValueError("cached library is missing")
+            if hashlib.sha256(path.read_bytes()).hexdigest() != payload["sha256"]:
+                raise ValueError("cached library does not match its recorded hash")
+            raw = cbackend.load(path, sum(dims) + len(hyper), sum(n_out))
+            return cls(raw, dims, n_out, tuple(hyper), bool(payload["stack"]),
+                       int(payload["n_ops"]), "", "c")
         from symengine.lib.symengine_wrapper import llvm_loading_func
         args = list(payload["reduce"])
         if len(args) != 9 or not isinstance(args[8], bytes) or args[7] != "float64":
             raise ValueError("unexpected cached function layout")
         args[2] = [tuple(s) for s in args[2]]
         args[7] = np.float64
-        if [str(h) for h in hyper] != payload["hyper"]:
-            raise ValueError("cached hyper-parameters differ")
         raw = llvm_loading_func(*args)
-        return cls(raw, tuple(payload["dims"]), tuple(payload["n_out"]), tuple(hyper),
-                   bool(payload["stack"]), int(payload["n_ops"]), "", "llvm")
+        return cls(raw, dims, n_out, tuple(hyper), bool(payload["stack"]),
+                   int(payload["n_ops"]), "", "llvm")
 
     def point(self, t1, t2, hyper):
         """Fast path for one point: 1-d float64 arrays of the right sizes.
@@ -180,13 +209,16 @@ class CompiledProgram:
         x = np.concatenate((t1, t2, hyper))
         if x @ self._zeros != 0.0:              # nan or inf anywhere gives nan
             return None
-        if self.backend != "llvm":
+        if self.backend == "llvm":
+            out = np.empty(sum(self.n_out))
+            self.raw.unsafe_real(x, out)
+        elif self.backend == "c":
+            out = self.raw.point(x)
+        else:
             return self(t1, t2, *hyper)
-        out = np.empty(sum(self.n_out))
-        self.raw.unsafe_real(x, out)
         return self._group(out)
 
-    def _call_llvm(self, arrays, hyper):
+    def _call_native(self, arrays, hyper):
         n_in = sum(self.dims)
         n_args = n_in + len(hyper)
         shape = np.broadcast_shapes(*(a.shape[:-1] for a in arrays))
@@ -196,8 +228,18 @@ class CompiledProgram:
             x[..., i:i + d] = a
             i += d
         x[..., n_in:] = hyper
-        out = self.raw(x.reshape(-1, n_args)).reshape(shape + (sum(self.n_out),))
-        return self._group(out)
+        x2 = x.reshape(-1, n_args)
+        if self.backend == "llvm":
+            out = self.raw(x2)
+        else:
+            out = np.empty((x2.shape[0], sum(self.n_out)))
+            self.raw(x2, out)
+        return self._group(out.reshape(shape + (sum(self.n_out),)))
+
+
+@lru_cache(maxsize=None)
+def _private_lib_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="lola_sym_lib_"))
 
 
 def _to_symengine(prog: Program, args):
@@ -250,7 +292,8 @@ def _to_symengine(prog: Program, args):
 
 def compile_field(prog: Program, params: Sequence[Sequence[sp.Symbol]],
                   hyper: Sequence[sp.Symbol] = (), *, n_out: Sequence[int],
-                  stack: bool = False, backend: str | None = None) -> CompiledProgram:
+                  stack: bool = False, backend: str | None = None,
+                  lib_dir=None) -> CompiledProgram:
     r"""Compile ``prog`` into a :class:`CompiledProgram`.
 
     Parameters
@@ -265,8 +308,11 @@ def compile_field(prog: Program, params: Sequence[Sequence[sp.Symbol]],
         Output group sizes; ``sum(n_out) == len(prog.outputs)``.
     stack : bool
         Return one array of all outputs instead of a tuple of groups.
-    backend : {"llvm", "numpy"}, optional
+    backend : {"c", "llvm", "numpy"}, optional
         Code generator; default :func:`default_backend`.
+    lib_dir : path, optional
+        Where the c backend puts its shared library (default: a private
+        temporary directory of this process).
 
     Examples
     --------
@@ -280,6 +326,9 @@ def compile_field(prog: Program, params: Sequence[Sequence[sp.Symbol]],
     backend = default_backend() if backend is None else backend
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    if backend == "llvm" and len(prog.pruned().steps) > LLVM_MAX_STEPS:
+        raise ValueError(f"program of {len(prog.pruned().steps)} steps is too deep for the llvm "
+                         f"backend (symengine's CSE does not finish); use backend='c' or 'numpy'")
     if backend == "llvm" and not _llvm_available():
         raise ValueError("backend 'llvm' needs symengine with LLVM support "
                          "(pip install symengine); use backend='numpy'")
@@ -303,6 +352,12 @@ def compile_field(prog: Program, params: Sequence[Sequence[sp.Symbol]],
         se_args, se_outs = _to_symengine(prog, args)
         raw = se.Lambdify(se_args, se_outs, backend="llvm", cse=True, real=True, opt_level=3)
         return CompiledProgram(raw, dims, tuple(n_out), hyper, stack, n_ops, "", backend)
+    if backend == "c":
+        from lola_sym import cbackend
+        source = cbackend.c_source(ordered, outs, safe_args)
+        path = cbackend.build(source, Path(lib_dir) if lib_dir else _private_lib_dir())
+        raw = cbackend.load(path, len(args), sum(n_out))
+        return CompiledProgram(raw, dims, tuple(n_out), hyper, stack, n_ops, source, backend)
     raw = sp.lambdify(safe_args, list(outs), modules=[{"sigmoid": expit}, "numpy"],
                       cse=lambda _exprs: (ordered, list(outs)), docstring_limit=0)
     source = inspect.getsource(raw)

@@ -61,7 +61,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from lola_sym._validation import as_params, check_real
 from lola_sym.rollouts import (QUANTITIES, Rollouts, Targets, chain, exact_targets, target_for,
@@ -126,15 +125,8 @@ def _check_rollouts(ro):
 
 
 def _scores(ro: Rollouts, agent: int) -> np.ndarray:
-    r"""Per-step scores :math:`s^i_t`, shape (*lead, batch, T, 5), zero after the end."""
-    theta = ro.theta1 if agent == 1 else ro.theta2
-    st = ro.states[agent - 1].astype(np.intp)
-    lead_idx = np.ix_(*[np.arange(n) for n in ro.lead]) if ro.lead else ()
-    p_c = expit(-theta)                                   # 1 - p, accurate when saturated
-    p = expit(theta)
-    idx = tuple(i[..., None, None] for i in lead_idx) + (st,)
-    x = np.where(ro.actions[agent - 1] == 0, p_c[idx], -p[idx]) * ro.mask
-    return (st[..., None] == np.arange(5)) * x[..., None]
+    r"""Per-step scores :math:`s^i_t`, shape (*lead, batch, T, 5) (cached on the rollouts)."""
+    return ro.scores[agent - 1]
 
 
 def baseline_values(ro: Rollouts, of: int, baseline) -> np.ndarray:
@@ -224,7 +216,7 @@ def policy_gradient(ro: Rollouts, of: int = 1, wrt: int = 1, baseline=None) -> E
 
 
 def _cumulative(ro):
-    return np.cumsum(_scores(ro, 1), axis=-2), np.cumsum(_scores(ro, 2), axis=-2)
+    return ro.cumulative_scores[0], ro.cumulative_scores[1]
 
 
 def _outer_sum(weight, C1, C2):
@@ -264,7 +256,7 @@ def dice(ro: Rollouts, of: int = 1, baseline=None) -> tuple:
     _check_rollouts(ro)
     _agents(of)
     S1, S2 = _scores(ro, 1), _scores(ro, 2)
-    C1, C2 = np.cumsum(S1, axis=-2), np.cumsum(S2, axis=-2)
+    C1, C2 = _cumulative(ro)
     dr = ro.weights * ro.rewards[of - 1]
     db = ro.weights * baseline_values(ro, of, baseline)
     name = "dice" if baseline is None else "dice_baseline"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -29,21 +29,22 @@ __all__ = ["update_field", "UpdateField", "derive", "compiled_program"]
 
 
 @lru_cache(maxsize=None)
-def derive(game, rule_name: str):
+def derive(game, rule_name: str, options: tuple = ()):
     """The rule's exact program on ``game`` (cached) and the derivation time in s.
 
     ``rule_name`` may also be ``"value"``: the value program, outputs (V1, V2).
+    ``options`` are the rule's structural options as sorted ``(name, value)`` pairs.
     """
     t0 = time.perf_counter()
     if rule_name == "value":
         prog = game.value_program()
     else:
-        prog = get_rule(rule_name).derive(game)
+        prog = get_rule(rule_name).derive(game, **dict(options))
     return prog.pruned(), time.perf_counter() - t0
 
 
 @lru_cache(maxsize=None)
-def compiled_program(game, what: str, backend: str):
+def compiled_program(game, what: str, backend: str, options: tuple = ()):
     """Compile a rule (or ``"value"``) on ``game``, through the disk cache for llvm.
 
     Returns ``(CompiledProgram, meta)`` with ``meta`` the derivation and
@@ -52,21 +53,24 @@ def compiled_program(game, what: str, backend: str):
     if what == "value":
         hyper, n_out, stack = (), (1, 1), True
     else:
-        hyper, n_out, stack = get_rule(what).hyper_symbols, game.dims, False
-    use_disk = backend == "llvm" and cache.enabled()
+        rule = get_rule(what)
+        hyper, n_out, stack = rule.hyper_symbols, rule.output_groups(game, dict(options)), False
+    use_disk = backend in ("llvm", "c") and cache.enabled()
     if use_disk:
-        key = cache.cache_key(game.spec(), what, tuple(str(h) for h in hyper), backend)
+        key = cache.cache_key(game.spec(), what + "".join(f";{k}={v}" for k, v in options),
+                              tuple(str(h) for h in hyper), backend)
         payload = cache.load(key)
         if payload is not None:
             try:
-                fn = CompiledProgram.from_payload(payload["compiled"], hyper)
+                fn = CompiledProgram.from_payload(payload["compiled"], hyper, cache.lib_dir())
                 return fn, {**payload["meta"], "from_cache": True}
             except (KeyError, TypeError, ValueError) as exc:
                 warnings.warn(f"lola_sym cache: unusable entry for {what} on {game.name} "
                               f"({exc}); rebuilding", cache.CacheWarning, stacklevel=2)
-    prog, t_derive = derive(game, what)
+    prog, t_derive = derive(game, what, options)
     t0 = time.perf_counter()
-    fn = compile_field(prog, game.theta, hyper, n_out=n_out, stack=stack, backend=backend)
+    fn = compile_field(prog, game.theta, hyper, n_out=n_out, stack=stack, backend=backend,
+                       lib_dir=cache.lib_dir() if use_disk else None)
     meta = {"derive_seconds": t_derive, "compile_seconds": time.perf_counter() - t0,
             "from_cache": False}
     if use_disk:
@@ -84,7 +88,11 @@ class UpdateField:
     rule : :class:`~lola_sym.rules.Rule`
     hyper : dict
         Hyper-parameter values bound to this field.
+    options : dict
+        Structural options of the derivation (e.g. HOLA's ``order``).
     compiled : :class:`~lola_sym.compile.CompiledProgram`
+        The compiled program: the update directions, or for combined rules
+        (SOS, SGA, CGD) the primitives that ``rule.combine`` finishes.
     derive_seconds, compile_seconds : float
         Time the derivation and compilation took when first built (possibly
         in an earlier process, when ``from_cache``).
@@ -99,18 +107,26 @@ class UpdateField:
     derive_seconds: float
     compile_seconds: float
     from_cache: bool = False
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        names = self.rule.compiled_hyper()
+        object.__setattr__(self, "_program_hyper", tuple(self.hyper[n] for n in names))
+        object.__setattr__(self, "_hyper_array", np.array(self._program_hyper, dtype=float))
 
     @property
     def program(self):
         r"""The exact derivation (:class:`~lola_sym.program.Program`), derived on first access.
 
-        ``program.outputs`` are :math:`g_1` then :math:`g_2` in terms of named
-        intermediate quantities.
+        ``program.outputs`` are :math:`g_1` then :math:`g_2` (or the named
+        primitives of a combined rule) in terms of named intermediate quantities.
         """
-        return derive(self.game, self.rule.name)[0]
+        return derive(self.game, self.rule.name, tuple(sorted(self.options.items())))[0]
 
-    def __post_init__(self):
-        object.__setattr__(self, "_hyper_array", np.array(list(self.hyper.values()), dtype=float))
+    def _finish(self, out):
+        if self.rule.combine is None:
+            return out
+        return self.rule.combine(out, self.hyper, self.game)
 
     def __call__(self, theta1, theta2) -> tuple:
         """Ascent directions ``(g1, g2)``, each of shape ``(..., d_i)``."""
@@ -120,31 +136,40 @@ class UpdateField:
                 and theta1.shape == (d1,) and theta2.shape == (d2,)):
             out = self.compiled.point(theta1, theta2, self._hyper_array)
             if out is not None:
-                return out
-        t1 = as_params(theta1, "theta1", self.game.dims[0])
-        t2 = as_params(theta2, "theta2", self.game.dims[1])
-        return self.compiled(t1, t2, *self.hyper.values())
+                return self._finish(out)
+        t1 = as_params(theta1, "theta1", d1)
+        t2 = as_params(theta2, "theta2", d2)
+        return self._finish(self.compiled(t1, t2, *self._program_hyper))
 
     @property
     def symbolic(self) -> tuple:
-        r"""``(g1, g2)`` as tuples of sympy expressions of named intermediates.
+        r"""The derived outputs as sympy expressions of named intermediates.
 
-        The hyper-parameters appear as symbols (e.g. ``eta``); use
-        :meth:`explicit` for the fully substituted expressions.
+        ``(g1, g2)`` for symbolic rules, with hyper-parameters as symbols (e.g.
+        ``eta``); for combined rules a dict of the named primitives. Use
+        :meth:`explicit` for fully substituted expressions.
         """
-        d1 = self.game.dims[0]
-        return tuple(self.program.outputs[:d1]), tuple(self.program.outputs[d1:])
+        return self._split(self.program.outputs)
 
-    def explicit(self) -> tuple:
-        """``(g1, g2)`` with every intermediate substituted (can be very large)."""
-        out = self.program.explicit()
-        d1 = self.game.dims[0]
-        return tuple(out[:d1]), tuple(out[d1:])
+    def _split(self, outs):
+        if self.rule.primitives is None:
+            d1 = self.game.dims[0]
+            return tuple(outs[:d1]), tuple(outs[d1:])
+        res, i = {}, 0
+        for name, n in self.rule.primitives(self.game, **self.options):
+            res[name] = tuple(outs[i:i + n])
+            i += n
+        return res
+
+    def explicit(self):
+        """:attr:`symbolic` with every intermediate substituted (can be very large)."""
+        return self._split(self.program.explicit())
 
     def evaluate(self, theta1, theta2, dps: int = 50) -> tuple:
         """Evaluate the exact program (no compiled code) at one point, ``dps`` digits.
 
-        Returns two lists of sympy Floats; hyper-parameters take the bound values.
+        Returns ``(g1, g2)`` as float arrays computed from the 50-digit program
+        values (for combined rules the final numpy step runs on those values).
         """
         t1 = as_params(theta1, "theta1", self.game.dims[0])
         t2 = as_params(theta2, "theta2", self.game.dims[1])
@@ -152,17 +177,21 @@ class UpdateField:
             raise ValueError("evaluate takes one point: theta1 and theta2 must be 1-d")
         vals = dict(zip(self.game.theta[0], (sp.Float(repr(float(x)), dps) for x in t1)))
         vals.update(zip(self.game.theta[1], (sp.Float(repr(float(x)), dps) for x in t2)))
-        vals.update(zip(self.rule.hyper_symbols, (sp.Float(repr(float(v)), dps) for v in self.hyper.values())))
-        out = self.program.evaluate(vals, dps=dps)
-        d1 = self.game.dims[0]
-        return out[:d1], out[d1:]
+        vals.update(zip(self.rule.hyper_symbols,
+                        (sp.Float(repr(float(v)), dps) for v in self._program_hyper)))
+        out = np.array([float(v) for v in self.program.evaluate(vals, dps=dps)])
+        groups, i = [], 0
+        for n in self.compiled.n_out:
+            groups.append(out[i:i + n])
+            i += n
+        return self._finish(tuple(groups))
 
     def size(self) -> int:
         """Operation count of the compiled code (after common-subexpression elimination)."""
         return self.compiled.n_ops
 
     def __repr__(self) -> str:
-        hyper = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
+        hyper = ", ".join(f"{k}={v}" for k, v in {**self.options, **self.hyper}.items())
         return f"UpdateField({self.rule.name!r} on {self.game.name}{', ' + hyper if hyper else ''})"
 
 
@@ -171,21 +200,22 @@ def update_field(game, rule, backend: str | None = None, **hyper) -> UpdateField
 
     Parameters
     ----------
-    game : IteratedGame
+    game : IteratedGame or DifferentiableGame
     rule : str
-        A registered rule name, e.g. ``"nl"`` or ``"lola"``.
-    backend : {"llvm", "numpy"}, optional
-        Compilation backend (see :mod:`lola_sym.compile`); default ``"llvm"``
-        when symengine is installed. llvm builds go through the disk cache
-        (:mod:`lola_sym.cache`).
+        A registered rule name (see ``lola_sym.RULES``), e.g. ``"nl"``, ``"lola"``.
+    backend : {"c", "llvm", "numpy"}, optional
+        Compilation backend (see :mod:`lola_sym.compile`); default ``"c"`` when
+        a C compiler is found, else ``"llvm"`` with symengine, else ``"numpy"``.
+        c and llvm builds go through the disk cache (:mod:`lola_sym.cache`).
     **hyper
-        The rule's hyper-parameters (e.g. ``eta`` for LOLA); defaults from
-        the rule's metadata.
+        The rule's hyper-parameters (e.g. ``eta`` for LOLA) with defaults from
+        the rule's metadata, and its structural options (e.g. ``order`` for
+        ``"hola"``).
 
     Returns
     -------
     UpdateField
-        ``f(theta1, theta2) -> (g1, g2)`` ascent directions, shape ``(..., 5)`` each.
+        ``f(theta1, theta2) -> (g1, g2)`` ascent directions, shapes ``(..., d_i)``.
 
     Examples
     --------
@@ -201,17 +231,20 @@ def update_field(game, rule, backend: str | None = None, **hyper) -> UpdateField
     ValueError: rule 'lola' has no hyper-parameter 'beta'; it takes ['eta']
     """
     rule = get_rule(rule)
+    opts = {k: hyper.pop(k) for k in list(hyper) if k in rule.options}
+    options = rule.check_options(opts)
     unknown = set(hyper) - set(rule.hyper)
     if unknown:
+        takes = sorted(rule.hyper) + sorted(rule.options)
         raise ValueError(f"rule {rule.name!r} has no hyper-parameter {sorted(unknown)[0]!r}; "
-                         f"it takes {sorted(rule.hyper)}")
+                         f"it takes {takes}")
     values = {}
     for name, default in rule.hyper.items():
         values[name] = check_real(hyper.get(name, default), name)
     backend = default_backend() if backend is None else backend
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
-    fn, meta = compiled_program(game, rule.name, backend)
+    key = tuple(sorted(options.items()))
+    fn, meta = compiled_program(game, rule.name, backend, key)
     return UpdateField(game, rule, values, fn, meta["derive_seconds"], meta["compile_seconds"],
-                       meta["from_cache"])
-
+                       meta["from_cache"], options)

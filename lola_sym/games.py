@@ -19,10 +19,14 @@ import numpy as np
 import sympy as sp
 
 from lola_sym._validation import as_params, as_rational
+from lola_sym.differentiable import DifferentiableGame, differentiable
 from lola_sym.layout import N_PARAMS, STATES, theta_symbols
+from lola_sym.program import sigmoid
 
 __all__ = ["IteratedGame", "iterated", "ipd", "imp", "stag_hunt", "chicken",
-           "battle_of_sexes", "CATALOGUE", "by_name"]
+           "battle_of_sexes", "CATALOGUE", "by_name", "DifferentiableGame", "differentiable",
+           "tandem", "hamiltonian", "balduzzi", "matching_pennies", "ultimatum",
+           "chicken_one_shot"]
 
 JOINT_STATES = ("CC", "CD", "DC", "DD")
 
@@ -234,6 +238,72 @@ def battle_of_sexes(gamma=sp.Rational(24, 25)) -> IteratedGame:
     return IteratedGame([[3, 0], [0, 2]], [[2, 0], [0, 3]], gamma, "battle of the sexes")
 
 
+# ---------------------------------------------------------------- one-shot games
+_X, _Y = sp.symbols("x y", real=True)
+_T1, _T2 = sp.Symbol("theta_1", real=True), sp.Symbol("theta_2", real=True)
+
+
+def _coin(t):
+    """sigma(t) - sigma(-t) = 2 sigma(t) - 1, accurate when saturated."""
+    return sigmoid(t) - sigmoid(-t)
+
+
+def tandem() -> DifferentiableGame:
+    """Tandem (SOS paper): losses (x+y)^2 - 2x and (x+y)^2 - 2y; fixed points x + y = 1.
+
+    Examples
+    --------
+    >>> tandem().V1
+    2*x - (x + y)**2
+    """
+    return differentiable((_X + _Y) ** 2 - 2 * _X, (_X + _Y) ** 2 - 2 * _Y, [_X], [_Y],
+                          name="Tandem", loss=True)
+
+
+def hamiltonian() -> DifferentiableGame:
+    """Hamiltonian game: losses x y and -x y (zero-sum; a centre at the origin)."""
+    return differentiable(_X * _Y, -_X * _Y, [_X], [_Y], name="Hamiltonian", loss=True)
+
+
+def balduzzi() -> DifferentiableGame:
+    """Balduzzi et al.'s game: losses x^2/2 + 10 x y and y^2/2 - 10 x y."""
+    return differentiable(_X ** 2 / 2 + 10 * _X * _Y, _Y ** 2 / 2 - 10 * _X * _Y, [_X], [_Y],
+                          name="Balduzzi", loss=True)
+
+
+def matching_pennies() -> DifferentiableGame:
+    r"""One-shot matching pennies with sigmoid policies (SOS/COLA code).
+
+    Player 1's loss :math:`(2 p_1 - 1)(2 p_2 - 1)`, player 2's its negative;
+    Nash equilibrium at :math:`\theta = 0`.
+    """
+    return differentiable(_coin(_T1) * _coin(_T2), -_coin(_T1) * _coin(_T2), [_T1], [_T2],
+                          name="matching pennies", loss=True)
+
+
+def ultimatum() -> DifferentiableGame:
+    """Binary ultimatum game: agent 1 offers fair (p_fair), agent 2 accepts unfair (p_accept).
+
+    V_A = 5 p_fair + 8 (1 - p_fair) p_accept, V_B = 5 p_fair + 2 (1 - p_fair) p_accept.
+    """
+    pf, pa, qf = sigmoid(_T1), sigmoid(_T2), sigmoid(-_T1)
+    return differentiable(5 * pf + 8 * qf * pa, 5 * pf + 2 * qf * pa, [_T1], [_T2],
+                          name="ultimatum")
+
+
+def chicken_one_shot() -> DifferentiableGame:
+    """One-shot chicken, sigmoid policies (action 0 = swerve).
+
+    Payoffs P1 = [[0, -1], [1, -100]], P2 = [[0, 1], [-1, -100]].
+    """
+    p = (sigmoid(_T1), sigmoid(-_T1))
+    q = (sigmoid(_T2), sigmoid(-_T2))
+    P1, P2 = ((0, -1), (1, -100)), ((0, 1), (-1, -100))
+    V1 = sum(p[a] * q[b] * P1[a][b] for a in (0, 1) for b in (0, 1))
+    V2 = sum(p[a] * q[b] * P2[a][b] for a in (0, 1) for b in (0, 1))
+    return differentiable(V1, V2, [_T1], [_T2], name="chicken (one-shot)")
+
+
 #: The named games, by the name the CLI and reports use.
 CATALOGUE = {
     "ipd": ipd,
@@ -241,6 +311,12 @@ CATALOGUE = {
     "stag_hunt": stag_hunt,
     "chicken": chicken,
     "battle_of_sexes": battle_of_sexes,
+    "tandem": tandem,
+    "hamiltonian": hamiltonian,
+    "balduzzi": balduzzi,
+    "matching_pennies": matching_pennies,
+    "ultimatum": ultimatum,
+    "chicken_one_shot": chicken_one_shot,
 }
 
 
@@ -254,7 +330,7 @@ def by_name(name: str):
     >>> by_name("pd")
     Traceback (most recent call last):
     ...
-    ValueError: unknown game 'pd'; choose one of ['battle_of_sexes', 'chicken', 'imp', 'ipd', 'stag_hunt']
+    ValueError: unknown game 'pd'; choose one of ['balduzzi', 'battle_of_sexes', 'chicken', 'chicken_one_shot', 'hamiltonian', 'imp', 'ipd', 'matching_pennies', 'stag_hunt', 'tandem', 'ultimatum']
     """
     try:
         return CATALOGUE[name]()

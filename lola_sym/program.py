@@ -312,6 +312,26 @@ class Program:
                 dot[s] = sym
         return self.extend(new_steps), [tangent(y) for y in ys]
 
+    def inline(self, other: "Program", inputs: Mapping, prefix: str):
+        """Append a renamed copy of ``other`` with its inputs replaced by expressions.
+
+        ``inputs`` maps each input symbol of ``other`` to an expression of this
+        program (e.g. a shifted parameter ``theta_2 + eta * g_2``); inputs not
+        mapped stay as they are. Returns the extended program and ``other``'s
+        outputs expressed in it. Differentiating through the result is the total
+        derivative (e.g. exact LOLA's gradient through the opponent's step).
+        """
+        fresh = self._fresh(prefix)
+        ren = {k: sp.sympify(v) for k, v in inputs.items()}
+        new = []
+        for s, e in other.steps:
+            sym = next(fresh)
+            new.append((sym, e.xreplace(ren)))
+            ren[s] = sym
+        outs = [sp.sympify(o).xreplace(ren) for o in other.outputs]
+        extra = tuple(i for i in other.inputs if i not in inputs and i not in self.inputs)
+        return Program(self.inputs + extra, self.steps + tuple(new), self.outputs), outs
+
     # --------------------------------------------------------------- editing
     def substitute(self, mapping: Mapping) -> "Program":
         """Replace input symbols by expressions of earlier-defined symbols.

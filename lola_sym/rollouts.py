@@ -134,13 +134,45 @@ class Rollouts:
         return np.sum(self.rewards * self.weights, axis=-1)
 
     def returns_to_go(self) -> np.ndarray:
-        r""":math:`G_t = \sum_{l \ge t} \kappa^{l-t} r_l`, shape (2, *lead, batch, T)."""
+        r""":math:`G_t = \sum_{l \ge t} \kappa^{l-t} r_l`, shape (2, *lead, batch, T) (read-only)."""
+        return self._returns_to_go
+
+    @cached_property
+    def _returns_to_go(self) -> np.ndarray:
         r = self.rewards
         out = np.empty_like(r)
         acc = np.zeros(r.shape[:-1])
         for t in range(self.horizon - 1, -1, -1):
             acc = r[..., t] + self.kappa * acc
             out[..., t] = acc
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def scores(self) -> np.ndarray:
+        r"""Score functions :math:`\nabla_{\theta_i} \log \pi_i(u^i_t \mid s^i_t)`, (2, *lead, batch, T, 5).
+
+        Non-zero only on the logit of the visited own state ``k``:
+        :math:`1 - p_{i,k}` after C, :math:`-p_{i,k}` after D (zero after the
+        episode ended). Read-only.
+        """
+        st = self.states.astype(np.intp)
+        lead_idx = np.ix_(*[np.arange(n) for n in self.lead]) if self.lead else ()
+        idx = tuple(i[..., None, None] for i in lead_idx)
+        x = np.empty(st.shape)
+        for i, theta in enumerate((self.theta1, self.theta2)):
+            q, qbar = expit(theta)[idx + (st[i],)], expit(-theta)[idx + (st[i],)]
+            x[i] = np.where(self.actions[i] == 0, qbar, -q) * self.mask
+        out = np.zeros(st.shape + (5,))
+        np.put_along_axis(out, st[..., None], x[..., None], axis=-1)
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def cumulative_scores(self) -> np.ndarray:
+        r""":math:`C^i_t = \sum_{l \le t} s^i_l`, (2, *lead, batch, T, 5). Read-only."""
+        out = np.cumsum(self.scores, axis=-2)
+        out.flags.writeable = False
         return out
 
     def select(self, index) -> "Rollouts":

@@ -25,7 +25,11 @@ def test_imp_is_zero_sum_with_gamma_nine_tenths():
 def test_catalogue_games_are_valid_and_hashable(name):
     g = by_name(name)
     assert hash(g) == hash(by_name(name)) and g == by_name(name)
-    assert all(isinstance(x, sp.Rational) for x in g.r1 + g.r2)
+    assert g.spec() == by_name(name).spec() and len(g.theta) == 2
+    if g.kind == "iterated":
+        assert all(isinstance(x, sp.Rational) for x in g.r1 + g.r2)
+    else:
+        assert not (g.V1.free_symbols | g.V2.free_symbols) - set(g.params1 + g.params2)
 
 
 def test_game_is_immutable():

@@ -37,6 +37,15 @@ class Rule:
         Whether second derivatives of the values appear.
     reference : str
         Where the rule comes from.
+    options : dict
+        Structural options and defaults (e.g. HOLA's ``order``); each value
+        gives a different derivation, passed as ``derive(game, **options)``.
+    combine : callable, optional
+        For rules without a smooth symbolic form (SOS, SGA, CGD): the program
+        outputs named *primitives* (groups of sizes ``primitives(game)``) and
+        ``combine(groups, hyper, game) -> (g1, g2)`` finishes in numpy.
+    primitives : callable, optional
+        ``primitives(game, **options) -> tuple of (name, size)`` for combined rules.
     """
 
     name: str
@@ -46,11 +55,38 @@ class Rule:
     order: int = 1
     needs_hessian: bool = False
     reference: str = ""
+    options: dict = field(default_factory=dict)
+    combine: Callable | None = None
+    primitives: Callable | None = None
+    #: hyper-parameters of the compiled program (the rest are used by ``combine`` only)
+    program_hyper: tuple | None = None
+
+    def compiled_hyper(self) -> tuple:
+        """Names of the hyper-parameters the compiled program takes, in call order."""
+        return tuple(self.hyper) if self.program_hyper is None else tuple(self.program_hyper)
+
+    def output_groups(self, game, options: dict) -> tuple:
+        """Sizes of the compiled output groups."""
+        if self.primitives is None:
+            return tuple(game.dims)
+        return tuple(n for _, n in self.primitives(game, **options))
+
+    def check_options(self, given: dict) -> dict:
+        """Validated structural options merged with their defaults."""
+        out = dict(self.options)
+        for k, v in given.items():
+            if k not in self.options:
+                raise ValueError(f"rule {self.name!r} has no option {k!r}")
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"option {k!r} of rule {self.name!r} must be a non-negative int, "
+                                 f"got {v!r}")
+            out[k] = int(v)
+        return out
 
     @property
     def hyper_symbols(self) -> tuple:
-        """The hyper-parameters as sympy symbols, in call order."""
-        return tuple(sp.Symbol(h, positive=True) for h in self.hyper)
+        """The compiled program's hyper-parameters as sympy symbols, in call order."""
+        return tuple(sp.Symbol(h, positive=True) for h in self.compiled_hyper())
 
 
 #: All registered rules by name.
@@ -72,10 +108,10 @@ def get_rule(name) -> Rule:
     --------
     >>> get_rule("lola").hyper
     {'eta': 1.0}
-    >>> get_rule("lol")
+    >>> get_rule("lol")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown rule 'lol'; choose one of ['lola', 'nl']
+    ValueError: unknown rule 'lol'; choose one of ['cgd', 'co', ...]
     """
     if isinstance(name, Rule):
         return name
@@ -89,3 +125,8 @@ def get_rule(name) -> Rule:
 
 from lola_sym.rules import naive as _naive  # noqa: E402,F401  (registration)
 from lola_sym.rules import lola as _lola  # noqa: E402,F401
+from lola_sym.rules import lookahead as _lookahead  # noqa: E402,F401
+from lola_sym.rules import exact as _exact  # noqa: E402,F401
+from lola_sym.rules import lola2 as _lola2  # noqa: E402,F401
+from lola_sym.rules import consensus as _consensus  # noqa: E402,F401
+from lola_sym.rules import composite as _composite  # noqa: E402,F401

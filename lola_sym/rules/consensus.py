@@ -1,0 +1,50 @@
+r"""Consensus optimisation (CO).
+
+In values (ascent), with :math:`\xi = (\nabla_1 V^1, \nabla_2 V^2)` and
+:math:`H = \partial \xi / \partial \theta`,
+
+.. math:: g = \xi - \gamma H^\top \xi = \xi - \gamma \nabla_\theta \tfrac12 \|\xi\|^2,
+
+the literature's :math:`\xi + \gamma H^\top \xi` for losses. :math:`H^\top \xi`
+is a vector-Jacobian product of the program for :math:`\xi`.
+
+References
+----------
+.. [1] Mescheder, L., Nowozin, S. and Geiger, A. (2017). The Numerics of GANs.
+   NeurIPS. arXiv:1705.10461.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+
+from lola_sym.gradients import gradient_program
+from lola_sym.rules import Rule, register
+
+__all__ = ["derive_co", "h_transpose_xi"]
+
+GAMMA_CO = sp.Symbol("gamma", positive=True)
+
+
+@lru_cache(maxsize=None)
+def h_transpose_xi(game):
+    r"""Program with the steps :math:`\xi` and :math:`H^\top \xi` (values convention)."""
+    prog, G = gradient_program(game)
+    th = tuple(game.theta[0]) + tuple(game.theta[1])
+    xi = tuple(G[(1, 1)]) + tuple(G[(2, 2)])
+    prog, hx = prog.vjp(xi, th, xi, prefix="_htx_")
+    names = [f"1,{n}" for n in game.param_names[0]] + [f"2,{n}" for n in game.param_names[1]]
+    prog, hx = prog.define((f"HTxi_{names[k]}", e) for k, e in enumerate(hx))
+    return prog, xi, tuple(hx)
+
+
+def derive_co(game):
+    """Consensus optimisation: outputs ``g1 + g2`` with the symbol ``gamma``."""
+    prog, xi, hx = h_transpose_xi(game)
+    return prog.add_inputs([GAMMA_CO]).with_outputs([x - GAMMA_CO * h for x, h in zip(xi, hx)])
+
+
+CO = register(Rule("co", "consensus optimisation", derive_co, {"gamma": 0.1}, order=2,
+                   needs_hessian=True, reference="Mescheder et al. 2017"))

@@ -1,0 +1,47 @@
+r"""Second-order LOLA (LOLA paper, Sec. 4.5).
+
+Agent 1 assumes its opponent is itself a first-order LOLA learner and
+differentiates through that predicted step:
+
+.. math::
+
+    g_1 = \nabla_1 V^1 + \eta\, (\nabla_2 V^1)^\top \frac{\partial g_2^{\mathrm{LOLA}}}{\partial \theta_1},
+    \qquad g_2^{\mathrm{LOLA}} = \nabla_2 V^2 + \eta\, (\nabla_1 V^2)^\top \nabla_2\nabla_1 V^1,
+
+with the full Jacobian of the opponent's LOLA direction (third derivatives of
+the values); symmetric for agent 2. :math:`\nabla_2 V^1` is held fixed, as in
+first-order LOLA.
+
+References
+----------
+.. [1] Foerster, J. et al. (2018). Learning with Opponent-Learning Awareness.
+   AAMAS. arXiv:1709.04326, Sec. 4.5.
+"""
+
+from __future__ import annotations
+
+from lola_sym.rules import Rule, register
+from lola_sym.rules.lola import ETA, lola_correction
+
+__all__ = ["derive_lola2"]
+
+
+def derive_lola2(game):
+    """The LOLA-2 program: outputs ``g1 + g2`` with the symbol ``eta``."""
+    prog, G, (c1, c2) = lola_correction(game)
+    th1, th2 = game.theta
+    n1, n2 = game.param_names
+    prog, l1 = prog.define((f"lola_1,{n1[k]}", g + ETA * c) for k, (g, c) in
+                           enumerate(zip(G[(1, 1)], c1)))
+    prog, l2 = prog.define((f"lola_2,{n2[k]}", g + ETA * c) for k, (g, c) in
+                           enumerate(zip(G[(2, 2)], c2)))
+    # v^T d g2_lola / d theta1 with v = grad_2 V1 held fixed: a vector-Jacobian product
+    prog, s1 = prog.vjp(l2, th1, G[(1, 2)], prefix="_l2a_")
+    prog, s2 = prog.vjp(l1, th2, G[(2, 1)], prefix="_l2b_")
+    g1 = [g + ETA * s for g, s in zip(G[(1, 1)], s1)]
+    g2 = [g + ETA * s for g, s in zip(G[(2, 2)], s2)]
+    return prog.add_inputs([ETA]).with_outputs(g1 + g2)
+
+
+LOLA2 = register(Rule("lola2", "second-order LOLA (Sec. 4.5)", derive_lola2, {"eta": 1.0},
+                      order=3, needs_hessian=True, reference="Foerster et al. 2018, Sec. 4.5"))
