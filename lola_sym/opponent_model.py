@@ -134,11 +134,13 @@ def _from_counts(coop, visits, prior) -> OpponentModel:
     num, den = coop + a, visits + a + b
     degenerate = (num == 0) | (num == den)
     if np.any(degenerate):
-        idx = np.argwhere(degenerate)[0]
-        what = "was never visited" if visits[tuple(idx)] == 0 else "shows only one action"
-        raise ValueError(f"state {STATES[idx[-1]]} {what} (index {tuple(int(i) for i in idx)}): "
-                         f"its maximum-likelihood logit is infinite; use positive pseudo-counts, "
-                         f"e.g. prior={PRIOR}")
+        lead_axes = tuple(range(degenerate.ndim - 1))
+        unseen = np.any(degenerate & (visits == 0), axis=lead_axes)
+        bad = np.any(degenerate, axis=lead_axes)
+        names = ", ".join(f"{STATES[k]} ({'never visited' if unseen[k] else 'one action only'})"
+                          for k in range(5) if bad[k])
+        raise ValueError(f"infinite maximum-likelihood logits in states {names}; "
+                         f"use positive pseudo-counts, e.g. prior={PRIOR}")
     return OpponentModel(np.log(num) - np.log(den - num), coop, visits, prior)
 
 
@@ -165,7 +167,7 @@ def fit_policy(states, actions, mask=None, prior=PRIOR) -> OpponentModel:
     >>> fit_policy([[0, 1]], [[0, 0]], prior=(0, 0))
     Traceback (most recent call last):
     ...
-    ValueError: state s0 shows only one action (index (0,)): its maximum-likelihood logit is infinite; use positive pseudo-counts, e.g. prior=(1.0, 1.0)
+    ValueError: infinite maximum-likelihood logits in states s0 (one action only), CC (one action only), CD (never visited), DC (never visited), DD (never visited); use positive pseudo-counts, e.g. prior=(1.0, 1.0)
     """
     prior = _check_prior(prior)
     st, ac = np.asarray(states), np.asarray(actions)
