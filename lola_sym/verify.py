@@ -150,12 +150,13 @@ class BiasVariance:
         tot = np.mean(np.abs(self.mean[:, -1] - self.exact), axis=tuple(range(2, self.mean.ndim - 1)))
         err = np.mean(self.stderr[:, -1], axis=tuple(range(2, self.mean.ndim - 1)))
         for e, name in enumerate(self.estimators):
-            bx.bar(x + e * width, tot[e], width, yerr=z * err[e], label=name, capsize=2)
+            bx.bar(x + e * width, tot[e], width, label=name)
+            bx.errorbar(x + e * width, tot[e], yerr=z * err[e], fmt="none", ecolor="k", capsize=2)
         trunc = np.mean(np.abs(self.truncation_bias), axis=tuple(range(1, self.target.ndim)))
         bx.plot(x + 0.4 - width / 2, trunc, "k*", ms=10, label="exact truncation bias")
         bx.set_xticks(x + 0.4 - width / 2, [_fmt_T(T) for T in self.horizons])
         bx.set_xlabel("horizon T")
-        bx.set_ylabel(f"mean |bias| vs exact V (N={N[-1]})")
+        bx.set_ylabel(f"mean |bias| vs exact V (N={N[-1]}, bars: ±{z:g} s.e.)")
         bx.legend(fontsize=7)
         return fig
 
