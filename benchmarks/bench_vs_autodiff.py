@@ -60,6 +60,8 @@ def start_times(backend):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=10_000)
+    ap.add_argument("--rules", nargs="+", default=RULES)
+    ap.add_argument("--backends", nargs="+", default=["c", "llvm", "numpy"])
     args = ap.parse_args()
     import lola_sym as ls
     game = ls.games.ipd()
@@ -67,8 +69,8 @@ def main():
     t1, t2 = rng.normal(size=(args.batch, 5)), rng.normal(size=(args.batch, 5))
     print(f"IPD, float64, batch {args.batch}, {os.cpu_count()} cores")
     rows, ref = [], {}
-    for rule in RULES:
-        for backend in ("c", "llvm", "numpy"):
+    for rule in args.rules:
+        for backend in args.backends:
             if backend == "numpy" and rule in ("lola2",):
                 continue
             t0 = time.perf_counter()
