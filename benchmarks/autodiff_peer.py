@@ -13,20 +13,14 @@ import time
 
 import numpy as np
 
+from _timing import best
+
 SWAP = [0, 1, 3, 2, 4]
 R1 = [-1.0, -3.0, 0.0, -2.0]
 R2 = [-1.0, 0.0, -3.0, -2.0]
 GAMMA = 0.96
 
 
-def best(fn, repeat=5, number=3):
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(number):
-            fn()
-        out.append((time.perf_counter() - t) / number)
-    return min(out)
 
 
 def run_jax(data):

@@ -14,17 +14,11 @@ import time
 
 import numpy as np
 
+from _timing import best
+
 import lola_sym as ls
 
 
-def best_of(fn, repeat, number):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number)
-    return min(times)
 
 
 def main():
@@ -44,8 +38,8 @@ def main():
         t0 = time.perf_counter()
         f = ls.update_field(game, rule, backend=args.backend)
         total = time.perf_counter() - t0
-        single = best_of(lambda: f(t1[0], t2[0]), 5, 200)
-        batch = best_of(lambda: f(t1, t2), 5, 3)
+        single = best(lambda: f(t1[0], t2[0]), 5, 200)
+        batch = best(lambda: f(t1, t2), 5, 3)
         print(f"{rule:6} {f.derive_seconds:9.2f} {f.compile_seconds:10.2f} {f.size():10d} "
               f"{single * 1e6:10.1f} {batch * 1e3:9.2f} {args.batch / batch:12,.0f}"
               f"   (first call incl. value program: {total:.2f} s)")

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _timing import best
+
 HERE = Path(__file__).parent
 RULES = ["nl", "lola", "exact_lola", "lola2"]
 START = """
@@ -36,14 +38,6 @@ print(t1 - t0, t2 - t1)
 """
 
 
-def best(fn, repeat=5, number=3):
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(number):
-            fn()
-        out.append((time.perf_counter() - t) / number)
-    return min(out)
 
 
 def start_times(backend):

@@ -8,7 +8,7 @@ from numbers import Number
 import numpy as np
 import sympy as sp
 
-__all__ = ["as_params", "as_rational", "check_positive_int", "check_real"]
+__all__ = ["as_params", "as_point", "as_rational", "check_positive_int", "check_real"]
 
 
 def as_params(x, name: str, size: int | None = 5) -> np.ndarray:
@@ -39,6 +39,16 @@ def as_params(x, name: str, size: int | None = 5) -> np.ndarray:
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} has a non-finite entry at index {tuple(int(i) for i in bad)}")
     return arr
+
+
+def as_point(theta1, theta2, what: str, size: int | None = 5) -> tuple:
+    """Both agents' parameters as 1-d arrays (one point), with a clear error otherwise."""
+    t1 = as_params(theta1, "theta1", size)
+    t2 = as_params(theta2, "theta2", size)
+    if t1.ndim != 1 or t2.ndim != 1:
+        raise ValueError(f"{what} take{'' if what.endswith('s') else 's'} one point: theta1 and theta2 must have shape (5,); "
+                         f"got {t1.shape} and {t2.shape}")
+    return t1, t2
 
 
 def as_rational(x, name: str) -> sp.Rational:

@@ -36,7 +36,7 @@ from functools import cached_property
 import numpy as np
 from scipy.special import expit
 
-from lola_sym._validation import as_params, check_positive_int
+from lola_sym._validation import as_params, as_point, check_positive_int
 from lola_sym.layout import SWAP
 from lola_sym.training import as_generator
 
@@ -438,11 +438,7 @@ def _start_value(q, dq, d2q, P, dP, d2P, gamma, r):
 
 def _point(game, theta1, theta2):
     _check_game(game)
-    t1 = as_params(theta1, "theta1")
-    t2 = as_params(theta2, "theta2")
-    if t1.ndim != 1 or t2.ndim != 1:
-        raise ValueError(f"exact targets take one point: theta1 and theta2 must have shape (5,); "
-                         f"got {t1.shape} and {t2.shape}")
+    t1, t2 = as_point(theta1, theta2, "exact targets")
     r = np.array([[float(v) for v in game.r1], [float(v) for v in game.r2]])
     return _chain_derivatives(t1, t2), float(game.gamma), r
 

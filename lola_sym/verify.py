@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit
 
-from lola_sym._validation import as_params, check_positive_int, check_real
+from lola_sym._validation import as_params, as_point, check_positive_int, check_real
 from lola_sym.estimators import ESTIMATORS, estimate
 from lola_sym.layout import STATES, SWAP
 from lola_sym.rollouts import QUANTITIES, _check_game, exact_targets, rollout
@@ -212,11 +212,7 @@ def bias_variance(game, theta1, theta2, *, quantity: str = "grad", estimators=("
     'batch size N (episodes)'
     """
     _check_game(game)
-    t1 = as_params(theta1, "theta1")
-    t2 = as_params(theta2, "theta2")
-    if t1.ndim != 1 or t2.ndim != 1:
-        raise ValueError(f"bias_variance takes one point: theta1 and theta2 must have shape (5,); "
-                         f"got {t1.shape} and {t2.shape}")
+    t1, t2 = as_point(theta1, theta2, "bias_variance")
     if quantity not in QUANTITIES:
         raise ValueError(f"unknown quantity {quantity!r}; choose one of {list(QUANTITIES)}")
     if agent not in (1, 2):
