@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit
 
-from lola_sym._validation import as_params, as_point, check_positive_int, check_real
+from lola_sym._validation import as_point, check_positive_int, check_real
 from lola_sym.estimators import ESTIMATORS, estimate
 from lola_sym.layout import STATES, SWAP
 from lola_sym.rollouts import QUANTITIES, _check_game, exact_targets, rollout
