@@ -20,7 +20,10 @@ from lola_sym._validation import as_params, check_positive_int, check_real
 from lola_sym.field import update_field
 from lola_sym.rules import get_rule
 
-__all__ = ["train", "Trajectory", "DivergenceError", "as_generator"]
+__all__ = ["train", "Trajectory", "DivergenceError", "as_generator", "METHODS"]
+
+#: Ways of turning update directions into steps (see :func:`train`).
+METHODS = ("simultaneous", "extragradient", "optimistic")
 
 
 class DivergenceError(ValueError):
@@ -61,9 +64,11 @@ class Trajectory:
     rules : tuple of str
         The rules of agent 1 and agent 2.
     hyper : tuple of dict
-        Their hyper-parameters.
+        Their hyper-parameters and structural options.
     delta : float
         The learning rate.
+    method : str
+        The step method (see :func:`train`).
     """
 
     game: object
@@ -74,6 +79,7 @@ class Trajectory:
     rules: tuple
     hyper: tuple
     delta: float
+    method: str = "simultaneous"
 
     @property
     def final_reward(self) -> np.ndarray:
@@ -102,7 +108,8 @@ def _reward_scale(game) -> float:
 def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
           delta: float = 1.0, seed=0, init_std: float = 1.0, theta1=None, theta2=None,
           hyper1: dict | None = None, hyper2: dict | None = None,
-          on_divergence: str = "raise", max_abs: float = 1e4, **hyper) -> Trajectory:
+          on_divergence: str = "raise", max_abs: float = 1e4, method: str = "simultaneous",
+          **hyper) -> Trajectory:
     r"""Train two learners simultaneously from many initial conditions at once.
 
     Parameters
@@ -119,12 +126,22 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
     theta1, theta2 : array_like, optional
         Initial parameters of shape ``(runs, d_i)`` instead of random ones.
     hyper1, hyper2 : dict, optional
-        Per-agent hyper-parameters; ``**hyper`` applies to both.
+        Per-agent hyper-parameters and structural options (e.g. HOLA's
+        ``order``); ``**hyper`` applies to both, each rule taking the ones it has.
     on_divergence : {"raise", "mark"}
         Raise :class:`DivergenceError` naming the runs and step, or freeze the
         diverged runs and record them in ``diverged_at``.
     max_abs : float
         A parameter beyond this magnitude (or non-finite) counts as diverged.
+    method : {"simultaneous", "extragradient", "optimistic"}
+        How the directions :math:`g = (g_1, g_2)` of the rules are turned into
+        steps. ``"simultaneous"``: :math:`\theta_{t+1} = \theta_t + \delta g(\theta_t)`.
+        ``"extragradient"`` (Korpelevich 1976): a trial step
+        :math:`\tilde\theta = \theta_t + \delta g(\theta_t)`, then
+        :math:`\theta_{t+1} = \theta_t + \delta g(\tilde\theta)`.
+        ``"optimistic"`` (optimistic gradient, Daskalakis et al. 2018):
+        :math:`\theta_{t+1} = \theta_t + 2\delta g(\theta_t) - \delta g(\theta_{t-1})`,
+        with :math:`g(\theta_{-1}) = g(\theta_0)`.
 
     Examples
     --------
@@ -140,9 +157,11 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
     delta = check_real(delta, "delta", positive=True)
     max_abs = check_real(max_abs, "max_abs", positive=True)
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
     if on_divergence not in ("raise", "mark"):
         raise ValueError(f"on_divergence must be 'raise' or 'mark', got {on_divergence!r}")
-    takes = set(get_rule(rule1).hyper) | set(get_rule(rule2).hyper)
+    takes = set(_takes(rule1)) | set(_takes(rule2))
     for name in list(hyper) + list(hyper1 or {}) + list(hyper2 or {}):
         if name not in takes:
             raise ValueError(f"neither {rule1!r} nor {rule2!r} takes a hyper-parameter {name!r}; "
@@ -172,11 +191,24 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
     T1[0], T2[0] = t1, t2
     diverged_at = np.full(runs, -1, dtype=int)
     alive = np.ones(runs, dtype=bool)
-    for t in range(steps):
-        g1, g2 = f1(t1, t2)
+    def direction(a, b):
+        g1, g2 = f1(a, b)
         if f2 is not f1:
-            g2 = f2(t1, t2)[1]
-        n1, n2 = t1 + delta * g1, t2 + delta * g2
+            g2 = f2(a, b)[1]
+        return g1, g2
+
+    previous = None
+    for t in range(steps):
+        g1, g2 = direction(t1, t2)
+        if method == "simultaneous":
+            n1, n2 = t1 + delta * g1, t2 + delta * g2
+        elif method == "extragradient":
+            h1, h2 = direction(t1 + delta * g1, t2 + delta * g2)
+            n1, n2 = t1 + delta * h1, t2 + delta * h2
+        else:   # optimistic
+            q1, q2 = (g1, g2) if previous is None else previous
+            n1, n2 = t1 + delta * (2 * g1 - q1), t2 + delta * (2 * g2 - q2)
+            previous = (g1, g2)
         bad = alive & ~(_ok(n1, max_abs) & _ok(n2, max_abs))
         if bad.any():
             idx = np.flatnonzero(bad)
@@ -192,7 +224,7 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
         T1[t + 1], T2[t + 1] = t1, t2
     reward = _reward_scale(game) * game.value(T1, T2)
     return Trajectory(game, T1, T2, reward, diverged_at, (f1.rule.name, f2.rule.name),
-                      (dict(f1.hyper), dict(f2.hyper)), delta)
+                      ({**f1.hyper, **f1.options}, {**f2.hyper, **f2.options}), delta, method)
 
 
 def _ok(x, max_abs):
@@ -201,5 +233,11 @@ def _ok(x, max_abs):
 
 def _only(rule, hyper: dict) -> dict:
     """The hyper-parameters ``rule`` takes (shared keywords may name other rules' ones)."""
-    known = get_rule(rule).hyper
+    known = _takes(rule)
     return {k: v for k, v in hyper.items() if k in known}
+
+
+def _takes(rule) -> tuple:
+    """Names of the hyper-parameters and structural options ``rule`` accepts."""
+    r = get_rule(rule)
+    return tuple(r.hyper) + tuple(r.options)

@@ -86,3 +86,61 @@ def test_bad_arguments(kwargs, exc, match):
 def test_as_generator_rejects_negative_seed():
     with pytest.raises(ValueError):
         as_generator(-1)
+
+
+# --- step methods -----------------------------------------------------------
+# Hamiltonian game (values -xy, xy): the naive field is g = A theta with
+# A = [[0, -1], [1, 0]], A^2 = -I, so every method is a known linear map.
+_A = np.array([[0.0, -1.0], [1.0, 0.0]])
+
+
+def _hamiltonian_start():
+    return np.array([[0.3], [-1.2]]), np.array([[0.7], [0.4]])
+
+
+def test_extragradient_step_is_the_korpelevich_map():
+    """Extragradient on a bilinear game: theta' = (I + delta A + delta^2 A^2) theta."""
+    delta = 0.3
+    t1, t2 = _hamiltonian_start()
+    tr = train(games.hamiltonian(), "nl", theta1=t1, theta2=t2, steps=3, delta=delta,
+               method="extragradient")
+    M = np.eye(2) + delta * _A + delta ** 2 * _A @ _A
+    z = np.concatenate([t1, t2], axis=1)
+    for k in range(4):
+        got = np.concatenate([tr.theta1[k], tr.theta2[k]], axis=1)
+        np.testing.assert_allclose(got, z, rtol=0, atol=ATOL_ONE_STEP)
+        z = z @ M.T
+    assert tr.method == "extragradient"
+
+
+def test_optimistic_step_uses_the_previous_direction():
+    """OGDA: theta_{t+1} = theta_t + 2 delta g_t - delta g_{t-1}, g_{-1} = g_0."""
+    delta = 0.2
+    t1, t2 = _hamiltonian_start()
+    tr = train(games.hamiltonian(), "nl", theta1=t1, theta2=t2, steps=4, delta=delta,
+               method="optimistic")
+    z = [np.concatenate([t1, t2], axis=1)]
+    g_prev = z[0] @ _A.T
+    for _ in range(4):
+        g = z[-1] @ _A.T
+        z.append(z[-1] + delta * (2 * g - g_prev))
+        g_prev = g
+    got = np.concatenate([tr.theta1, tr.theta2], axis=2)
+    np.testing.assert_allclose(got, np.stack(z), rtol=0, atol=ATOL_ONE_STEP)
+
+
+@pytest.mark.parametrize("method, converges", [("simultaneous", False), ("extragradient", True),
+                                               ("optimistic", True)])
+def test_methods_on_the_hamiltonian_game(method, converges):
+    """Simultaneous naive steps spiral out (|1 + i delta| > 1); EG and OGDA converge to 0."""
+    t1, t2 = _hamiltonian_start()
+    tr = train(games.hamiltonian(), "nl", theta1=t1, theta2=t2, steps=150, delta=0.3,
+               method=method)
+    r0 = np.hypot(t1, t2)[0, 0]
+    r = float(np.hypot(tr.theta1[-1], tr.theta2[-1])[0, 0])
+    assert (r < 1e-2 * r0) if converges else (r > 2 * r0)
+
+
+def test_unknown_method_is_rejected():
+    with pytest.raises(ValueError, match="unknown method 'adam'"):
+        train(games.hamiltonian(), "nl", runs=1, steps=1, method="adam")
