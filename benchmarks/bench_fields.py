@@ -30,9 +30,10 @@ def main():
     args = ap.parse_args()
     game = ls.games.by_name(args.game)
     rng = np.random.default_rng(0)
-    t1, t2 = rng.normal(size=(args.batch, 5)), rng.normal(size=(args.batch, 5))
+    d1, d2 = game.dims
+    t1, t2 = rng.normal(size=(args.batch, d1)), rng.normal(size=(args.batch, d2))
     print(f"game {game.name}, backend {args.backend}, {os.cpu_count()} cores, batch {args.batch}")
-    print(f"{'rule':6} {'derive s':>9} {'compile s':>10} {'ops (cse)':>10} "
+    print(f"{"rule":10} {'derive s':>9} {'compile s':>10} {'ops (cse)':>10} "
           f"{'single us':>10} {'batch ms':>9} {'pairs/s':>12}")
     for rule in args.rules:
         t0 = time.perf_counter()
@@ -40,7 +41,7 @@ def main():
         total = time.perf_counter() - t0
         single = best(lambda: f(t1[0], t2[0]), 5, 200)
         batch = best(lambda: f(t1, t2), 5, 3)
-        print(f"{rule:6} {f.derive_seconds:9.2f} {f.compile_seconds:10.2f} {f.size():10d} "
+        print(f"{rule:10} {f.derive_seconds:9.2f} {f.compile_seconds:10.2f} {f.size():10d} "
               f"{single * 1e6:10.1f} {batch * 1e3:9.2f} {args.batch / batch:12,.0f}"
               f"   (first call incl. value program: {total:.2f} s)")
 

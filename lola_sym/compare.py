@@ -82,7 +82,7 @@ def target_distance(game, target, theta1, theta2) -> np.ndarray:
             raise ValueError(f"target returned shape {d.shape}, expected {theta1.shape[:-1]}")
         return d
     if target == "tft":
-        if game.dims != (5, 5) or not hasattr(game, "gamma"):
+        if game.dims != (5, 5) or getattr(game, "gamma", None) is None:
             raise ValueError(f"target 'tft' needs a memory-1 iterated game, not {game.name}")
         p = expit(np.concatenate([theta1, theta2], axis=-1))
         return np.max(np.abs(p - np.tile(_TFT_P, 2)), axis=-1)

@@ -32,12 +32,16 @@ __all__ = ["update_field", "UpdateField", "derive", "compiled_program"]
 def derive(game, rule_name: str, options: tuple = ()):
     """The rule's exact program on ``game`` (cached) and the derivation time in s.
 
-    ``rule_name`` may also be ``"value"``: the value program, outputs (V1, V2).
+    ``rule_name`` may also be ``"value"``: the value program, outputs (V1, V2),
+    or ``"jacobian:<rule>"``: the rule's field Jacobian, flattened row-major.
     ``options`` are the rule's structural options as sorted ``(name, value)`` pairs.
     """
     t0 = time.perf_counter()
     if rule_name == "value":
         prog = game.value_program()
+    elif rule_name.startswith("jacobian:"):
+        from lola_sym.jacobian import jacobian_program
+        prog = jacobian_program(derive(game, rule_name.split(":", 1)[1], options)[0], game)
     else:
         prog = get_rule(rule_name).derive(game, **dict(options))
     return prog.pruned(), time.perf_counter() - t0
@@ -52,6 +56,9 @@ def compiled_program(game, what: str, backend: str, options: tuple = ()):
     """
     if what == "value":
         hyper, n_out, stack = (), (1, 1), True
+    elif what.startswith("jacobian:"):
+        d = sum(game.dims)
+        hyper, n_out, stack = get_rule(what.split(":", 1)[1]).hyper_symbols, (d * d,), False
     else:
         rule = get_rule(what)
         hyper, n_out, stack = rule.hyper_symbols, rule.output_groups(game, dict(options)), False

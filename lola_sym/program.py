@@ -66,8 +66,9 @@ class sigmoid(sp.Function):
             v = 1 / (1 + mpmath.exp(-mpmath.mpf(x)))
         return sp.Float(v, precision=prec)
 
-    def _latex(self, printer):
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        out = r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return out if exp is None else r"%s^{%s}" % (out, exp)
 
 
 @dataclass(frozen=True)

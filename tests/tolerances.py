@@ -35,3 +35,10 @@ RTOL_BACKENDS = 1e-10
 
 #: saturated logits |theta| <= 30: per-entry relative error vs the reference (issue 5)
 RTOL_SATURATED = 1e-8
+
+#: known fixed points make every rule's field vanish (issue 4)
+ATOL_FIXED_POINT = 1e-12
+
+#: exact (compiled forward-mode) Jacobian vs central finite differences of the compiled
+#: field with step 1e-6: truncation O(h^2 |g'''|) + rounding O(eps |g| / h) ~ 1e-9
+RTOL_JACOBIAN_FD = 1e-7

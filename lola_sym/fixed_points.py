@@ -1,0 +1,235 @@
+r"""Fixed points of learning rules: exact (sympy) for small games, numerical otherwise.
+
+A fixed point of a rule is a :math:`\theta` with :math:`g(\theta) = 0`.
+:func:`find_fixed_points` runs scipy's hybrid Powell root finder (with the
+exact compiled Jacobian of :mod:`lola_sym.jacobian`) from many seeded starts,
+removes duplicates and reports each point with its residual
+:math:`\max_k |g_k(\theta)|`. With sigmoid policies the fields also vanish in
+the limit of saturated logits: a root the solver finds beyond
+``saturate`` in some logit is reported as a *boundary* point, a limit with
+that policy probability at 0 or 1 (probabilities rounded there).
+
+:func:`exact_fixed_points` solves :math:`g = 0` with ``sympy.solve`` where the
+explicit field is small (one-shot games): polynomial games in the parameters
+directly, sigmoid games in the probabilities :math:`p_i = \sigma(\theta_i)`
+(with :math:`\sigma(-\theta_i) = 1 - p_i`), so that solutions with
+:math:`p_i \in \{0, 1\}` are the boundary limits. Families of solutions come
+out parametrised (Tandem's line :math:`x + y = 1`).
+
+References
+----------
+.. [1] Letcher, A. et al. (2019). Stable Opponent Shaping in Differentiable
+   Games. ICLR. (Fixed points of LOLA and SOS in Tandem.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from scipy.optimize import root
+from scipy.special import expit
+
+from lola_sym._validation import check_positive_int, check_real
+from lola_sym.jacobian import jacobian, SYMBOLIC_MAX_OPS
+from lola_sym.program import sigmoid
+from lola_sym.rules import get_rule
+from lola_sym.training import as_generator
+
+__all__ = ["FixedPoint", "find_fixed_points", "exact_fixed_points", "residual"]
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """A fixed point found numerically.
+
+    Attributes
+    ----------
+    theta1, theta2 : ndarray
+        Parameters (saturated logits are large, not infinite).
+    residual : float
+        :math:`\\max_k |g_k|` of the rule's field there.
+    boundary : bool
+        Some logit exceeds the saturation threshold: a limit point.
+    saturated : tuple of (agent, index, probability)
+        The saturated coordinates and their limiting probability (0 or 1).
+    """
+
+    theta1: np.ndarray
+    theta2: np.ndarray
+    residual: float
+    boundary: bool = False
+    saturated: tuple = ()
+
+    def as_dict(self) -> dict:
+        return {"theta1": self.theta1.tolist(), "theta2": self.theta2.tolist(),
+                "residual": self.residual, "boundary": self.boundary,
+                "saturated": [list(s) for s in self.saturated]}
+
+
+def _field(game, rule, **hyper):
+    from lola_sym.field import update_field
+    return update_field(game, rule, **hyper)
+
+
+def residual(game, rule, theta1, theta2, **hyper) -> float:
+    r"""Largest :math:`|g_k|` of ``rule``'s field at one point.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> residual(games.tandem(), "nl", [0.25], [0.75])
+    0.0
+    """
+    g1, g2 = _field(game, rule, **hyper)(np.asarray(theta1, float), np.asarray(theta2, float))
+    return float(max(np.max(np.abs(g1)), np.max(np.abs(g2))))
+
+
+def _iterated(game) -> bool:
+    return getattr(game, "gamma", None) is not None
+
+
+def _uses_sigmoid(game) -> bool:
+    return _iterated(game) or any(e.has(sigmoid) for e in (game.V1, game.V2))
+
+
+def find_fixed_points(game, rule, *, starts: int = 32, seed=0, scale: float = 3.0,
+                      tol: float = 1e-10, saturate: float = 12.0, x0=None,
+                      **hyper) -> list:
+    r"""Fixed points of ``rule`` on ``game`` by root finding from seeded random starts.
+
+    Parameters
+    ----------
+    game, rule
+        As in :func:`lola_sym.update_field`; ``**hyper`` are the rule's hyper-parameters.
+    starts : int
+        Number of starts, :math:`\theta \sim N(0, \text{scale}^2)`.
+    seed : int or numpy.random.Generator
+    tol : float
+        Largest residual accepted.
+    saturate : float
+        Logits beyond this magnitude mark a boundary (limit) point; only for
+        games with sigmoid policies.
+    x0 : array_like, optional
+        Extra starts of shape ``(n, d1 + d2)`` tried first.
+
+    Returns
+    -------
+    list of FixedPoint
+        Interior points first, then boundary points, each group by residual.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> pts = find_fixed_points(games.matching_pennies(), "lola", starts=8, eta=1.0)
+    >>> [(round(float(p.theta1[0]), 9), p.boundary) for p in pts if not p.boundary]
+    [(0.0, False)]
+    """
+    starts = check_positive_int(starts, "starts")
+    scale = check_real(scale, "scale", positive=True)
+    tol = check_real(tol, "tol", positive=True)
+    f = _field(game, rule, **hyper)
+    d1, d2 = game.dims
+    d = d1 + d2
+    rng = as_generator(seed)
+    X0 = rng.normal(0.0, scale, size=(starts, d))
+    if x0 is not None:
+        extra = np.asarray(x0, dtype=float).reshape(-1, d)
+        if not np.all(np.isfinite(extra)):
+            raise ValueError("x0 must be finite")
+        X0 = np.concatenate([extra, X0])
+    combined = f.rule.combine is not None
+
+    def fun(z):
+        g1, g2 = f(z[:d1], z[d1:])
+        return np.concatenate([g1, g2])
+
+    def jac(z):
+        return jacobian(game, rule, z[:d1], z[d1:], **hyper)
+
+    sig = _uses_sigmoid(game)
+    found = []
+    for z0 in X0:
+        with np.errstate(all="ignore"):
+            sol = root(fun, z0, jac=None if combined else jac, method="hybr", tol=1e-14)
+        z = sol.x
+        if not np.all(np.isfinite(z)):
+            continue
+        res = float(np.max(np.abs(fun(z))))
+        if res > tol:
+            continue
+        sat = tuple((1 if k < d1 else 2, k if k < d1 else k - d1, int(z[k] > 0))
+                    for k in range(d) if sig and abs(z[k]) > saturate)
+        found.append(FixedPoint(z[:d1].copy(), z[d1:].copy(), res, bool(sat), sat))
+    return _dedupe(found, sig)
+
+
+def _key(p: FixedPoint, sig: bool) -> np.ndarray:
+    z = np.concatenate([p.theta1, p.theta2])
+    return np.round(expit(z), 6) if sig else z
+
+
+def _dedupe(points, sig) -> list:
+    out = []
+    for p in sorted(points, key=lambda q: (q.boundary, q.residual)):
+        k = _key(p, sig)
+        if not any(np.max(np.abs(k - _key(q, sig))) < 1e-5 for q in out):
+            out.append(p)
+    return out
+
+
+def exact_fixed_points(game, rule, **hyper) -> list:
+    r"""All solutions of :math:`g = 0` by ``sympy.solve`` (small, symbolic rules only).
+
+    Hyper-parameters not given stay symbols. Sigmoid games are solved in the
+    probabilities: the returned dicts map ``p_1``, ``p_2`` (``sympy.Symbol``) to
+    values; polynomial games map the parameters themselves.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> exact_fixed_points(games.tandem(), "nl")
+    [{x: 1 - y}]
+    >>> exact_fixed_points(games.tandem(), "lola")
+    [{x: -y - 1/(2*eta - 1)}]
+    """
+    from lola_sym.field import derive
+    r = get_rule(rule)
+    if r.combine is not None:
+        raise ValueError(f"rule {r.name!r} is combined numerically; use find_fixed_points")
+    opts = {k: hyper.pop(k) for k in list(hyper) if k in r.options}
+    options = r.check_options(opts)
+    unknown = set(hyper) - set(r.hyper)
+    if unknown:
+        raise ValueError(f"rule {r.name!r} has no hyper-parameter {sorted(unknown)[0]!r}")
+    if _iterated(game):
+        raise ValueError(f"{game.name} is an iterated game: its field is too large for "
+                         f"sympy.solve; use find_fixed_points")
+    prog, _ = derive(game, r.name, tuple(sorted(options.items())))
+    values = {h: sp.sympify(hyper[h.name], rational=True) for h in r.hyper_symbols
+              if h.name in hyper}
+    g = [e.xreplace(values) for e in prog.explicit()]
+    if sum(sp.count_ops(e) for e in g) > SYMBOLIC_MAX_OPS:
+        raise ValueError(f"the explicit {r.name} field on {game.name} is too large for sympy.solve")
+    thetas = [t for grp in game.theta for t in grp]
+    if any(e.has(sigmoid) for e in g):
+        ps = sp.symbols(f"p_1:{len(thetas) + 1}")
+        sub = {}
+        for t, p in zip(thetas, ps):
+            sub[sigmoid(t)] = p
+            sub[sigmoid(-t)] = 1 - p
+        eqs = [sp.factor(sp.together(e.xreplace(sub))) for e in g]
+        if any(e.has(sigmoid) or (e.free_symbols & set(thetas)) for e in eqs):
+            raise ValueError(f"the {r.name} field on {game.name} is not a function of the "
+                             f"probabilities alone; use find_fixed_points")
+        sols = sp.solve(eqs, ps, dict=True)
+        return [s for s in sols if all(_in_unit(v) for v in s.values())]
+    return sp.solve(g, thetas, dict=True)
+
+
+def _in_unit(v) -> bool:
+    """False only when ``v`` is a number outside [0, 1]."""
+    if v.is_number:
+        return bool(0 <= v <= 1) if v.is_real else False
+    return True

@@ -1,0 +1,266 @@
+r"""Local stability of learning dynamics at a point: flow, discrete map, game view.
+
+At a point :math:`\theta^*` with field Jacobian :math:`J` (see
+:mod:`lola_sym.jacobian`):
+
+* the **flow** :math:`\dot\theta = g(\theta)` is *stable* if every eigenvalue
+  of :math:`J` has negative real part, *unstable* if every one is positive,
+  a *saddle* if both signs occur, a *centre* if all are purely imaginary, and
+  *non-hyperbolic* when some real part is zero while the others are negative
+  (e.g. along a line of fixed points);
+* the **discrete map** :math:`\theta + \delta g(\theta)` converges locally iff the
+  spectral radius :math:`\rho(I + \delta J) < 1`. With
+  :math:`\lambda = a + ib`, :math:`|1 + \delta\lambda| < 1` iff
+  :math:`0 < \delta < -2a / |\lambda|^2`, so the supremum of the convergent
+  learning rates is :math:`\delta^* = \min_\lambda -2\,\mathrm{Re}\,\lambda / |\lambda|^2`
+  (no rate converges if some :math:`\mathrm{Re}\,\lambda \ge 0`);
+* the **game view** (losses :math:`L_i = -V_i`, simultaneous gradient
+  :math:`\xi = (\nabla_1 L_1, \nabla_2 L_2)`): the game Hessian
+  :math:`H = \nabla \xi = -J_{\text{NL}}` with symmetric part :math:`S` and
+  antisymmetric part :math:`A`; a *stable fixed point* (SFP) has
+  :math:`\xi = 0`, :math:`H \succeq 0` (i.e. :math:`S \succeq 0`) and :math:`H`
+  invertible; a *strict saddle* has an eigenvalue of :math:`H` with negative
+  real part; a *differential Nash equilibrium* has :math:`\xi = 0` and each
+  agent's own block :math:`\nabla_{ii} V_i \prec 0`.
+
+References
+----------
+.. [1] Letcher, A. et al. (2019). Stable Opponent Shaping in Differentiable
+   Games. ICLR. Definitions 1-2 (SFP, strict saddle), Prop. on local convergence.
+.. [2] Balduzzi, D. et al. (2018). The Mechanics of n-Player Differentiable Games. ICML.
+.. [3] Ratliff, L. et al. (2013). Characterization and computation of local Nash
+   equilibria in continuous games. (Differential Nash equilibria.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from lola_sym._validation import as_params, check_real
+from lola_sym.jacobian import exact_jacobian, jacobian
+
+__all__ = ["Stability", "classify", "classify_flow", "classify_map", "game_hessian",
+           "lr_threshold", "exact_lr_threshold", "spectral_radius", "EIG_TOL"]
+
+#: Real parts within this (relative to the largest eigenvalue modulus) count as zero.
+EIG_TOL = 1e-9
+
+
+def classify_flow(eigenvalues, tol: float = EIG_TOL) -> str:
+    """Classification of the continuous-time flow from the Jacobian's eigenvalues.
+
+    Examples
+    --------
+    >>> classify_flow([-1 + 2j, -1 - 2j]), classify_flow([1j, -1j]), classify_flow([-1, 2])
+    ('stable', 'centre', 'saddle')
+    """
+    lam = np.asarray(eigenvalues, dtype=complex)
+    scale = max(1.0, float(np.max(np.abs(lam), initial=0.0)))
+    re = lam.real / scale
+    neg, pos = re < -tol, re > tol
+    zero = ~(neg | pos)
+    if pos.any() and neg.any():
+        return "saddle"
+    if neg.all():
+        return "stable"
+    if pos.all():
+        return "unstable"
+    if zero.all() and np.all(np.abs(lam.imag) / scale > tol):
+        return "centre"
+    if pos.any():
+        return "unstable"
+    return "non-hyperbolic"
+
+
+def spectral_radius(J, delta) -> float:
+    r""":math:`\rho(I + \delta J)`, the spectral radius of the discrete map's Jacobian."""
+    J = np.asarray(J, dtype=float)
+    return float(np.max(np.abs(np.linalg.eigvals(np.eye(J.shape[-1]) + delta * J))))
+
+
+def classify_map(J, delta, tol: float = EIG_TOL) -> str:
+    """``"converges"``, ``"diverges"`` or ``"marginal"`` for the map at rate ``delta``.
+
+    Examples
+    --------
+    >>> classify_map([[0.0, -1.0], [1.0, 0.0]], 0.1)
+    'diverges'
+    """
+    rho = spectral_radius(J, check_real(delta, "delta", positive=True))
+    return "converges" if rho < 1 - tol else "diverges" if rho > 1 + tol else "marginal"
+
+
+def lr_threshold(eigenvalues, tol: float = EIG_TOL) -> float:
+    r"""Supremum :math:`\delta^*` of the rates with :math:`\rho(I + \delta J) < 1` (numeric).
+
+    Zero eigenvalues (directions along a set of fixed points) are ignored;
+    ``0.0`` when some eigenvalue has non-negative real part (no rate converges).
+
+    Examples
+    --------
+    >>> round(lr_threshold([-1 + 1j, -1 - 1j]), 12)   # -2 * (-1) / 2
+    1.0
+    """
+    lam = np.asarray(eigenvalues, dtype=complex)
+    scale = max(1.0, float(np.max(np.abs(lam), initial=0.0)))
+    lam = lam[np.abs(lam) / scale > tol]
+    if lam.size == 0:
+        return float("inf")
+    if np.any(lam.real / scale >= -tol):
+        return 0.0
+    return float(np.min(-2 * lam.real / np.abs(lam) ** 2))
+
+
+def exact_lr_threshold(game, rule, theta1, theta2, **hyper):
+    r"""The exact :math:`\delta^*` as a sympy expression in the rates left symbolic.
+
+    Uses the exact Jacobian (:func:`~lola_sym.jacobian.exact_jacobian`) and its
+    closed-form eigenvalues; returns ``0`` when some eigenvalue has a
+    non-negative real part for every positive rate.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> exact_lr_threshold(games.matching_pennies(), "lola", [0], [0])
+    32*eta/(eta**2 + 16)
+    >>> exact_lr_threshold(games.matching_pennies(), "nl", [0], [0])
+    0
+    """
+    J = exact_jacobian(game, rule, theta1, theta2, **hyper)
+    eigs = J.eigenvals()
+    if not eigs:
+        raise ValueError("could not find closed-form eigenvalues")
+    positive = {s: sp.Symbol(s.name, positive=True) for s in J.free_symbols}
+    cands = []
+    for lam in eigs:
+        lam = lam.xreplace(positive)
+        if lam == 0:
+            continue
+        a, b = sp.re(lam), sp.im(lam)
+        if a.is_nonnegative:
+            return sp.S.Zero
+        cands.append(sp.simplify(-2 * a / (a ** 2 + b ** 2)))
+    cands = list(dict.fromkeys(cands))
+    out = cands[0] if len(cands) == 1 else sp.Min(*cands)
+    back = {v: k for k, v in positive.items()}
+    return sp.factor(out).xreplace(back) if len(cands) == 1 else out.xreplace(back)
+
+
+def game_hessian(game, theta1, theta2) -> np.ndarray:
+    r"""The game Hessian :math:`H = \nabla\xi` of the losses :math:`L_i = -V_i`, shape (d, d).
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> game_hessian(games.tandem(), [0.0], [0.0]).tolist()
+    [[2.0, 2.0], [2.0, 2.0]]
+    """
+    return -jacobian(game, "nl", theta1, theta2)
+
+
+@dataclass(frozen=True)
+class Stability:
+    """The result of :func:`classify` at one point (see the module docstring)."""
+
+    rule: str
+    hyper: dict
+    theta1: np.ndarray
+    theta2: np.ndarray
+    residual: float
+    jacobian: np.ndarray
+    eigenvalues: np.ndarray
+    flow: str
+    lr_threshold: float
+    delta: float | None
+    spectral_radius: float | None
+    map: str | None
+    game_hessian: np.ndarray
+    stable_fixed_point: bool
+    strict_saddle: bool
+    differential_nash: bool
+
+    @property
+    def symmetric(self) -> np.ndarray:
+        """Symmetric part :math:`S = (H + H^T)/2` of the game Hessian."""
+        return (self.game_hessian + self.game_hessian.T) / 2
+
+    @property
+    def antisymmetric(self) -> np.ndarray:
+        """Antisymmetric part :math:`A = (H - H^T)/2` of the game Hessian."""
+        return (self.game_hessian - self.game_hessian.T) / 2
+
+    def as_dict(self) -> dict:
+        def cx(z):
+            return [[float(v.real), float(v.imag)] for v in z]
+        return {"rule": self.rule, "hyper": dict(self.hyper), "theta1": self.theta1.tolist(),
+                "theta2": self.theta2.tolist(), "residual": self.residual,
+                "eigenvalues": cx(self.eigenvalues), "flow": self.flow,
+                "lr_threshold": self.lr_threshold, "delta": self.delta,
+                "spectral_radius": self.spectral_radius, "map": self.map,
+                "stable_fixed_point": self.stable_fixed_point,
+                "strict_saddle": self.strict_saddle, "differential_nash": self.differential_nash}
+
+
+def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: float = EIG_TOL,
+             fixed_tol: float = 1e-8, **hyper) -> Stability:
+    r"""Classify ``rule``'s dynamics at one point.
+
+    Parameters
+    ----------
+    game, rule, **hyper
+        As in :func:`lola_sym.update_field`.
+    theta1, theta2 : array_like
+        The point, shapes ``(d1,)`` and ``(d2,)``.
+    delta : float, optional
+        A learning rate at which to classify the discrete map.
+    tol : float
+        Relative tolerance for zero real parts.
+    fixed_tol : float
+        Largest residual :math:`\max|\xi_k|` for the SFP / Nash tests, which
+        only apply at fixed points of the game's gradient.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> s = classify(games.matching_pennies(), "nl", [0.0], [0.0], delta=0.1)
+    >>> s.flow, s.map, s.lr_threshold, s.differential_nash
+    ('centre', 'diverges', 0.0, False)
+    >>> classify(games.matching_pennies(), "lola", [0.0], [0.0], delta=1.0, eta=1.0).map
+    'converges'
+    """
+    from lola_sym.field import update_field
+    d1, d2 = game.dims
+    t1 = np.array(as_params(theta1, "theta1", d1), dtype=float)
+    t2 = np.array(as_params(theta2, "theta2", d2), dtype=float)
+    if t1.ndim != 1 or t2.ndim != 1:
+        raise ValueError("classify takes one point: theta1 and theta2 must be 1-d")
+    f = update_field(game, rule, **hyper)
+    g1, g2 = f(t1, t2)
+    res = float(max(np.max(np.abs(g1)), np.max(np.abs(g2))))
+    J = jacobian(game, rule, t1, t2, **hyper)
+    lam = np.linalg.eigvals(J)
+    lam = lam[np.lexsort((lam.imag, lam.real))]
+    rho = mp = None
+    if delta is not None:
+        delta = check_real(delta, "delta", positive=True)
+        rho = spectral_radius(J, delta)
+        mp = classify_map(J, delta, tol)
+    H = game_hessian(game, t1, t2)
+    xi = update_field(game, "nl")(t1, t2)
+    at_fixed = max(np.max(np.abs(xi[0])), np.max(np.abs(xi[1]))) <= fixed_tol
+    eig_h = np.linalg.eigvals(H)
+    scale = max(1.0, float(np.max(np.abs(eig_h), initial=0.0)))
+    S = (H + H.T) / 2
+    eig_s = np.linalg.eigvalsh(S)
+    invertible = np.min(np.abs(eig_h)) / scale > tol
+    sfp = bool(at_fixed and invertible and np.all(eig_s / scale >= -tol))
+    strict_saddle = bool(at_fixed and np.any(eig_h.real / scale < -tol))
+    own1 = np.linalg.eigvalsh((H[:d1, :d1] + H[:d1, :d1].T) / 2)
+    own2 = np.linalg.eigvalsh((H[d1:, d1:] + H[d1:, d1:].T) / 2)
+    nash = bool(at_fixed and np.all(own1 / scale > tol) and np.all(own2 / scale > tol))
+    return Stability(f.rule.name, {**f.hyper, **f.options}, t1, t2, res, J, lam,
+                     classify_flow(lam, tol), lr_threshold(lam, tol), delta, rho, mp, H, sfp,
+                     strict_saddle, nash)
