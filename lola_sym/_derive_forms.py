@@ -1,0 +1,435 @@
+r"""The forms :mod:`lola_sym.derive` writes a derived program in.
+
+* closed: every intermediate substituted, :math:`\sigma(\pm\theta)` written in
+  probabilities and factored (:func:`closed`);
+* common-subexpression form: the program's lines after copy propagation, value
+  numbering and ``sympy.cse``, with readable LaTeX names (:func:`cse_lines`);
+* the field and its Jacobian at :math:`\theta = 0`, exactly, by forward mode in
+  polynomial arithmetic over the rationals (:func:`at_zero`);
+* the printed lines as one numeric Python function (:func:`numeric_function`).
+
+Private helpers of :mod:`lola_sym.derive`; tested through it.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import count
+from types import MappingProxyType
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from lola_sym._rule_notes import HYPER_LATEX
+from lola_sym.gradients import gradient_program
+from lola_sym.program import sigmoid
+from lola_sym.rules import RULES
+
+#: Largest program (steps) evaluated exactly at theta = 0 (field and Jacobian).
+JET_MAX_STEPS = 2500
+#: Largest characteristic polynomial (operations) whose factors are solved.
+EIGEN_MAX_OPS = 3000
+LAM = sp.Symbol("lambda")
+SWITCH = sp.Symbol("s")
+HYPER_NAMES = {h for r in RULES.values() for h in r.hyper}
+
+def numeric_function(inputs, steps, results):
+    """A Python function of ``inputs`` running the lines ``steps`` and returning ``results``.
+
+    Each line becomes one assignment, printed by sympy's NumPy printer, in order.
+    """
+    var = {s: sp.Symbol(f"v{i}") for i, s in enumerate(list(inputs) + [s for s, _ in steps])}
+    printer = _Code({"fully_qualified_modules": False})
+    body = [f"    {var[s]} = {printer.doprint(sp.sympify(e).xreplace(var))}" for s, e in steps]
+    body.append("    return [" + ", ".join(printer.doprint(sp.sympify(e).xreplace(var))
+                                      for e in results) + "]")
+    src = f"def f({', '.join(str(var[s]) for s in inputs)}):\n" + "\n".join(body) + "\n"
+    namespace = {name: getattr(np, name) for name in dir(np) if not name.startswith("_")}
+    namespace.update({"numpy": np, "sign": np.sign, "sigmoid": _sigmoid})
+    exec(compile(src, "<lola_sym.derive>", "exec"), namespace)  # noqa: S102 (generated here)
+    return namespace["f"]
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class _Code(NumPyPrinter):
+    """sympy's NumPy printer, with the package's sigmoid."""
+
+    def _print_sigmoid(self, expr):
+        return f"sigmoid({self._print(expr.args[0])})"
+
+
+def output_groups(game, rule, options):
+    """``(name, size)`` of the program's outputs: the update of each agent, or the primitives."""
+    if rule.primitives is None:
+        return (("g_1", game.dims[0]), ("g_2", game.dims[1]))
+    return tuple(rule.primitives(game, **options))
+
+
+def probabilities(game):
+    """``((p, sigmoid(theta)), ...)`` for the one-shot game's parameters, and theta -> p."""
+    defs, psub = [], {}
+    used = game.V1.has(sigmoid) or game.V2.has(sigmoid)
+    for th in game.theta if used else ():
+        for t in th:
+            p = sp.Symbol("p_" + t.name.removeprefix("theta_"), positive=True)
+            defs.append((p, sigmoid(t)))
+            psub[t] = p
+    return tuple(defs), psub
+
+
+def factor_deep(expr):
+    """The shorter of two simplified forms, also inside the arguments of sigmoid and sign.
+
+    ``sympy.factor``, and the expression collected in its hyper-parameters with
+    each coefficient factored (LOLA's :math:`\\xi + \\eta \\chi` stays visible).
+    """
+    expr = expr.replace(lambda n: isinstance(n, (sigmoid, sp.sign)),
+                        lambda n: n.func(factor_deep(n.args[0])))
+    best = sp.factor(expr)
+    hyper = sorted((s for s in expr.free_symbols if s.name in HYPER_NAMES), key=str)
+    if hyper:
+        num, den = sp.fraction(sp.together(expr))
+
+        def collected(x):
+            parts = sp.collect(sp.expand(x), hyper, evaluate=False)
+            return sp.factor_terms(sp.Add(*[k * sp.factor(v) for k, v in parts.items()]))
+        other = collected(num) / collected(den)
+        if sp.count_ops(other) < sp.count_ops(best):
+            best = other
+    return best
+
+
+def closed(expr, psub):
+    r"""An explicit expression with :math:`\sigma(\pm\theta)` written in probabilities, factored."""
+    def conv(node):
+        arg = node.args[0]
+        if arg in psub:
+            return psub[arg]
+        if -arg in psub:
+            return 1 - psub[-arg]
+        return node
+    expr = sp.sympify(expr).replace(lambda n: isinstance(n, sigmoid), conv)
+    return factor_deep(expr)
+
+
+def combine_closed(name, outputs, hyper, game):
+    """The finished update of a combined rule from closed primitives and its auxiliary
+    definitions, or ``(None, ())`` (SOS: a piecewise switch, finished in numpy)."""
+    d1, d2 = game.dims
+    d = d1 + d2
+    xi = sp.Matrix(outputs["xi"])
+    aux = ()
+    if name == "cgd":
+        if d > 4:   # a symbolic inverse of a larger matrix is not worth printing
+            return None, ()
+        M = sp.eye(d)
+        M[:d1, d1:] = -hyper["eta"] * sp.Matrix(d1, d2, outputs["H_12"])
+        M[d1:, :d1] = -hyper["eta"] * sp.Matrix(d2, d1, outputs["H_21"])
+        g = M.LUsolve(xi)
+    elif name in ("sga", "sga_plain"):
+        htxi, hxi = sp.Matrix(outputs["H^T xi"]), sp.Matrix(outputs["H xi"])
+        atxi = (htxi - hxi) / 2
+        lam = hyper["lam"]
+        if name == "sga":
+            s = (-factor_deep(xi.dot(htxi)) * factor_deep(atxi.dot(htxi)) / d
+                 + sp.Rational(1, 10))
+            aux = ((SWITCH, s),)
+            lam = lam * sp.sign(SWITCH)
+        g = xi - lam * atxi
+    else:
+        return None, ()
+    g = [factor_deep(e) for e in g]
+    return (tuple(g[:d1]), tuple(g[d1:])), aux
+
+
+# ------------------------------------------------------------------ CSE form
+_SPECIAL = [
+    (r"dV(\d)/dtheta_(\d),(.+)", lambda m, th: rf"\partial_{{{th(m[2], m[3])}}} V_{{{m[1]}}}"),
+    (r"chi_(\d),(.+)", lambda m, th: rf"\chi_{{{_index(th, m[1], m[2])}}}"),
+    (r"Hxi_(\d),(.+)", lambda m, th: rf"(H_o \xi)_{{{_index(th, m[1], m[2])}}}"),
+    (r"HTxi_(\d),(.+)", lambda m, th: rf"(H^\top \xi)_{{{_index(th, m[1], m[2])}}}"),
+    (r"exact_(\d),(.+)", lambda m, th: rf"g^{{\mathrm{{ex}}}}_{{{_index(th, m[1], m[2])}}}"),
+    (r"hola(\d+)_(\d),(.+)", lambda m, th: rf"h^{{({m[1]})}}_{{{_index(th, m[2], m[3])}}}"),
+    (r"lola_(\d),(.+)", lambda m, th: rf"g^{{\mathrm{{LOLA}}}}_{{{_index(th, m[1], m[2])}}}"),
+    (r"ipiv_(\d)", lambda m, th: rf"\rho_{{{m[1]}}}"),
+    (r"U(\d)_(\d)(\d)", lambda m, th: rf"U^{{({m[1]})}}_{{{m[2]}{m[3]}}}"),
+]
+
+
+def _index(th, agent, label):
+    """Subscript of agent ``agent``'s parameter ``label``: ``1,s0``, or ``1`` for one parameter."""
+    return th(agent, label, index=True)
+
+
+def latex_names(game, prog) -> dict:
+    """LaTeX of the program's named symbols (anonymous ones are numbered later)."""
+    labels = {}
+    for agent, (th, names) in enumerate(zip(game.theta, game.param_names), 1):
+        for t, n in zip(th, names):
+            labels[(str(agent), n)] = (sp.latex(t), len(th))
+
+    def th(agent, label, index=False):
+        tex, n = labels[(agent, label)]
+        if not index:
+            return tex
+        if game.kind == "iterated":
+            return f"{agent},{label}"
+        return agent if n == 1 else f"{agent},{tex}"
+
+    out = {sp.Symbol(h, positive=True): HYPER_LATEX.get(h, h) for h in HYPER_NAMES}
+    for s, e in prog.steps:
+        name = s.name
+        if name.startswith("p(") and isinstance(e, sigmoid):
+            arg = e.args[0]
+            base, bar = (arg, False) if arg.is_Symbol else (-arg, True)
+            if base.is_Symbol and base in game.theta[0] + game.theta[1]:
+                sub = base.name.removeprefix("theta_")
+                out[s] = rf"\bar{{p}}_{{{sub}}}" if bar else f"p_{{{sub}}}"
+            continue
+        for pattern, fmt in _SPECIAL:
+            m = re.fullmatch(pattern, name)
+            if m:
+                out[s] = fmt(m, th)
+                break
+    return out
+
+
+def _sections(game, prog):
+    value_syms = set(game.value_program().symbols)
+    grad_syms = set(gradient_program(game)[0].symbols) - value_syms
+    parts = {"Policies and values": [], "Value gradients": [], "Rule terms": []}
+    for s, e in prog.steps:
+        key = ("Policies and values" if s in value_syms else
+               "Value gradients" if s in grad_syms else "Rule terms")
+        parts[key].append((s, e))
+    return [(k, v) for k, v in parts.items() if v]
+
+
+def _anonymous(s):
+    return s.name.startswith("_")
+
+
+def _tidy(steps, outputs):
+    """Copy propagation and value numbering on a straight-line program.
+
+    Anonymous lines that only copy (``x = y``, ``x = -y``, ``x = 3``) are
+    substituted, and an anonymous line repeating an earlier expression (an inlined
+    copy of the value program, say) is replaced by the earlier symbol. Named lines
+    are kept. Returns the new steps and outputs.
+    """
+    subst, seen, out = {}, {}, []
+    for s, e in steps:
+        e = e.xreplace(subst)
+        if _anonymous(s):
+            if e.is_Symbol or e.is_Number or (-e).is_Symbol:
+                subst[s] = e
+                continue
+            if e in seen:
+                subst[s] = seen[e]
+                continue
+        seen.setdefault(e, s)
+        out.append((s, e))
+    return out, [sp.sympify(o).xreplace(subst) for o in outputs]
+
+
+def cse_lines(game, prog, names):
+    """The program as sections of ``(symbol, expression)`` lines after ``sympy.cse``."""
+    known = set(prog.inputs)
+    tmp = (sp.Symbol(f"_cse{n}") for n in count())
+    section_of = {s: title for title, steps in _sections(game, prog) for s, _ in steps}
+    steps, outputs = _tidy(prog.steps, prog.outputs)
+    grouped = {}
+    for s, e in steps:
+        grouped.setdefault(section_of[s], []).append((s, e))
+    sections = []
+    for title, steps in grouped.items():
+        repl, reduced = sp.cse([e for _, e in steps], symbols=tmp, order="none")
+        items = list(repl) + [(s, r) for (s, _), r in zip(steps, reduced)]
+        ordered = []
+        while items:
+            rest = []
+            for s, e in items:
+                if e.free_symbols <= known:
+                    ordered.append((s, e))
+                    known.add(s)
+                else:
+                    rest.append((s, e))
+            if len(rest) == len(items):
+                raise RuntimeError(f"cyclic program section {title!r}")  # pragma: no cover
+            items = rest
+        sections.append((title, ordered))
+    # tidy again after cse, keeping the sections
+    flat = [(s, e) for _, lines in sections for s, e in lines]
+    tidy, outputs = _tidy(flat, outputs)
+    keep = dict(tidy)
+    sections = [(title, [(s, keep[s]) for s, _ in lines if s in keep])
+                for title, lines in sections]
+    # a named line that only copies an anonymous one takes its place
+    alias = {}
+    for _, lines in sections:
+        for s, e in lines:
+            if not s.name.startswith("_") and e.is_Symbol and e.name.startswith("_") \
+                    and e not in alias:
+                alias[e] = s
+    sections = [(title, [(alias.get(s, s), e.xreplace(alias)) for s, e in lines
+                         if not (e in alias and alias[e] == s)])
+                for title, lines in sections]
+    # number the anonymous symbols in order of appearance
+    letter = "w" if any(t.name.startswith("x") for th in game.theta for t in th) else "x"
+    rename, k = {}, count(1)
+    for _, lines in sections:
+        for s, _ in lines:
+            if s.name.startswith("_"):
+                rename[s] = sp.Symbol(f"{letter}_{next(k)}")
+    sections = tuple((title, tuple((s.xreplace(rename), e.xreplace(rename)) for s, e in lines))
+                     for title, lines in sections)
+    outs = [o.xreplace(alias).xreplace(rename) for o in outputs]
+    return sections, outs
+
+
+# -------------------------------------------------------------- at theta = 0
+def at_zero(game, rule, prog, outputs, update, defs, form):
+    theta = game.theta[0] + game.theta[1]
+    zero = {t: sp.Integer(0) for t in theta}
+    finished = rule.combine is None or update is not None
+    smooth = rule.name != "sos" and finished
+    res = {"values": None, "jacobian": None, "charpoly": None, "eigenvalues": None,
+           "unsolved": 0, "skipped": None}
+    if form == "closed":
+        exprs = list(update[0] + update[1]) if update is not None else \
+            [e for v in outputs.values() for e in v]
+        for sym, e in reversed(defs):
+            exprs = [x.xreplace({sym: e}) for x in exprs]
+        vals = [factor_deep(e.xreplace(zero)) for e in exprs]
+        jac = None
+        # a sign switch is locally constant where its argument is not zero
+        switches = {n: sp.sign(sp.factor(n.args[0].xreplace(zero)))
+                    for e in exprs for n in e.atoms(sp.sign)}
+        smooth = smooth and all(v != 0 for v in switches.values())
+        exprs = [e.xreplace(switches) for e in exprs]
+        if smooth:
+            jac = sp.Matrix([[factor_deep(sp.diff(e, t).xreplace(zero)) for t in theta]
+                             for e in exprs])
+    elif len(prog.steps) <= JET_MAX_STEPS:
+        try:
+            out = _jet(prog, prog.outputs, zero, jacobian=rule.combine is None)
+        except NotRational:
+            res["skipped"] = ("the exact values involve the sigmoid at non-zero points "
+                              "(the lookahead leaves theta = 0)")
+            return res
+        vals = [v for v, _ in out]
+        jac = sp.Matrix([d for _, d in out]) if rule.combine is None else None
+    else:
+        res["skipped"] = f"the program has more than {JET_MAX_STEPS} steps"
+        return res
+    if finished:
+        d1 = game.dims[0]
+        res["values"] = {"g_1": tuple(vals[:d1]), "g_2": tuple(vals[d1:])}
+    else:
+        res["values"], k = {}, 0
+        for name, v in outputs.items():
+            res["values"][name] = tuple(vals[k:k + len(v)])
+            k += len(v)
+    res["values"] = MappingProxyType(res["values"])
+    if jac is not None:
+        res["jacobian"] = jac = sp.ImmutableMatrix(jac)
+        if jac.has(sigmoid):    # not rational in the hyper-parameters: no spectrum written
+            return res
+        cp = sp.factor(jac.charpoly(LAM).as_expr())
+        res["charpoly"] = cp
+        if sp.count_ops(cp) <= EIGEN_MAX_OPS:
+            eig, unsolved = {}, 0
+            for f, m in sp.factor_list(cp, LAM)[1]:
+                if sp.degree(f, LAM) > 2:
+                    unsolved += m * sp.degree(f, LAM)
+                    continue
+                for r, mr in sp.roots(f, LAM).items():
+                    r = sp.simplify(r)
+                    eig[r] = eig.get(r, 0) + m * mr
+            res["eigenvalues"], res["unsolved"] = MappingProxyType(eig), unsolved
+    return res
+
+
+class NotRational(Exception):
+    """Raised by :func:`_jet` when a value is not a rational function of the hyper-parameters."""
+
+
+def _jet(prog, exprs, point, jacobian=True):
+    r"""Exact values (and gradients in ``point``'s symbols) of ``exprs`` at ``point``.
+
+    Forward mode on the program in exact arithmetic: every node's value and
+    gradient from its arguments', in the ring of polynomials of the free
+    hyper-parameters (:math:`\sigma(0) = 1/2`, :math:`\sigma'(0) = 1/4`). Raises
+    :class:`NotRational` when a sigmoid is evaluated away from zero or a
+    denominator depends on a hyper-parameter.
+    """
+    wrt = list(point)
+    n = len(wrt)
+    point_syms = set(wrt) | set(prog.symbols)
+    free = set()
+    for e in [e for _, e in prog.steps] + [sp.sympify(x) for x in exprs]:
+        free |= e.free_symbols - point_syms
+    K = sp.polys.rings.PolyRing(tuple(sorted(free, key=str)), sp.QQ) if free else sp.QQ
+    conv = K.from_expr if free else (lambda x: sp.QQ.convert(x))
+
+    def power(b, k):
+        if k >= 0:
+            return b ** k
+        if free and not b.is_ground:    # a non-constant denominator: not written out
+            raise NotRational
+        c = b.LC if free else b
+        if c == 0:
+            raise NotRational
+        return conv(sp.Rational(1)) * (sp.QQ.one / c) ** (-k)
+    zero = [K.zero] * n
+    env = {k: (conv(v), [K.one if i == j else K.zero for j in range(n)])
+           for i, (k, v) in enumerate(point.items())}
+    for s in free:
+        env[s] = (conv(s), zero)
+    half, quarter = conv(sp.Rational(1, 2)), conv(sp.Rational(1, 4))
+
+    def fwd(e):
+        if e in env:
+            return env[e]
+        if e.is_Number:
+            return conv(e), zero
+        args = [fwd(a) for a in e.args]
+        if e.is_Add:
+            v = sum((a for a, _ in args), K.zero)
+            g = [sum((ga[j] for _, ga in args), K.zero) for j in range(n)] if jacobian else zero
+            return v, g
+        if e.is_Mul:
+            v = K.one
+            for a, _ in args:
+                v = v * a
+            if not jacobian:
+                return v, zero
+            g = list(zero)
+            for i, (_, ga) in enumerate(args):
+                if any(ga):
+                    other = K.one
+                    for k, (a, _) in enumerate(args):
+                        if k != i:
+                            other = other * a
+                    g = [x + other * y for x, y in zip(g, ga)]
+            return v, g
+        if e.is_Pow and e.exp.is_Integer:
+            (b, gb), k = args[0], int(e.exp)
+            v = power(b, k)
+            return v, [k * power(b, k - 1) * y for y in gb] if jacobian and any(gb) else zero
+        if isinstance(e, sigmoid) and args[0][0] == 0:
+            return half, [quarter * y for y in args[0][1]]
+        raise NotRational
+
+    for s, e in prog.steps:
+        env[s] = fwd(e)
+    out = []
+    for e in exprs:
+        v, g = fwd(sp.sympify(e))
+        out.append((sp.cancel(v.as_expr() if free else K.to_sympy(v)),
+                    [sp.cancel(x.as_expr() if free else K.to_sympy(x)) for x in g]))
+    return out

@@ -1,0 +1,583 @@
+r"""Readable derivations: a learning rule on a game, written out as Markdown with LaTeX.
+
+:func:`derivation` collects, for one game and one rule, the exact quantities a
+reader wants to see, and :func:`render` formats them:
+
+* the game's values: :math:`V_i = N_i / D` (expanded polynomials of the policy
+  probabilities, :func:`lola_sym.values.value_polynomials`) for iterated games,
+  the closed form for one-shot games;
+* the value gradients and the rule's update vector :math:`(g_1, g_2)` of each
+  agent, in one of two forms chosen by size (:func:`expanded_size`, an operation
+  count of the fully substituted outputs computed without building them):
+
+  - *closed*: every intermediate substituted, policies written as
+    :math:`p_i = \sigma(\theta_i)` with :math:`\sigma(-\theta_i) = 1 - p_i`, and
+    factored (``sympy.factor``), when at most :data:`CLOSED_MAX_OPS` operations;
+  - *cse*: the derivation program as numbered lines ``x_k = ...`` after common
+    subexpression elimination (``sympy.cse``), named intermediates (policies,
+    value gradients, shaping terms) keeping their names;
+
+* for combined rules (SOS, SGA, CGD) the primitives they use and the formula that
+  finishes them, and the finished update itself where it has a closed form;
+* the field and its Jacobian at :math:`\theta = 0`, exactly (rational, or
+  polynomial in the hyper-parameters), with the factored characteristic
+  polynomial and the eigenvalues of its factors of degree at most two.
+
+Hyper-parameters stay symbols unless given. :func:`rule_page` writes one page
+per rule: its definition, its source, and its derived form on one-shot
+matching pennies. :meth:`Derivation.evaluate` evaluates exactly the expressions
+that are printed, so the tests can check them against the compiled field.
+
+References
+----------
+.. [1] Foerster, J. et al. (2018). Learning with Opponent-Learning Awareness.
+   AAMAS. arXiv:1709.04326.
+.. [2] Letcher, A. et al. (2019). Stable Opponent Shaping in Differentiable
+   Games. ICLR. arXiv:1811.08469.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from types import MappingProxyType
+
+import numpy as np
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from lola_sym import games as _games
+from lola_sym._derive_forms import (at_zero, closed, combine_closed, cse_lines, latex_names,
+                                    numeric_function, output_groups, probabilities)
+from lola_sym._rule_notes import COMBINATIONS, HYPER_LATEX, NOTES
+from lola_sym._validation import as_params, as_rational
+from lola_sym.field import derive as _derive
+from lola_sym.program import sigmoid
+from lola_sym.rules import RULES, Rule, get_rule
+
+__all__ = ["render", "rule_page", "derivation", "Derivation", "expanded_size", "CLOSED_MAX_OPS"]
+
+#: Largest estimated operation count of the substituted outputs written in closed form.
+CLOSED_MAX_OPS = 3000
+
+
+# ------------------------------------------------------------------ the data
+@dataclass(frozen=True, eq=False)
+class Derivation:
+    r"""What :func:`render` prints, as sympy expressions.
+
+    Attributes
+    ----------
+    game, rule : the game and the :class:`~lola_sym.rules.Rule`
+    label : str
+        How the game was given: its catalogue name, or ``<name>`` for a game object.
+    hyper : dict
+        Hyper-parameter name to value: an exact number, or its symbol.
+    options : dict
+        Structural options of the rule (HOLA's ``order``).
+    form : {"closed", "cse"}
+    definitions : tuple of (Symbol, Expr)
+        Closed form only: the probability symbols, ``(p_1, sigmoid(theta_1))``,
+        then auxiliary quantities of the finished update (SGA's switch ``s``).
+    values : tuple
+        ``(V1, V2)`` (one-shot, in the probability symbols) or ``(N1, N2, D)``.
+    gradients : dict
+        Closed form only: ``{(i, j): tuple}`` the entries of :math:`\nabla_j V^i`.
+    lines : tuple of (title, tuple of (Symbol, Expr))
+        CSE form only: the program's lines in sections, in evaluation order.
+    outputs : dict
+        ``{"g_1": ..., "g_2": ...}``, or the primitives of a combined rule by name.
+    update : tuple or None
+        A combined rule's finished ``(g1, g2)`` when it has a closed form.
+    at_zero : mapping
+        At :math:`\theta = 0`: ``"values"`` (like ``outputs``; the finished update
+        when there is one), ``"jacobian"`` (ImmutableMatrix or None), ``"charpoly"``
+        (factored, in ``lambda``), ``"eigenvalues"`` (root -> multiplicity, from the
+        factors of degree at most two), ``"unsolved"`` (how many eigenvalues are
+        roots of larger factors), ``"skipped"`` (why nothing was evaluated, or None).
+    names : dict
+        Symbol to LaTeX, for printing.
+    """
+
+    game: object
+    rule: Rule
+    label: str
+    hyper: dict
+    options: dict
+    form: str
+    definitions: tuple
+    values: tuple
+    gradients: dict
+    lines: tuple
+    outputs: dict
+    update: tuple | None
+    at_zero: dict
+    names: dict = field(repr=False)
+
+    def evaluate(self, theta1, theta2, **hyper) -> tuple:
+        r"""The printed update at one point, in float64: ``(g1, g2)``.
+
+        Evaluates exactly the expressions :func:`render` prints (the closed
+        form, or the CSE lines one after the other), then, for combined rules
+        without a closed update, the rule's own ``combine``. Symbolic
+        hyper-parameters take the values given here, else the rule's defaults.
+        """
+        game = self.game
+        t1 = as_params(theta1, "theta1", game.dims[0])
+        t2 = as_params(theta2, "theta2", game.dims[1])
+        if t1.ndim != 1 or t2.ndim != 1:
+            raise ValueError("evaluate takes one point: theta1 and theta2 must be 1-d")
+        unknown = set(hyper) - set(self.rule.hyper)
+        if unknown:
+            raise ValueError(f"rule {self.rule.name!r} has no hyper-parameter "
+                             f"{sorted(unknown)[0]!r}")
+        num = {}
+        for name, v in self.hyper.items():
+            num[name] = float(hyper.get(name, self.rule.hyper[name]) if v.is_Symbol else v)
+        args = np.concatenate([t1, t2]).tolist() + [num[k] for k in self._free_hyper]
+        out = self._numeric(*args)
+        if self.update is not None:
+            d1 = game.dims[0]
+            return np.array(out[:d1]), np.array(out[d1:])
+        groups, k = [], 0
+        for v in self.outputs.values():
+            groups.append(np.array(out[k:k + len(v)]))
+            k += len(v)
+        if self.rule.combine is None:
+            return tuple(groups)
+        return self.rule.combine(tuple(groups), num, game)
+
+    @property
+    def _free_hyper(self) -> tuple:
+        return tuple(k for k, v in self.hyper.items() if v.is_Symbol)
+
+    @cached_property
+    def _numeric(self):
+        """The printed lines as one Python function of (theta, free hyper-parameters).
+
+        Each printed expression becomes one assignment, printed by sympy's NumPy
+        printer, in the order the page gives them.
+        """
+        theta = self.game.theta[0] + self.game.theta[1]
+        inputs = list(theta) + [sp.Symbol(k, positive=True) for k in self._free_hyper]
+        steps = self.definitions + tuple(ln for _, sec in self.lines for ln in sec)
+        results = (self.update[0] + self.update[1] if self.update is not None else
+                   tuple(e for v in self.outputs.values() for e in v))
+        return numeric_function(inputs, steps, results)
+
+
+# -------------------------------------------------------------- size guard
+def expanded_size(prog, exprs=None) -> int:
+    r"""Operation count of ``exprs`` with every step of ``prog`` substituted, estimated.
+
+    Counts the tree that :meth:`~lola_sym.program.Program.explicit` would build
+    (``sympy.count_ops`` of each step, each use of a step symbol counting its
+    whole substituted size) without building it, so it is cheap even when the
+    answer is astronomically large. Automatic simplification can only make the
+    real expression smaller.
+
+    Examples
+    --------
+    >>> from lola_sym.games import matching_pennies, ipd
+    >>> from lola_sym.field import derive
+    >>> expanded_size(derive(matching_pennies(), "nl")[0]) < 100
+    True
+    >>> expanded_size(derive(ipd(), "nl")[0]) > 10 ** 5
+    True
+    """
+    exprs = prog.outputs if exprs is None else tuple(exprs)
+    size: dict = {}
+
+    def tree(e):
+        n = int(sp.count_ops(e))
+        for node in sp.preorder_traversal(e):
+            if node.is_Symbol and node in size:
+                n += size[node]
+        return n
+
+    for s, e in prog.steps:
+        size[s] = tree(e)
+    return sum(tree(sp.sympify(e)) for e in exprs)
+
+
+# ----------------------------------------------------------------- derivation
+def _resolve_game(game):
+    if isinstance(game, str):
+        return _games.by_name(game), game
+    if isinstance(game, (_games.IteratedGame, _games.DifferentiableGame)):
+        return game, f"<{game.name}>"
+    raise ValueError(f"game must be a catalogue name (one of {sorted(_games.CATALOGUE)}) or a "
+                     f"game object, got {type(game).__name__}")
+
+
+def _resolve_rule(rule, given: dict):
+    if not isinstance(rule, (str, Rule)):
+        raise ValueError(f"rule must be a registered name (one of {sorted(RULES)}), "
+                         f"got {type(rule).__name__}")
+    rule = get_rule(rule)
+    given = dict(given)
+    options = rule.check_options({k: given.pop(k) for k in list(given) if k in rule.options})
+    unknown = set(given) - set(rule.hyper)
+    if unknown:
+        raise ValueError(f"rule {rule.name!r} has no hyper-parameter {sorted(unknown)[0]!r}; "
+                         f"it takes {sorted(rule.hyper) + sorted(rule.options)}")
+    hyper = {}
+    for name in rule.hyper:
+        sym = sp.Symbol(name, positive=True)
+        hyper[name] = as_rational(given[name], name) if name in given else sym
+    return rule, hyper, options
+
+
+def derivation(game, rule, *, form: str = "auto", **hyper) -> Derivation:
+    r"""Derive ``rule`` on ``game`` and collect what :func:`render` prints.
+
+    Parameters
+    ----------
+    game : str or game
+        A catalogue name (``lola_sym.games.CATALOGUE``) or a game object.
+    rule : str
+        A registered rule name (``lola_sym.RULES``).
+    form : {"auto", "closed", "cse"}
+        ``"auto"`` writes the closed form when the substituted outputs have at
+        most :data:`CLOSED_MAX_OPS` operations (:func:`expanded_size`; iterated
+        games are always far above), else the CSE form.
+    **hyper
+        Hyper-parameter values (exact; symbols when omitted) and structural
+        options (``order`` of ``"hola"``).
+
+    Returns
+    -------
+    Derivation
+
+    Examples
+    --------
+    >>> d = derivation("matching_pennies", "nl")
+    >>> d.form, d.outputs["g_1"]
+    ('closed', (2*p_1*(p_1 - 1)*(2*p_2 - 1),))
+    >>> dict(d.at_zero["eigenvalues"])
+    {-I/4: 1, I/4: 1}
+    """
+    game, label = _resolve_game(game)
+    rule, hyper, options = _resolve_rule(rule, hyper)
+    if form not in ("auto", "closed", "cse"):
+        raise ValueError(f"form must be 'auto', 'closed' or 'cse', got {form!r}")
+    return _derivation(game, label, rule.name, form, tuple(hyper.items()),
+                       tuple(sorted(options.items())))
+
+
+@lru_cache(maxsize=128)
+def _derivation(game, label, rule_name, form, hyper_items, option_items):
+    rule, hyper, options = get_rule(rule_name), dict(hyper_items), dict(option_items)
+    prog, _ = _derive(game, rule.name, option_items)
+    numeric = {sp.Symbol(k, positive=True): v for k, v in hyper.items() if not v.is_Symbol}
+    prog = prog.substitute(numeric)
+    names = latex_names(game, prog)
+    if form == "auto":
+        form = "closed" if expanded_size(prog) <= CLOSED_MAX_OPS else "cse"
+    elif form == "closed" and expanded_size(prog) > 50 * CLOSED_MAX_OPS:
+        raise ValueError(f"{rule.name!r} on {game.name} is too large for the closed form "
+                         f"(about {expanded_size(prog)} operations); use form='cse'")
+    groups = output_groups(game, rule, options)
+    defs, psub = probabilities(game) if form == "closed" else ((), {})
+    if game.kind == "iterated":
+        values = game.value_polynomials()
+    else:
+        values = tuple(closed(v, psub) for v in game.values())
+    grads, lines, update = {}, (), None
+    if form == "closed":
+        outs = [closed(e, psub) for e in prog.explicit()]
+        for i, V in zip((1, 2), game.values()):
+            for j, th in zip((1, 2), game.theta):
+                grads[(i, j)] = tuple(closed(sp.diff(V, t), psub) for t in th)
+    else:
+        lines, outs = cse_lines(game, prog, names)
+    outputs, k = {}, 0
+    for name, n in groups:
+        outputs[name] = tuple(outs[k:k + n])
+        k += n
+    if form == "closed" and rule.combine is not None:
+        update, aux = combine_closed(rule.name, outputs, hyper, game)
+        defs += aux
+    zero = at_zero(game, rule, prog, outputs, update, defs, form)
+    frozen = MappingProxyType
+    return Derivation(game, rule, label, frozen(hyper), frozen(options), form, defs, values,
+                      frozen(grads), lines, frozen(outputs), update, frozen(zero),
+                      frozen(names))
+
+
+# ------------------------------------------------------------------ formatting
+class _Latex(LatexPrinter):
+    """sympy's LaTeX printer with powers of sigmoid (``sigmoid._latex`` takes no ``exp``)."""
+
+    def _print(self, expr, **kwargs):
+        if isinstance(expr, sigmoid):
+            return self._print_sigmoid(expr, **kwargs)
+        return super()._print(expr, **kwargs)
+
+    def _print_sigmoid(self, expr, exp=None):
+        tex = r"\sigma\left(%s\right)" % self._print(expr.args[0])
+        return tex if exp is None else r"\sigma^{%s}\left(%s\right)" % (
+            exp, self._print(expr.args[0]))
+
+
+def _tex(expr, names=None):
+    return _Latex({"symbol_names": names or {}}).doprint(expr)
+
+
+def _entry_label(game, name, k, names):
+    """LaTeX of component ``k`` of output group ``name``."""
+    d1 = game.dims[0]
+    agent = 1 if k < d1 else 2
+
+    def idx(a, j):
+        th, lab = game.theta[a - 1], game.param_names[a - 1]
+        if game.kind == "iterated":
+            return f"{a},{lab[j]}"
+        return str(a) if len(th) == 1 else f"{a},{_tex(th[j])}"
+
+    j = k if k < d1 else k - d1
+    if name in ("g_1", "g_2"):
+        a = int(name[-1])
+        return f"g_{{{idx(a, k)}}}"
+    if name in ("H_12", "H_21"):
+        rows, cols = (1, 2) if name == "H_12" else (2, 1)
+        nc = game.dims[cols - 1]
+        return rf"\partial_{{{_tex(game.theta[cols - 1][k % nc])}}} \xi_{{{idx(rows, k // nc)}}}"
+    base = {"xi": r"\xi", "H_o xi": r"(H_o \xi)", "chi": r"\chi", "H^T xi": r"(H^\top \xi)",
+            "H xi": r"(H \xi)"}[name]
+    return f"{base}_{{{idx(agent, j)}}}"
+
+
+_GROUP_TEX = {"g_1": "g_1", "g_2": "g_2", "xi": r"\xi", "H_o xi": r"H_o \xi", "chi": r"\chi",
+              "H^T xi": r"H^\top \xi", "H xi": r"H \xi", "H_12": r"H_{12}", "H_21": r"H_{21}"}
+
+
+def _prob_defs(d):
+    return tuple((p, e) for p, e in d.definitions if isinstance(e, sigmoid))
+
+
+def _vector_block(game, groups, names):
+    out = []
+    for name, vals in groups.items():
+        for k, e in enumerate(vals):
+            out += [f"$$ {_entry_label(game, name, k, names)} = {_tex(e, names)} $$", ""]
+    return out
+
+
+def _game_section(d, h):
+    game, names = d.game, d.names
+    out = [f"{h} The game", ""]
+    if game.kind == "iterated":
+        N1, N2, D = d.values
+        out += [f"{game.name}, iterated with memory-1 policies: agent $i$ plays C with "
+                r"probability $p_{i,s} = \sigma(\theta_{i,s})$ in its own state "
+                r"$s \in \{s0, CC, CD, DC, DD\}$ (own action first), "
+                r"$\bar p_{i,s} = 1 - p_{i,s}$. Rewards over CC, CD, DC, DD (agent 1's action "
+                f"first): $r_1 = {list(game.r1)}$, $r_2 = {list(game.r2)}$; "
+                rf"$\gamma = {_tex(game.gamma)}$.", "",
+                r"$V_i = p_0^\top (I - \gamma P)^{-1} r_i = N_i / D$ (Cramer's rule), with "
+                f"$D$ of {len(D.args)} monomials, $N_1$ of {len(N1.args)}, $N_2$ of "
+                f"{len(N2.args)}:", ""]
+        for label, poly in (("D", D), ("N_1", N1), ("N_2", N2)):
+            out += [f"$$ {label} = {_tex(poly)} $$", ""]
+        return out
+    out += [f"{game.name}, one-shot; values (maximised):", "",
+            f"$$ V_1 = {_tex(game.V1)}, \\qquad V_2 = {_tex(game.V2)} $$", ""]
+    if d.definitions:
+        defs = ", ".join(f"${_tex(p)} = {_tex(s)}$" for p, s in _prob_defs(d))
+        out += [rf"With {defs} (so $\sigma(-\theta) = 1 - p$):", "",
+                f"$$ V_1 = {_tex(d.values[0], names)}, \\qquad "
+                f"V_2 = {_tex(d.values[1], names)} $$", ""]
+    return out
+
+
+def _derived_section(d, h):
+    """The gradients and update (closed) or program (CSE), and theta = 0."""
+    game, rule, names = d.game, d.rule, d.names
+    out = []
+    if d.form == "closed":
+        out += [f"{h} Value gradients", ""]
+        for (i, j), vals in d.gradients.items():
+            for t, e in zip(game.theta[j - 1], vals):
+                out += [f"$$ \\partial_{{{_tex(t)}}} V_{i} = {_tex(e, names)} $$", ""]
+        title = "Update" if rule.combine is None else "Primitives"
+        out += [f"{h} {title} (closed form)", ""]
+        if d.definitions:
+            defs = ", ".join(f"${_tex(p)} = {_tex(s)}$" for p, s in _prob_defs(d))
+            out += [f"Every intermediate substituted and factored; {defs}.", ""]
+        out += _vector_block(game, d.outputs, names)
+    else:
+        n = sum(len(lines) for _, lines in d.lines)
+        out += [f"{h} Derived program (common-subexpression form)", "",
+                f"{n} lines, evaluated in order, then the outputs. Named lines are the "
+                r"policies, the value program (Gaussian elimination of $(I - \gamma P)^\top u = "
+                r"p_0$ with inverted pivots $\rho_k$; $u$ the discounted state visitation), the "
+                r"value gradients $\partial_{\theta_{j,s}} V_i$ and the rule's named terms; "
+                r"$x_k$ are common subexpressions and intermediate adjoints (sympy.cse over the "
+                r"exact reverse/forward-mode program)." if game.kind == "iterated" else
+                f"{n} lines, evaluated in order, then the outputs; $x_k$ are common "
+                "subexpressions and intermediate adjoints (sympy.cse over the exact program).",
+                ""]
+        for title, lines in d.lines:
+            out += [f"**{title}** ({len(lines)} lines)", ""]
+            out += [f"- ${_tex(s, names)} = {_tex(e, names)}$" for s, e in lines]
+            out.append("")
+        out += [f"{h} {'Update' if rule.combine is None else 'Primitives'}", ""]
+        for name, vals in d.outputs.items():
+            out += [f"- ${_entry_label(game, name, k, names)} = {_tex(e, names)}$"
+                    for k, e in enumerate(vals)]
+        out.append("")
+    if rule.combine is not None:
+        out += [f"{h} Combination", "", f"$$ {COMBINATIONS[rule.name]} $$", ""]
+        if d.update is not None:
+            out += ["Finished update, closed form:", ""]
+            out += _vector_block(game, {"g_1": d.update[0], "g_2": d.update[1]}, names)
+            for sym, e in d.definitions[len(_prob_defs(d)):]:
+                out += [f"with $$ {_tex(sym)} = {_tex(e, names)} $$", ""]
+    out += _zero_section(d, h)
+    return out
+
+
+def _zero_section(d, h):
+    z = d.at_zero
+    if z["values"] is None:
+        return [f"{h} At θ = 0", "", f"Not written out: {z['skipped']}.", ""]
+    theta = d.game.theta[0] + d.game.theta[1]
+    out = [f"{h} At θ = 0", "", "Exact values:", ""]
+    for name, vals in z["values"].items():
+        vec = ", ".join(_tex(v, d.names) for v in vals)
+        vec = vec if len(vals) == 1 else rf"\left({vec}\right)"
+        out += [f"$$ {_GROUP_TEX[name]} = {vec} $$", ""]
+    if z["jacobian"] is not None:
+        cols = ", ".join(_tex(t) for t in theta)
+        out += [rf"Jacobian $J = \partial g / \partial \theta$ at $\theta = 0$ (rows $g_1$ then "
+                f"$g_2$, columns ${cols}$):", "",
+                f"$$ J = {_tex(z['jacobian'], d.names)} $$", "",
+                "Characteristic polynomial:", "",
+                rf"$$ \det(\lambda I - J) = {_tex(z['charpoly'], d.names)} $$", ""]
+        if z["eigenvalues"]:
+            eig = ", \\quad ".join(_tex(r, d.names) + (f" \\; (\\times {m})" if m > 1 else "")
+                                   for r, m in z["eigenvalues"].items())
+            out += ["Eigenvalues" + (" (from the factors of degree at most two):"
+                                     if z["unsolved"] else ":"), "", f"$$ {eig} $$", ""]
+        if z["unsolved"]:
+            out += [f"{z['unsolved']} eigenvalues are roots of factors of degree above two "
+                    "(not solved here).", ""]
+    return out
+
+
+def _hyper_text(d):
+    if not d.hyper:
+        return "No hyper-parameters."
+    parts = []
+    for k, v in d.hyper.items():
+        tex = HYPER_LATEX.get(k, k)
+        parts.append(f"${tex}$ symbolic" if v.is_Symbol else f"${tex} = {_tex(v)}$")
+    opts = [f"{k} = {v}" for k, v in d.options.items()]
+    return "Hyper-parameters: " + ", ".join(parts + opts) + "."
+
+
+def render(game, rule, *, form: str = "auto", **hyper) -> str:
+    r"""Markdown (with LaTeX) of ``rule`` derived on ``game``.
+
+    Parameters
+    ----------
+    game : str or game
+        A catalogue name (e.g. ``"ipd"``, ``"matching_pennies"``) or a game object.
+    rule : str
+        A registered rule name (e.g. ``"nl"``, ``"lola"``, ``"sos"``).
+    form : {"auto", "closed", "cse"}
+        See :func:`derivation`.
+    **hyper
+        Exact hyper-parameter values (symbols when omitted) and options
+        (``order`` of ``"hola"``).
+
+    Returns
+    -------
+    str
+        The page: the game's values, the rule, the derived gradients and
+        update (closed or common-subexpression form), and :math:`\theta = 0`.
+
+    Examples
+    --------
+    >>> page = render("matching_pennies", "lola")
+    >>> print(page.splitlines()[0])
+    # LOLA (first order, Eq. 4.4) on matching pennies
+    >>> print(next(line for line in page.splitlines() if line.startswith("$$ g_{1}")))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    $$ g_{1} = 2 p_{1} \left(p_{1} - 1\right) \left(4 \eta p_{2}^{2} \left(2 p_{1} - 1\right)
+       \left(p_{2} - 1\right)^{2} + 2 p_{2} - 1\right) $$
+    >>> render("matching_pennies", "lol")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown rule 'lol'; choose one of ['cgd', 'co', 'exact_lola', ...]
+    """
+    d = derivation(game, rule, form=form, **hyper)
+    note = NOTES[d.rule.name]
+    args = "".join(f", {k}={v}" for k, v in d.options.items())
+    args += "".join(f", {k}={v if v.is_Integer else repr(str(v))}"
+                    for k, v in d.hyper.items() if not v.is_Symbol)
+    game_arg = repr(d.label) if d.label in _games.CATALOGUE else "game"
+    out = [f"# {d.rule.title} on {d.game.name}", "",
+           f"Derived by `lola_sym.derive.render({game_arg}, {d.rule.name!r}{args})`; do not "
+           "edit by hand. Values $V^i$ are maximised; each agent updates "
+           r"$\theta_i \leftarrow \theta_i + \delta g_i$.", ""]
+    out += _game_section(d, "##")
+    out += ["## The rule", "", f"$$ {note.values} $$", ""]
+    if note.remark:
+        out += [note.remark, ""]
+    out += [f"Source: {note.source} {_hyper_text(d)} See [the rule's page]"
+            f"(../rules/{d.rule.name}.md).", ""]
+    out += _derived_section(d, "##")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def rule_page(rule) -> str:
+    r"""A short Markdown page on one rule: definition, source, form on matching pennies.
+
+    Parameters
+    ----------
+    rule : str
+        A registered rule name.
+
+    Returns
+    -------
+    str
+        The definition (values maximised, :math:`\eta` the opponent's assumed
+        step) and the source's loss form, the registry metadata, and the rule
+        derived on one-shot matching pennies with symbolic hyper-parameters.
+
+    Examples
+    --------
+    >>> page = rule_page("nl")
+    >>> print(page.splitlines()[0])
+    # naive learner (`nl`)
+    """
+    rule, _, _ = _resolve_rule(rule, {})
+    note = NOTES[rule.name]
+    hyper = ", ".join(f"${HYPER_LATEX.get(k, k)}$ (`{k}`, default {v:g})"
+                      for k, v in rule.hyper.items()) or "none"
+    opts = ", ".join(f"`{k}` (default {v})" for k, v in rule.options.items())
+    out = [f"# {rule.title} (`{rule.name}`)", "",
+           f"Generated by `lola_sym.derive.rule_page({rule.name!r})`; do not edit by hand.", "",
+           "## Definition", "",
+           "Values $V^i$ maximised, ascent $\\theta_i \\leftarrow \\theta_i + \\delta g_i$; "
+           r"$\xi = (\nabla_1 V^1, \nabla_2 V^2)$, $H = \partial \xi / \partial \theta$ with "
+           r"off-diagonal blocks $H_o$, $\chi_1 = (\nabla_2 V^1)^\top \nabla_1 \nabla_2 V^2$; "
+           r"$\eta$ is the step the agent assumes its opponent takes.", "",
+           f"$$ {note.values} $$", ""]
+    if note.remark:
+        out += [note.remark, ""]
+    out += [r"In the source's convention (losses $L_i = -V^i$ minimised, "
+            r"$\theta \leftarrow \theta - \mathrm{lr}\, g$, lookahead $\alpha = \eta$; $\xi$, $H$, "
+            r"$\chi$ of the losses):", "", f"$$ {note.losses} $$", "",
+            f"Source: {note.source}", "",
+            f"Registry: hyper-parameters {hyper}" + (f"; options {opts}" if opts else "") +
+            f"; derivatives of the values up to order {rule.order}"
+            + ("; combined in numpy from exact primitives" if rule.combine else "") + ".", ""]
+    d = derivation("matching_pennies", rule.name)
+    out += ["## On one-shot matching pennies", "",
+            r"$V_1 = -(2 p_1 - 1)(2 p_2 - 1) = -V_2$ with $p_i = \sigma(\theta_i)$; the Nash "
+            r"equilibrium is $\theta = 0$. " + _hyper_text(d), ""]
+    out += _derived_section(d, "###")
+    return "\n".join(out).rstrip() + "\n"
