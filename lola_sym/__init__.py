@@ -16,6 +16,14 @@ from lola_sym.rollouts import Rollouts, rollout, exact_targets, truncation_bias
 from lola_sym.estimators import estimate, ESTIMATORS
 from lola_sym.verify import bias_variance, check_gradient, GradientCheckError
 from lola_sym.opponent_model import fit_policy, model_opponent, train_om, train_pg
+from lola_sym.compare import Comparison, compare
+from lola_sym.jacobian import exact_jacobian, jacobian, symbolic_jacobian
+from lola_sym.fixed_points import FixedPoint, exact_fixed_points, find_fixed_points
+from lola_sym.stability import Stability, classify, exact_lr_threshold, game_hessian
+from lola_sym.portraits import basins, vector_field
+from lola_sym.nash_report import matching_pennies_report
+from lola_sym.tournament import tournament, to_memory_one, long_run_reward
+from lola_sym.derive import render, rule_page
 
 __version__ = "0.1.0"
 
@@ -25,4 +33,8 @@ __all__ = ["games", "IteratedGame", "iterated", "update_field", "UpdateField", "
            "DifferentiableGame", "differentiable", "Rollouts", "rollout", "exact_targets",
            "truncation_bias", "estimate", "ESTIMATORS", "bias_variance", "check_gradient",
            "GradientCheckError", "fit_policy", "model_opponent", "train_om", "train_pg",
-           "__version__"]
+           "compare", "Comparison", "jacobian", "exact_jacobian", "symbolic_jacobian",
+           "find_fixed_points", "exact_fixed_points", "FixedPoint", "classify", "Stability",
+           "exact_lr_threshold", "game_hessian", "basins", "vector_field",
+           "matching_pennies_report", "tournament", "to_memory_one", "long_run_reward",
+           "render", "rule_page", "__version__"]
