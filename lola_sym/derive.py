@@ -185,19 +185,7 @@ def expanded_size(prog, exprs=None) -> int:
     >>> expanded_size(derive(ipd(), "nl")[0]) > 10 ** 5
     True
     """
-    exprs = prog.outputs if exprs is None else tuple(exprs)
-    size: dict = {}
-
-    def tree(e):
-        n = int(sp.count_ops(e))
-        for node in sp.preorder_traversal(e):
-            if node.is_Symbol and node in size:
-                n += size[node]
-        return n
-
-    for s, e in prog.steps:
-        size[s] = tree(e)
-    return sum(tree(sp.sympify(e)) for e in exprs)
+    return prog.expanded_size(exprs)
 
 
 # ----------------------------------------------------------------- derivation

@@ -209,6 +209,10 @@ def exact_fixed_points(game, rule, **hyper) -> list:
     prog, _ = derive(game, r.name, tuple(sorted(options.items())))
     values = {h: sp.sympify(hyper[h.name], rational=True) for h in r.hyper_symbols
               if h.name in hyper}
+    size = prog.expanded_size()
+    if size > 20 * SYMBOLIC_MAX_OPS:      # before expanding: the IPD's would not fit in memory
+        raise ValueError(f"the explicit {r.name} field on {game.name} is too large "
+                         f"(about {size:.3g} operations); use find_fixed_points")
     g = [e.xreplace(values) for e in prog.explicit()]
     if sum(sp.count_ops(e) for e in g) > SYMBOLIC_MAX_OPS:
         raise ValueError(f"the explicit {r.name} field on {game.name} is too large for sympy.solve")

@@ -252,6 +252,10 @@ def symbolic_jacobian(game, rule, **hyper) -> sp.Matrix:
     prog, _ = derive(game, r.name, tuple(sorted(options.items())))
     values = {h: sp.sympify(hyper[h.name], rational=True) for h in r.hyper_symbols
               if h.name in hyper}
+    size = prog.expanded_size()
+    if size > 20 * SYMBOLIC_MAX_OPS:      # before expanding: the IPD's would not fit in memory
+        raise ValueError(f"the explicit {r.name} field on {game.name} is too large "
+                         f"(about {size:.3g} operations); use exact_jacobian at a point instead")
     g = [e.xreplace(values) for e in prog.explicit()]
     ops = sum(sp.count_ops(e) for e in g)
     if ops > SYMBOLIC_MAX_OPS:

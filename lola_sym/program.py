@@ -183,6 +183,27 @@ class Program:
         return int(sum(sp.count_ops(e) for _, e in self.steps)
                    + sum(sp.count_ops(o) for o in self.outputs))
 
+    def expanded_size(self, exprs: Sequence[sp.Expr] | None = None) -> int:
+        """Operation count :meth:`explicit` would produce, estimated without building it.
+
+        Each use of a step symbol counts that step's whole substituted size, so
+        this is cheap even when the explicit expressions would be astronomically
+        large (automatic simplification can only make them smaller).
+        """
+        exprs = self.outputs if exprs is None else tuple(exprs)
+        size: dict = {}
+
+        def tree(e):
+            n = int(sp.count_ops(e))
+            for node in sp.preorder_traversal(e):
+                if node.is_Symbol and node in size:
+                    n += size[node]
+            return n
+
+        for s, e in self.steps:
+            size[s] = tree(e)
+        return sum(tree(sp.sympify(e)) for e in exprs)
+
     def _needed(self, exprs: Iterable[sp.Expr]) -> set:
         """Step symbols the given expressions depend on, transitively."""
         defs = dict(self.steps)
