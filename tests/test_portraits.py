@@ -67,3 +67,20 @@ def test_bad_grids_and_points():
     with pytest.raises(ValueError, match="labels for"):
         basins(games.tandem(), "nl", x=[0.0, 1.0], y=[0.0, 1.0], points=[([0.0], [1.0])],
                labels=["a", "b"])
+
+
+def test_portrait_marks_classified_fixed_points():
+    from lola_sym.portraits import portrait
+    fig, pts = portrait(games.matching_pennies(), "nl", [-3, 3], [-3, 3], starts=6,
+                        trajectories=2, delta=0.5, steps=50)
+    assert pts == [{"x": 0.0, "y": 0.0, "label": "centre"}]
+    ax = fig.axes[0]
+    labels = ax.get_legend_handles_labels()[1] + [t.get_text() for t in fig.legends[0].get_texts()] \
+        if fig.legends else ax.get_legend_handles_labels()[1]
+    assert "centre" in labels
+    fig, pts = portrait(games.tandem(), "lola", [-1, 2], [-1, 2], starts=6, eta=0.2)
+    # LOLA's shifted line x + y = 1 / (1 - 2 eta) = 5/3, non-isolated: non-hyperbolic
+    assert pts and all(abs(p["x"] + p["y"] - 5 / 3) < 1e-9 and p["label"] == "non-hyperbolic"
+                       for p in pts)
+    with pytest.raises(ValueError, match="two-parameter game"):
+        portrait(games.imp(), "nl", [0, 1], [0, 1])
