@@ -1,19 +1,49 @@
 """The ``lola-sym`` command line.
 
-Errors are printed as one line on stderr with exit code 2 (bad arguments) or
-1 (a failure while running); no tracebacks.
+Subcommands (``lola-sym <command> --help`` for the options of each)::
+
+    reproduce    reproduce a paper's results (lola2018, sos-tandem)
+    derive       Markdown derivation of a rule on a game (or a rule's page)
+    train        train two learners, summarise the final rewards
+    compare      every rule in self-play from the same seeds, side by side
+    tournament   round robin between rules on an iterated game
+    fixed-points fixed points of a rule (root finding, or exact with sympy)
+    stability    classify a rule's dynamics at one point
+    nash-report  stability of the Nash point of matching pennies under each rule
+
+Conventions: ``--seed`` makes every random draw reproducible; ``--json`` prints
+machine-readable JSON on stdout; ``--out FILE`` writes the output (text,
+Markdown or JSON) to a file instead; ``--plot FILE`` (``.png`` or ``.pdf``)
+saves a figure where a command makes one. Hyper-parameters: ``--eta`` for the
+lookahead rate, ``--hyper k=v ...`` for any other (values may be fractions,
+``eta=1/2``), ``--order n`` for HOLA's order; ``--gamma`` is the discount of an
+iterated game (``--hyper gamma=...`` is consensus optimisation's ``gamma``).
+
+Exit codes: 0 on success, 2 on bad arguments, 1 on a failure while running
+(e.g. divergence with ``--on-divergence raise``). Errors are one line on
+stderr, ``lola-sym <command>: error: <message>``, without a traceback
+(``--traceback`` shows it).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
-import time
+import textwrap
+from fractions import Fraction
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "UsageError"]
+
+#: Names of the ``--method`` choices (mirrors :data:`lola_sym.training.METHODS`).
+_METHODS = ("simultaneous", "extragradient", "optimistic")
 
 
+class UsageError(Exception):
+    """Arguments that parse but do not fit together (exit code 2)."""
+
+
+# ------------------------------------------------------------------ argument types
 def _number(kind, lower, strict):
     """An argparse type: a finite ``kind`` above ``lower`` (strictly if ``strict``)."""
     what = f"{'positive' if strict else 'non-negative'} {'integer' if kind is int else 'number'}"
@@ -36,60 +66,379 @@ _positive_float = _number(float, 0.0, True)
 _nonneg_float = _number(float, 0.0, False)
 
 
+def _exact(text) -> Fraction:
+    """An argparse type: an exact finite number such as ``2``, ``0.1``, ``-1/3`` or ``1e-3``.
+
+    Examples
+    --------
+    >>> _exact("1/3"), _exact("0.1")
+    (Fraction(1, 3), Fraction(1, 10))
+    >>> _exact("nan")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a finite number (e.g. 0.5 or 1/2), got 'nan'
+    """
+    try:
+        return Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number (e.g. 0.5 or 1/2), got {text!r}") from None
+
+
+def _discount(text) -> Fraction:
+    """An argparse type: a discount in the open interval (0, 1)."""
+    g = _exact(text)
+    if not 0 < g < 1:
+        raise argparse.ArgumentTypeError(f"expected a discount in the open interval (0, 1), "
+                                         f"got {text}")
+    return g
+
+
+def _key_value(text) -> tuple:
+    """An argparse type: ``name=value`` with an exact number as the value.
+
+    Examples
+    --------
+    >>> _key_value("eta=1/2")
+    ('eta', Fraction(1, 2))
+    >>> _key_value("eta")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected name=value (e.g. eta=0.5), got 'eta'
+    """
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"expected name=value (e.g. eta=0.5), got {text!r}")
+    try:
+        return name.strip(), _exact(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"the value of {name.strip()!r} must be a finite number "
+                                         f"(e.g. 0.5 or 1/2), got {value!r}") from None
+
+
+def _rule_spec(text) -> tuple:
+    """An argparse type: a rule name, optionally with settings: ``hola:order=3,eta=0.5``.
+
+    Examples
+    --------
+    >>> _rule_spec("sos:a=0.5,eta=1")
+    ('sos', {'a': Fraction(1, 2), 'eta': Fraction(1, 1)})
+    """
+    from lola_sym.rules import RULES
+    name, _, rest = text.partition(":")
+    if name not in RULES:
+        raise argparse.ArgumentTypeError(f"unknown rule {name!r}; choose one of {sorted(RULES)}")
+    settings = dict(_key_value(kv) for kv in rest.split(",")) if rest else {}
+    rule = RULES[name]
+    for k in settings:
+        if k not in rule.hyper and k not in rule.options:
+            raise argparse.ArgumentTypeError(
+                f"rule {name!r} takes no setting {k!r}; it takes "
+                f"{sorted(rule.hyper) + sorted(rule.options) or 'none'}")
+    return name, settings
+
+
+def _figure_path(text) -> str:
+    """An argparse type: a file name ending in ``.png`` or ``.pdf``."""
+    if not text.lower().endswith((".png", ".pdf")):
+        raise argparse.ArgumentTypeError(f"the figure file must end in .png or .pdf, got {text!r}")
+    return text
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks; shows defaults that are not None, False or empty."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        d = action.default
+        hidden = d is None or d is False or d == [] or d is argparse.SUPPRESS
+        if action.option_strings and not hidden and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+# ---------------------------------------------------------------- shared options
+def _catalogue(iterated_only=False) -> list:
+    from lola_sym.games import CATALOGUE
+    if not iterated_only:
+        return sorted(CATALOGUE)
+    return sorted(k for k, make in CATALOGUE.items() if make().kind == "iterated")
+
+
+def _rule_names() -> list:
+    from lola_sym.rules import RULES
+    return sorted(RULES)
+
+
+def _add_game(p, *, required=True, default=None, iterated_only=False):
+    names = _catalogue(iterated_only)
+    p.add_argument("--game", required=required, default=default, choices=names, metavar="GAME",
+                   help=f"a catalogue game: {', '.join(names)}")
+    p.add_argument("--gamma", type=_discount, default=None, metavar="G",
+                   help="discount of an iterated game, in (0, 1), e.g. 0.9 or 9/10 "
+                        "(default: the game's own)")
+
+
+def _add_hyper(p, *, order=True):
+    p.add_argument("--eta", type=_exact, default=None,
+                   help="lookahead rate eta of the rules that take one (default: the rule's)")
+    p.add_argument("--hyper", type=_key_value, nargs="+", action="extend", default=[],
+                   metavar="K=V", help="other hyper-parameters, e.g. a=0.5 b=0.1 (sos), "
+                                       "lam=1 (sga), gamma=0.1 (co)")
+    if order:
+        p.add_argument("--order", type=_nonneg_int, default=None,
+                       help="structural option 'order' of hola")
+
+
+def _add_output(p, *, json=True, plot=False):
+    if json:
+        p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="write the output to FILE instead of stdout")
+    if plot:
+        p.add_argument("--plot", metavar="FILE", type=_figure_path, default=None,
+                       help="save a figure to FILE (.png or .pdf)")
+
+
+def _add_progress(p):
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: only when stderr is a terminal)")
+
+
+def _add_training(p, *, runs, steps, delta):
+    p.add_argument("--runs", type=_positive_int, default=runs, help="independent runs")
+    p.add_argument("--steps", type=_nonneg_int, default=steps, help="updates per run")
+    p.add_argument("--delta", type=_positive_float, default=delta, help="learning rate")
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the initial parameters")
+    p.add_argument("--init-std", type=_nonneg_float, default=1.0,
+                   help="standard deviation of the initial parameters")
+
+
+def _command(sub, name, summary, description, examples, func):
+    description = "\n".join(textwrap.fill(par, 79) for par in description.split("\n"))
+    p = sub.add_parser(name, help=summary, description=description,
+                       epilog="examples:\n" + "\n".join(f"  {e}" for e in examples),
+                       formatter_class=_Formatter)
+    p.set_defaults(func=func)
+    return p
+
+
+def _run(name):
+    """Runner ``name`` of :mod:`lola_sym._cli_commands` (imported when used: fast ``--help``)."""
+    def run(args):
+        from lola_sym import _cli_commands
+        return getattr(_cli_commands, name)(args)
+    return run
+
+
+# ------------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``lola-sym``."""
-    parser = _Parser(prog="lola-sym", description="Exact gradients of learning in games.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = _Parser(prog="lola-sym", description="Exact gradients of learning in games.",
+                     epilog="Run 'lola-sym <command> --help' for a command's options.")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the full traceback of an error (for debugging)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="<command>")
+    rules = _rule_names()
 
-    rep = sub.add_parser("reproduce", help="reproduce a paper's published results",
-                         description="Reproduce a paper's results and print them beside the "
-                                     "published numbers.")
-    rep.add_argument("paper", choices=["lola2018"], help="which paper")
-    rep.add_argument("--runs", type=_positive_int, default=50, help="independent runs (default 50)")
-    rep.add_argument("--steps", type=_nonneg_int, default=200, help="updates per run (default 200)")
-    rep.add_argument("--delta", type=_positive_float, default=1.0, help="learning rate (default 1)")
-    rep.add_argument("--eta", type=_nonneg_float, default=1.0, help="LOLA lookahead rate (default 1)")
+    rep = _command(sub, "reproduce", "reproduce a paper's published results",
+                   "Reproduce a paper's results and print them beside the published numbers.\n"
+                   "lola2018: Table 3 of Foerster et al. 2018 (IPD, IMP; defaults 50 runs, "
+                   "200 steps, delta = eta = 1).\nsos-tandem: Letcher et al. 2019, Tandem, "
+                   "LOLA's average loss 4/9 vs SOS's 0 (defaults 300 runs, 1000 steps, "
+                   "delta = eta = 0.1, theta ~ N(0, 0.1^2)).",
+                   ["lola-sym reproduce lola2018", "lola-sym reproduce sos-tandem --json"],
+                   _run("reproduce"))
+    rep.add_argument("paper", choices=["lola2018", "sos-tandem"], help="which paper")
+    rep.add_argument("--runs", type=_positive_int, default=None,
+                     help="independent runs (default 50; sos-tandem 300)")
+    rep.add_argument("--steps", type=_nonneg_int, default=None,
+                     help="updates per run (default 200; sos-tandem 1000)")
+    rep.add_argument("--delta", type=_positive_float, default=None,
+                     help="learning rate (default 1; sos-tandem 0.1)")
+    rep.add_argument("--eta", type=_nonneg_float, default=None,
+                     help="LOLA lookahead rate (default 1; sos-tandem 0.1)")
     rep.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the initial parameters")
-    rep.add_argument("--games", nargs="+", choices=["IPD", "IMP"], default=["IPD", "IMP"])
-    rep.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    rep.set_defaults(func=_reproduce)
+    rep.add_argument("--games", nargs="+", choices=["IPD", "IMP"], default=["IPD", "IMP"],
+                     help="lola2018 only: which games")
+    _add_output(rep)
+
+    der = _command(sub, "derive", "Markdown derivation of a rule on a game",
+                   "Derive a rule on a game exactly and print the derivation as Markdown "
+                   "(lola_sym.derive.render); hyper-parameters not given stay symbols.",
+                   ["lola-sym derive --game matching_pennies --rule lola",
+                    "lola-sym derive --game tandem --rule hola --order 3 --eta 1/2",
+                    "lola-sym derive --rule sos --rule-page --out sos.md"], _run("derive"))
+    _add_game(der, required=False)
+    der.add_argument("--rule", required=True, choices=rules, metavar="RULE",
+                     help=f"a rule: {', '.join(rules)}")
+    der.add_argument("--form", choices=["auto", "closed", "cse"], default="auto",
+                     help="closed form, common-subexpression form, or chosen by size")
+    der.add_argument("--rule-page", action="store_true",
+                     help="print the rule's page (definition, source, matching pennies) only")
+    _add_hyper(der)
+    _add_output(der)
+
+    tr = _command(sub, "train", "train two learners and summarise the final rewards",
+                  "Train agent 1 (--rule) against agent 2 (--rule2, default the same rule) "
+                  "from many seeded initial conditions at once, and summarise the final "
+                  "average reward per step of each agent (mean and std over the runs that "
+                  "did not diverge).",
+                  ["lola-sym train --game ipd --rule lola --rule2 nl --runs 50 --steps 200",
+                   "lola-sym train --game tandem --rule sos --eta 0.1 --delta 0.1 --json",
+                   "lola-sym train --game imp --rule lola --plot curves.png"], _run("train_cmd"))
+    _add_game(tr)
+    tr.add_argument("--rule", required=True, choices=rules, metavar="RULE",
+                    help=f"agent 1's rule: {', '.join(rules)}")
+    tr.add_argument("--rule2", choices=rules, metavar="RULE", default=None,
+                    help="agent 2's rule (default: the same as --rule)")
+    _add_training(tr, runs=50, steps=200, delta=1.0)
+    tr.add_argument("--method", choices=_METHODS, default="simultaneous", help="step method")
+    tr.add_argument("--on-divergence", choices=["mark", "raise"], default="mark",
+                    help="mark diverged runs (frozen, counted) or stop with exit code 1")
+    _add_hyper(tr)
+    _add_output(tr, plot=True)
+    _add_progress(tr)
+
+    cmp_ = _command(sub, "compare", "every rule in self-play on one game, side by side",
+                    "Train each rule in self-play from the same initial parameters and report "
+                    "the final rewards, the distance to a target and the diverged runs "
+                    "(lola_sym.compare). A rule may carry its own settings: hola:order=3.",
+                    ["lola-sym compare --game tandem --rules nl lola_full sos --delta 0.1 "
+                     "--eta 0.1 --init-std 0.1",
+                     "lola-sym compare --game ipd --runs 10 --json"], _run("compare"))
+    _add_game(cmp_)
+    cmp_.add_argument("--rules", type=_rule_spec, nargs="+", default=None, metavar="RULE",
+                      help="rules, each NAME or NAME:K=V,... (default: every rule)")
+    _add_training(cmp_, runs=20, steps=200, delta=1.0)
+    cmp_.add_argument("--method", choices=_METHODS, default="simultaneous", help="step method")
+    cmp_.add_argument("--target", choices=["auto", "tft", "nash", "none"], default="auto",
+                      help="distance to tit-for-tat, to the Nash set, or none "
+                           "(auto: the game's known target)")
+    _add_hyper(cmp_)
+    _add_output(cmp_, plot=True)
+
+    tou = _command(sub, "tournament", "round robin between rules on an iterated game",
+                   "Train every pair of rules (self-play included) from the same initial "
+                   "parameters and print the table of final rewards (Table 4 of Foerster et "
+                   "al. 2018). Per-rule settings: sos:a=0.5.",
+                   ["lola-sym tournament --rules nl lola lola2 --runs 20",
+                    "lola-sym tournament --game stag_hunt --json --out table.json"],
+                   _run("tournament"))
+    _add_game(tou, required=False, default="ipd", iterated_only=True)
+    tou.add_argument("--rules", type=_rule_spec, nargs="+", default=None, metavar="RULE",
+                     help="rules, each NAME or NAME:K=V,... (default: nl lola lola2 la sos)")
+    _add_training(tou, runs=50, steps=200, delta=0.5)
+    tou.add_argument("--std", action="store_true", help="show standard deviations in the table")
+    tou.add_argument("--policies", action="store_true",
+                     help="with --json: include every run's final policies")
+    _add_hyper(tou, order=False)
+    _add_output(tou)
+    _add_progress(tou)
+
+    fp = _command(sub, "fixed-points", "fixed points of a rule on a game",
+                  "Find fixed points (g = 0) by root finding from seeded random starts, each "
+                  "with its flow classification; or all of them exactly with sympy (--exact, "
+                  "one-shot games and symbolic rules).",
+                  ["lola-sym fixed-points --game matching_pennies --rule lola --plot mp.png",
+                   "lola-sym fixed-points --game tandem --rule lola --exact"],
+                  _run("fixed_points"))
+    _add_game(fp)
+    fp.add_argument("--rule", required=True, choices=rules, metavar="RULE",
+                    help=f"a rule: {', '.join(rules)}")
+    fp.add_argument("--starts", type=_positive_int, default=32, help="random starts")
+    fp.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the starts")
+    fp.add_argument("--scale", type=_positive_float, default=3.0,
+                    help="standard deviation of the starts")
+    fp.add_argument("--exact", action="store_true",
+                    help="solve g = 0 exactly with sympy (unset hyper-parameters stay symbols)")
+    _add_hyper(fp)
+    _add_output(fp, plot=True)
+
+    st = _command(sub, "stability", "classify a rule's dynamics at one point",
+                  "Classify the flow and the discrete map of a rule at one point from the "
+                  "Jacobian's eigenvalues; the supremum delta* of the convergent learning "
+                  "rates; the game view (stable fixed point, strict saddle, differential "
+                  "Nash). A single number for --theta1/--theta2 fills every entry.",
+                  ["lola-sym stability --game matching_pennies --rule lola --theta1 0 "
+                   "--theta2 0 --delta 1 --exact-threshold",
+                   "lola-sym stability --game ipd --rule nl --theta1 0 --theta2 0 --json"],
+                  _run("stability"))
+    _add_game(st)
+    st.add_argument("--rule", required=True, choices=rules, metavar="RULE",
+                    help=f"a rule: {', '.join(rules)}")
+    st.add_argument("--theta1", type=_exact, nargs="+", required=True, metavar="X",
+                    help="agent 1's parameters")
+    st.add_argument("--theta2", type=_exact, nargs="+", required=True, metavar="X",
+                    help="agent 2's parameters")
+    st.add_argument("--delta", type=_positive_float, default=None,
+                    help="classify the discrete map at this learning rate too")
+    st.add_argument("--exact-threshold", action="store_true",
+                    help="the exact delta* (one-shot games, symbolic rules; unset "
+                         "hyper-parameters stay symbols)")
+    _add_hyper(st)
+    _add_output(st)
+
+    nr = _command(sub, "nash-report", "stability of matching pennies' Nash point per rule",
+                  "For every rule, on one-shot and iterated matching pennies: the Jacobian's "
+                  "eigenvalues at theta = 0, the flow and map classification, the threshold "
+                  "delta* (exact in eta for the one-shot game), and training from random "
+                  "starts near the equilibrium (lola_sym.nash_report).",
+                  ["lola-sym nash-report",
+                   "lola-sym nash-report --rules nl lola sos --include one-shot --json"],
+                  _run("nash_report"))
+    nr.add_argument("--rules", choices=rules, nargs="+", default=None, metavar="RULE",
+                    help="rules (default: every rule)")
+    nr.add_argument("--include", choices=["one-shot", "iterated"], nargs="+",
+                    default=["one-shot", "iterated"], help="which games")
+    nr.add_argument("--runs", type=_positive_int, default=20, help="training runs")
+    nr.add_argument("--steps", type=_nonneg_int, default=200, help="updates per run")
+    nr.add_argument("--delta", type=_positive_float, default=1.0, help="learning rate")
+    nr.add_argument("--eta", type=_positive_float, default=1.0, help="lookahead rate")
+    nr.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the initial parameters")
+    _add_output(nr)
     return parser
 
 
-def _reproduce(args) -> int:
-    from lola_sym.reproduce import format_table, lola2018, rows_as_dicts
-    t0 = time.perf_counter()
-    rows = lola2018(runs=args.runs, steps=args.steps, delta=args.delta, eta=args.eta,
-                    seed=args.seed, games=tuple(args.games))
-    seconds = time.perf_counter() - t0
-    if args.json:
-        print(json.dumps({"paper": "lola2018", "runs": args.runs, "steps": args.steps,
-                          "delta": args.delta, "eta": args.eta, "seed": args.seed,
-                          "seconds": seconds, "rows": rows_as_dicts(rows)}, indent=2))
-    else:
-        header = (f"LOLA (Foerster et al. 2018), exact gradients: {args.runs} runs x {args.steps} "
-                  f"updates, delta={args.delta:g}, eta={args.eta:g}, theta ~ N(0, 1), "
-                  f"seed {args.seed}")
-        print(format_table(rows, header))
-        print(f"({seconds:.1f} s)")
-    return 0
+def _one_line(exc) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``lola-sym`` console script."""
+    """Entry point of the ``lola-sym`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    prog = f"lola-sym {args.command}"
     try:
         return args.func(args)
-    except (ValueError, TypeError) as exc:
-        print(f"lola-sym {args.command}: error: {exc}", file=sys.stderr)
+    except BrokenPipeError:     # e.g. piped into head: stop quietly (Python docs, signal)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except UsageError as exc:
+        if args.traceback:
+            raise
+        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, ArithmeticError, OSError, RuntimeError) as exc:
+        if args.traceback:
+            raise
+        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # python -m lola_sym.cli: run the imported module's main, so that the commands raise the
+    # same UsageError class that main catches (not a second copy defined in __main__)
+    from lola_sym.cli import main as _main
+    sys.exit(_main())

@@ -1,14 +1,47 @@
-"""Tests of the lola-sym command line."""
+"""Tests of the lola-sym command line: every subcommand in-process with small settings, the
+installed executable in a subprocess, exit codes and one-line errors."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
-from lola_sym.cli import main
+from lola_sym import games, train
+from lola_sym._cli_support import train_in_chunks
+from lola_sym.cli import build_parser, main
+from lola_sym.training import DivergenceError
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+COMMANDS = ("reproduce", "derive", "train", "compare", "tournament", "fixed-points", "stability",
+            "nash-report")
 
 
+def run_json(argv, capsys) -> dict:
+    assert main(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def exit_code(argv) -> int:
+    """The exit code of ``main(argv)``, whether argparse exits or main returns."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def assert_one_line_error(capsys, command):
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"lola-sym {command}: error: ") and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ reproduce
 def test_reproduce_json_parses(capsys):
     assert main(["reproduce", "lola2018", "--runs", "3", "--steps", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -22,22 +55,286 @@ def test_reproduce_table(capsys):
     assert "Nash dist" in out and "IMP" in out and "IPD" not in out.split("\n", 3)[3]
 
 
+def test_reproduce_lola2018_defaults_are_the_papers(capsys):
+    args = build_parser().parse_args(["reproduce", "lola2018"])
+    from lola_sym._cli_commands import _REPRODUCE_DEFAULTS
+    assert args.runs is None and _REPRODUCE_DEFAULTS["lola2018"] == dict(
+        runs=50, steps=200, delta=1.0, eta=1.0)
+
+
+def test_reproduce_sos_tandem_published_numbers(capsys):
+    """Letcher et al. 2019 (SOS), Tandem, alpha = 0.1, a = b = 0.5, N(0, 0.1^2): LOLA's
+    losses average 4/9, SOS's 0 (fewer runs than the paper's 300; the limit is exact)."""
+    out = run_json(["reproduce", "sos-tandem", "--runs", "8"], capsys)
+    rows = {r["setting"]: r for r in out["rows"]}
+    assert abs(rows["LOLA"]["loss_mean"] - 4 / 9) < 1e-6 and abs(rows["SOS"]["loss_mean"]) < 1e-6
+    assert out["steps"] == 1000 and out["delta"] == 0.1 and rows["LOLA"]["diverged"] == 0
+
+
+# --------------------------------------------------------------------- derive
+def test_derive_prints_markdown(capsys):
+    assert main(["derive", "--game", "matching_pennies", "--rule", "lola"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "# LOLA (first order, Eq. 4.4) on matching pennies"
+    assert "$$ g_{1}" in out
+
+
+def test_derive_exact_hyper_and_order(capsys):
+    out = run_json(["derive", "--game", "tandem", "--rule", "hola", "--order", "3",
+                    "--eta", "1/2"], capsys)
+    assert out["hyper"] == {"eta": "1/2"} and out["options"] == {"order": 3}
+    assert "render('tandem', 'hola', order=3, eta='1/2')" in out["markdown"]
+
+
+def test_derive_rule_page_to_file(tmp_path, capsys):
+    path = tmp_path / "pages" / "nl.md"
+    assert main(["derive", "--rule", "nl", "--rule-page", "--out", str(path)]) == 0
+    assert capsys.readouterr().out == ""
+    assert path.read_text().startswith("# naive learner (`nl`)")
+
+
+# ---------------------------------------------------------------------- train
+TRAIN = ["train", "--game", "tandem", "--rule", "lola_full", "--rule2", "nl", "--runs", "3",
+         "--steps", "10", "--delta", "0.1", "--eta", "0.1", "--seed", "4"]
+
+
+def test_train_json_matches_the_library(capsys):
+    out = run_json(TRAIN, capsys)
+    tr = train(games.tandem(), "lola_full", "nl", runs=3, steps=10, delta=0.1, seed=4,
+               eta=0.1, on_divergence="mark")
+    assert {"game", "rules", "hyper", "reward_mean", "reward_std", "diverged", "final_reward",
+            "final_theta1", "final_theta2", "seed", "method"} <= set(out)
+    assert out["rules"] == ["lola_full", "nl"] and out["diverged"] == 0
+    np.testing.assert_array_equal(out["final_reward"], tr.final_reward)
+    np.testing.assert_array_equal(out["reward_mean"], tr.final_reward.mean(axis=0))
+
+
+def test_train_progress_gives_the_same_result(capsys):
+    plain = run_json(TRAIN, capsys)
+    assert main(TRAIN + ["--json", "--progress"]) == 0
+    cap = capsys.readouterr()
+    chunked = json.loads(cap.out)
+    assert "train [" in cap.err and "10/10" in cap.err
+    assert chunked["final_theta1"] == plain["final_theta1"]
+    assert chunked["final_reward"] == plain["final_reward"]
+
+
+def test_train_text_summary_and_plot(tmp_path, capsys):
+    png = tmp_path / "curves.png"
+    assert main(["train", "--game", "matching_pennies", "--rule", "lola", "--runs", "2",
+                 "--steps", "5", "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "agent 1 (lola):" in out and "0 diverged" in out
+    assert png.read_bytes()[:8] == PNG_MAGIC and png.stat().st_size > 1000
+
+
+def test_train_out_writes_json(tmp_path, capsys):
+    path = tmp_path / "train.json"
+    assert main(TRAIN + ["--json", "--out", str(path)]) == 0
+    assert capsys.readouterr().out == ""
+    assert json.loads(path.read_text())["steps"] == 10
+
+
+def test_train_divergence_marked_or_raised(capsys):
+    argv = ["train", "--game", "balduzzi", "--rule", "nl", "--runs", "2", "--steps", "10"]
+    out = run_json(argv, capsys)
+    assert out["diverged"] == 2 and out["reward_mean"] == [None, None]   # strict JSON: no NaN
+    assert main(argv + ["--on-divergence", "raise"]) == 1
+    assert_one_line_error(capsys, "train")
+
+
+@pytest.mark.parametrize("game, rule, method, delta, steps", [
+    ("tandem", "lola_full", "simultaneous", 0.1, 11),
+    ("matching_pennies", "lola", "extragradient", 1.0, 9),
+    ("balduzzi", "nl", "simultaneous", 1.0, 12),        # diverges at update 5: marks kept
+    ("hamiltonian", "nl", "optimistic", 0.3, 7),        # never chunked (remembers g_{t-1})
+])
+def test_chunked_training_equals_one_call(game, rule, method, delta, steps):
+    g = games.by_name(game)
+    kw = dict(runs=4, steps=steps, delta=delta, seed=2, method=method)
+    seen = []
+    a = train_in_chunks(g, rule, on_divergence="mark", chunk=3, callback=seen.append, **kw)
+    b = train(g, rule, on_divergence="mark", **kw)
+    for name in ("theta1", "theta2", "reward", "diverged_at"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.rules == b.rules and a.hyper == b.hyper and seen[-1] == steps
+    assert seen == ([steps] if method == "optimistic" else sorted(set(
+        [min(k, steps) for k in range(3, steps + 3, 3)])))
+
+
+def test_chunked_training_raises_like_one_call():
+    kw = dict(runs=2, steps=10, delta=1.0, seed=0)
+    with pytest.raises(DivergenceError) as one:
+        train(games.balduzzi(), "nl", **kw)
+    with pytest.raises(DivergenceError) as chunked:
+        train_in_chunks(games.balduzzi(), "nl", chunk=3, **kw)
+    assert str(chunked.value) == str(one.value)
+
+
+# -------------------------------------------------------------------- compare
+def test_compare_json_and_plot(tmp_path, capsys):
+    png = tmp_path / "compare.png"
+    out = run_json(["compare", "--game", "tandem", "--rules", "nl", "sos", "hola:order=3",
+                    "--runs", "3", "--steps", "5", "--delta", "0.1", "--eta", "0.1",
+                    "--plot", str(png)], capsys)
+    assert {"game", "target", "settings", "outcomes"} <= set(out)
+    assert out["target"] == "nash" and [o["label"] for o in out["outcomes"]] == [
+        "nl", "sos", "hola(order=3)"]
+    assert {"r1_mean", "r2_mean", "distance_mean", "diverged"} <= set(out["outcomes"][0])
+    assert png.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_compare_table_without_target(capsys):
+    assert main(["compare", "--game", "hamiltonian", "--rules", "nl", "co", "--hyper",
+                 "gamma=0.5", "--runs", "2", "--steps", "3", "--target", "none"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Hamiltonian:") and "target=None" in out and "\nco " in out
+
+
+# ----------------------------------------------------------------- tournament
+def test_tournament_json_and_progress(capsys):
+    assert main(["tournament", "--rules", "nl", "lola:eta=0.5", "--runs", "2", "--steps", "3",
+                 "--json", "--progress"]) == 0
+    cap = capsys.readouterr()
+    out = json.loads(cap.out)
+    assert out["rules"] == ["nl", "lola"] and len(out["pairs"]) == 4
+    assert out["hyper"]["lola"] == {"eta": 0.5} and "policies" not in out["pairs"][0]
+    assert "tournament [" in cap.err and "3/3" in cap.err
+
+
+def test_tournament_table(capsys):
+    assert main(["tournament", "--rules", "nl", "lola", "--runs", "2", "--steps", "2"]) == 0
+    assert "IPD tournament" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------- fixed points, stability
+def test_fixed_points_json_and_portrait(tmp_path, capsys):
+    png = tmp_path / "mp.png"
+    out = run_json(["fixed-points", "--game", "matching_pennies", "--rule", "lola",
+                    "--starts", "6", "--plot", str(png)], capsys)
+    interior = [p for p in out["points"] if not p["boundary"]]
+    assert len(interior) == 1 and interior[0]["flow"] == "stable"
+    assert abs(interior[0]["theta1"][0]) < 1e-9 and interior[0]["residual"] < 1e-10
+    assert png.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_fixed_points_exact(capsys):
+    assert main(["fixed-points", "--game", "tandem", "--rule", "lola", "--exact"]) == 0
+    assert "x = -y - 1/(2*eta - 1)" in capsys.readouterr().out
+    out = run_json(["fixed-points", "--game", "tandem", "--rule", "lola", "--exact",
+                    "--eta", "1"], capsys)
+    assert out["solutions"] == [{"x": "-y - 1"}]
+
+
+def test_stability_with_exact_threshold(capsys):
+    argv = ["stability", "--game", "matching_pennies", "--rule", "lola", "--theta1", "0",
+            "--theta2", "0", "--delta", "1", "--exact-threshold"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "flow: stable" in text and "exact delta*: 32*eta/(eta**2 + 16)" in text
+    out = run_json(argv, capsys)
+    assert {"flow", "eigenvalues", "lr_threshold", "spectral_radius", "map",
+            "exact_threshold"} <= set(out)
+    assert out["map"] == "converges" and abs(out["lr_threshold"] - 32 / 17) < 1e-12
+
+
+def test_nash_report_json(capsys):
+    out = run_json(["nash-report", "--rules", "nl", "lola", "--include", "one-shot",
+                    "--runs", "2", "--steps", "5"], capsys)
+    assert [(r["rule"], r["flow"]) for r in out["rows"]] == [("nl", "centre"),
+                                                             ("lola", "stable")]
+    assert out["settings"]["runs"] == 2
+
+
+# --------------------------------------------------------- help, bad arguments
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    assert exit_code([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: lola-sym {command}") and "examples:" in out
+
+
 @pytest.mark.parametrize("argv", [
     ["reproduce", "lola2017"],
     ["reproduce", "lola2018", "--runs", "0"],
     ["reproduce", "lola2018", "--delta", "nan"],
     ["reproduce", "lola2018", "--eta", "-1"],
     [],
+    ["train", "--game", "pd", "--rule", "nl"],                              # unknown game
+    ["train", "--game", "ipd", "--rule", "lolx"],                           # unknown rule
+    ["train", "--game", "ipd", "--rule", "lola", "--hyper", "eta"],         # not k=v
+    ["train", "--game", "ipd", "--rule", "lola", "--hyper", "eta=fast"],    # not a number
+    ["train", "--game", "ipd", "--rule", "nl", "--eta", "1"],               # nl takes no eta
+    ["train", "--game", "ipd", "--rule", "lola", "--eta", "1", "--hyper", "eta=2"],
+    ["train", "--game", "tandem", "--rule", "hola", "--hyper", "order=1.5"],
+    ["train", "--game", "ipd", "--rule", "nl", "--gamma", "1"],             # gamma invalid
+    ["train", "--game", "ipd", "--rule", "nl", "--gamma", "nan"],
+    ["train", "--game", "tandem", "--rule", "nl", "--gamma", "0.5"],        # one-shot game
+    ["train", "--game", "ipd", "--rule", "nl", "--delta", "0"],             # delta invalid
+    ["train", "--game", "ipd", "--rule", "nl", "--delta", "inf"],
+    ["train", "--game", "ipd", "--rule", "nl", "--plot", "curves.svg"],
+    ["derive", "--rule", "nl"],                                             # no game
+    ["derive", "--rule", "nl", "--rule-page", "--game", "ipd"],
+    ["compare", "--game", "tandem", "--rules", "nl", "nl"],
+    ["compare", "--game", "tandem", "--rules", "hola:depth=2"],
+    ["compare", "--game", "tandem", "--target", "tft"],
+    ["tournament", "--game", "tandem"],
+    ["tournament", "--rules", "hola:order=3"],
+    ["fixed-points", "--game", "ipd", "--rule", "nl", "--exact"],
+    ["fixed-points", "--game", "tandem", "--rule", "sos", "--exact"],
+    ["fixed-points", "--game", "ipd", "--rule", "nl", "--plot", "x.png"],
+    ["stability", "--game", "ipd", "--rule", "nl", "--theta1", "0", "0", "--theta2", "0"],
+    ["stability", "--game", "ipd", "--rule", "nl", "--theta1", "0", "--theta2", "0",
+     "--exact-threshold"],
+    ["nash-report", "--include", "repeated"],
 ])
 def test_bad_arguments_give_one_line_and_exit_code_2(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    assert exc.value.code == 2
+    assert exit_code(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("lola-sym") and "Traceback" not in "\n".join(err)
+    assert len(err) >= 1 and "Traceback" not in "\n".join(err)
+    assert err[-1].startswith("lola-sym") and ": error: " in err[-1]
+    if argv:                                   # argparse adds a usage line; UsageError does not
+        assert err[-1].startswith(f"lola-sym {argv[0]}: error: ")
+
+
+def test_library_errors_exit_1_without_traceback(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["derive", "--rule", "nl", "--rule-page", "--out",
+                 str(blocker / "page.md")]) == 1
+    assert_one_line_error(capsys, "derive")
+
+
+# -------------------------------------------------------- installed executable
+def _executable():
+    found = shutil.which("lola-sym") or str(Path(sys.executable).with_name("lola-sym"))
+    if not os.access(found, os.X_OK):
+        pytest.skip("the lola-sym console script is not installed (pip install -e .)")
+    return found
+
+
+def test_installed_executable_json_and_exit_codes():
+    exe = _executable()
+    ok = subprocess.run([exe, "train", "--game", "matching_pennies", "--rule", "lola",
+                         "--runs", "2", "--steps", "3", "--seed", "1", "--json"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["runs"] == 2 and ok.stderr == ""
+    bad = subprocess.run([exe, "train", "--game", "ipd", "--rule", "lola", "--hyper", "eta"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines()[-1].startswith("lola-sym train: error: ")
+    fail = subprocess.run([exe, "train", "--game", "balduzzi", "--rule", "nl", "--runs", "2",
+                           "--steps", "10", "--on-divergence", "raise"],
+                          capture_output=True, text=True)
+    assert fail.returncode == 1 and fail.stdout == ""
+    assert fail.stderr.count("\n") == 1 and "diverged at update 5" in fail.stderr
 
 
 def test_console_script_runs_as_a_module():
     out = subprocess.run([sys.executable, "-m", "lola_sym.cli", "--help"], capture_output=True,
                          text=True, check=True)
-    assert "reproduce" in out.stdout
+    assert "reproduce" in out.stdout and "fixed-points" in out.stdout
+    usage = subprocess.run([sys.executable, "-m", "lola_sym.cli", "train", "--game", "tandem",
+                            "--rule", "nl", "--gamma", "0.5"], capture_output=True, text=True)
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr

@@ -1,0 +1,444 @@
+"""The subcommands of ``lola-sym`` (the parser and entry point are in :mod:`lola_sym.cli`).
+
+Each ``run`` function takes the parsed arguments, prints (or writes) its
+output and returns the exit code; :class:`~lola_sym.cli.UsageError` means
+arguments that do not fit together (exit code 2), other errors propagate to
+:func:`lola_sym.cli.main`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from lola_sym._cli_support import Progress, emit, progress_on, train_in_chunks
+from lola_sym.cli import UsageError
+from lola_sym.rules import get_rule
+from lola_sym.training import train
+
+
+# ------------------------------------------------------------------ shared helpers
+def _game(args):
+    """The catalogue game named by ``--game``, with ``--gamma`` if given."""
+    from lola_sym.games import CATALOGUE
+    make = CATALOGUE[args.game]
+    game = make()
+    if args.gamma is not None:
+        if game.kind != "iterated":
+            raise UsageError(f"--gamma is the discount of an iterated game; {args.game} is "
+                             f"one-shot (consensus optimisation's gamma: --hyper gamma=...)")
+        game = make(args.gamma)
+    return game
+
+
+def _hyper(args, rules, *, exact=False, options=True) -> dict:
+    """``--eta``, ``--hyper`` and ``--order`` as keywords, checked against ``rules``.
+
+    Values stay exact (``Fraction``, or ``str`` with ``exact="str"``) when ``exact``,
+    floats otherwise; structural options (HOLA's ``order``) are ints.
+    """
+    given = {}
+    pairs = list(args.hyper)
+    if getattr(args, "eta", None) is not None:
+        pairs.insert(0, ("eta", args.eta))
+    if getattr(args, "order", None) is not None:
+        pairs.append(("order", Fraction(args.order)))
+    rules = [get_rule(r) for r in rules]
+    names = list(dict.fromkeys(r.name for r in rules))
+    for k, v in pairs:
+        if k in given:
+            raise UsageError(f"hyper-parameter {k!r} given twice")
+        takers = [r for r in rules if k in r.hyper or (options and k in r.options)]
+        if not takers:
+            takes = sorted({h for r in rules for h in (*r.hyper, *(r.options if options else ()))})
+            if len(names) == 1:
+                raise UsageError(f"rule {names[0]!r} has no hyper-parameter {k!r}; it takes "
+                                 f"{takes or 'none'}")
+            raise UsageError(f"none of the rules {names} has a hyper-parameter {k!r}; they take "
+                             f"{takes or 'none'}")
+        if any(k in r.options for r in takers):
+            if v.denominator != 1 or v < 0:
+                raise UsageError(f"{k} must be a non-negative integer, got {v}")
+            given[k] = int(v)
+        elif exact == "str":
+            given[k] = str(v)
+        else:
+            given[k] = v if exact else float(v)
+    return given
+
+
+def _hyper_text(h: dict) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in h.items())
+
+
+def _mean_std(x) -> tuple:
+    return (float(np.mean(x)), float(np.std(x))) if x.size else (float("nan"), float("nan"))
+
+
+def train_cmd(args) -> int:
+    game = _game(args)
+    rule2 = args.rule2 or args.rule
+    hyper = _hyper(args, [args.rule, rule2])
+    bar = Progress(args.steps, "train", progress_on(args))
+    chunk = max(1, math.ceil(args.steps / 40)) if bar.enabled else None
+    t0 = time.perf_counter()
+    try:
+        tr = train_in_chunks(game, args.rule, rule2, runs=args.runs, steps=args.steps,
+                             delta=args.delta, seed=args.seed, init_std=args.init_std,
+                             method=args.method, on_divergence=args.on_divergence, chunk=chunk,
+                             callback=lambda done: bar.update(done, "steps"), **hyper)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - t0
+    ok = ~tr.diverged
+    final = tr.final_reward[ok]
+    stats = [_mean_std(final[:, k]) for k in (0, 1)]
+    iterated = game.kind == "iterated"
+    data = {"game": game.name, "rules": list(tr.rules), "hyper": list(tr.hyper),
+            "runs": tr.runs, "steps": tr.steps, "delta": tr.delta, "method": tr.method,
+            "seed": args.seed, "init_std": args.init_std, "seconds": seconds,
+            "reward_mean": [s[0] for s in stats], "reward_std": [s[1] for s in stats],
+            "diverged": int(tr.diverged.sum()), "diverged_at": tr.diverged_at,
+            "final_reward": tr.final_reward, "final_theta1": tr.theta1[-1],
+            "final_theta2": tr.theta2[-1]}
+    what = "(1 - gamma) V" if iterated else "V"
+    lines = [f"{game.name}: {tr.rules[0]} vs {tr.rules[1]}, {tr.runs} runs x {tr.steps} "
+             f"updates, delta={tr.delta:g}, method={tr.method}, seed={args.seed}"]
+    if tr.rules[0] == tr.rules[1] and tr.hyper[0] == tr.hyper[1]:
+        lines += [f"hyper-parameters: {_hyper_text(tr.hyper[0])}"] if tr.hyper[0] else []
+    else:
+        lines += [f"agent {k + 1} ({tr.rules[k]}): {_hyper_text(h)}"
+                  for k, h in enumerate(tr.hyper) if h]
+    lines.append(f"final average reward per step {what}, mean (std) over the "
+                 f"{int(ok.sum())} runs that did not diverge ({data['diverged']} diverged):")
+    for k in (0, 1):
+        lines.append(f"  agent {k + 1} ({tr.rules[k]}): {stats[k][0]:+.4f} ({stats[k][1]:.4f})")
+    if iterated and ok.any():
+        from scipy.special import expit
+        from lola_sym.layout import STATES
+        p = [expit(t[-1][ok]).mean(axis=0) for t in (tr.theta1, tr.theta2)]
+        data["policy_mean"] = p
+        lines.append(f"mean final P(C | state), own perspective, states {' '.join(STATES)}:")
+        for k in (0, 1):
+            lines.append(f"  agent {k + 1}: " + " ".join(f"{v:.2f}" for v in p[k]))
+    lines.append(f"({seconds:.1f} s)")
+    if args.plot:
+        from lola_sym.plots import training_curves
+        training_curves(tr, agent="both", path=args.plot)
+    return emit(args, "\n".join(lines), data)
+
+
+# ------------------------------------------------------------------- reproduce
+_REPRODUCE_DEFAULTS = {"lola2018": dict(runs=50, steps=200, delta=1.0, eta=1.0),
+                       "sos-tandem": dict(runs=300, steps=1000, delta=0.1, eta=0.1)}
+
+
+def reproduce(args) -> int:
+    for k, v in _REPRODUCE_DEFAULTS[args.paper].items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    if args.paper == "sos-tandem":
+        return _sos_tandem(args)
+    from lola_sym.reproduce import format_table, lola2018, rows_as_dicts
+    t0 = time.perf_counter()
+    rows = lola2018(runs=args.runs, steps=args.steps, delta=args.delta, eta=args.eta,
+                    seed=args.seed, games=tuple(args.games))
+    seconds = time.perf_counter() - t0
+    data = {"paper": "lola2018", "runs": args.runs, "steps": args.steps, "delta": args.delta,
+            "eta": args.eta, "seed": args.seed, "seconds": seconds, "rows": rows_as_dicts(rows)}
+    header = (f"LOLA (Foerster et al. 2018), exact gradients: {args.runs} runs x {args.steps} "
+              f"updates, delta={args.delta:g}, eta={args.eta:g}, theta ~ N(0, 1), "
+              f"seed {args.seed}")
+    return emit(args, format_table(rows, header) + f"\n({seconds:.1f} s)", data)
+
+
+def _sos_tandem(args) -> int:
+    """Letcher et al. 2019 (SOS), Tandem: LOLA's average loss 4/9, SOS's 0."""
+    from lola_sym.games import tandem
+    game = tandem()
+    kw = dict(runs=args.runs, steps=args.steps, delta=args.delta, seed=args.seed,
+              init_std=0.1, on_divergence="mark", eta=args.eta)
+    t0 = time.perf_counter()
+    rows = []
+    for label, rule, extra, paper in (("LOLA", "lola_full", {}, 4 / 9),
+                                      ("SOS", "sos", {"a": 0.5, "b": 0.5}, 0.0)):
+        tr = train(game, rule, **kw, **extra)
+        loss = -tr.final_reward[~tr.diverged].mean(axis=1)    # per run, both agents
+        m, s = _mean_std(loss)
+        rows.append({"setting": label, "rule": rule, "loss_mean": m, "loss_std": s,
+                     "paper_loss": paper, "diverged": int(tr.diverged.sum())})
+    seconds = time.perf_counter() - t0
+    data = {"paper": "sos-tandem", "runs": args.runs, "steps": args.steps, "delta": args.delta,
+            "eta": args.eta, "a": 0.5, "b": 0.5, "init_std": 0.1, "seed": args.seed,
+            "seconds": seconds, "rows": rows}
+    lines = [f"SOS (Letcher et al. 2019), Tandem, exact gradients: {args.runs} runs x "
+             f"{args.steps} updates, delta={args.delta:g}, eta={args.eta:g}, a=b=0.5, "
+             f"theta ~ N(0, 0.1^2), seed {args.seed}",
+             f"{'setting':8} {'loss (mean, std)':>22} {'paper':>8} {'diverged':>9}"]
+    for r in rows:
+        paper = "4/9" if r["setting"] == "LOLA" else "0"
+        mean = round(r["loss_mean"], 6) + 0.0                 # no "-0.000000"
+        lines.append(f"{r['setting']:8} {mean:>12.6f} ({r['loss_std']:.6f}) "
+                     f"{paper:>8} {r['diverged']:>9}")
+    lines.append("loss = -V at the end averaged over both agents, mean (std) over runs; LOLA "
+                 "overshoots the line x + y = 1, SOS does not.")
+    lines.append(f"({seconds:.1f} s)")
+    return emit(args, "\n".join(lines), data)
+
+
+# ----------------------------------------------------------------------- derive
+def derive(args) -> int:
+    from lola_sym.derive import derivation, render, rule_page
+    if args.rule_page:
+        if args.game or args.gamma is not None or args.hyper or args.eta is not None \
+                or args.order is not None:
+            raise UsageError("--rule-page takes only --rule (the page is derived on matching "
+                             "pennies with symbolic hyper-parameters)")
+        page = rule_page(args.rule)
+        return emit(args, page, {"rule": args.rule, "markdown": page})
+    if args.game is None:
+        raise UsageError("--game is required (or --rule-page for the rule's own page)")
+    game = _game(args) if args.gamma is not None else args.game
+    hyper = _hyper(args, [args.rule], exact=True)
+    page = render(game, args.rule, form=args.form, **hyper)
+    d = derivation(game, args.rule, form=args.form, **hyper)
+    return emit(args, page, {"game": args.game, "rule": args.rule, "form": d.form,
+                              "hyper": {k: sp.sstr(v) for k, v in d.hyper.items()},
+                              "options": d.options, "markdown": page})
+
+
+# ---------------------------------------------------------------------- compare
+def _specs(entries, *, options=True):
+    """``--rules`` entries as names or (name, settings), settings as floats / ints."""
+    out, seen = [], set()
+    for name, settings in entries:
+        key = (name, tuple(sorted(settings.items())))
+        if key in seen:
+            raise UsageError(f"rule {name!r} is listed twice with the same settings")
+        seen.add(key)
+        rule = get_rule(name)
+        conv = {}
+        for k, v in settings.items():
+            if k in rule.options:
+                if not options:
+                    raise UsageError(f"{k!r} of {name!r} is a structural option, not available "
+                                     f"here")
+                if v.denominator != 1 or v < 0:
+                    raise UsageError(f"{k} of {name!r} must be a non-negative integer, got {v}")
+                conv[k] = int(v)
+            else:
+                conv[k] = float(v)
+        out.append((name, conv) if conv else name)
+    return out
+
+
+def _spec_name(s) -> str:
+    return s if isinstance(s, str) else s[0]
+
+
+def compare(args) -> int:
+    from lola_sym.compare import DEFAULT_RULES, compare as run_compare, target_distance
+    game = _game(args)
+    specs = _specs(args.rules) if args.rules else list(DEFAULT_RULES)
+    hyper = _hyper(args, [_spec_name(s) for s in specs])
+    target = {"auto": "default", "none": None}.get(args.target, args.target)
+    if target not in (None, "default"):
+        try:
+            target_distance(game, target, np.zeros((1, game.dims[0])), np.zeros((1, game.dims[1])))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    c = run_compare(game, specs, runs=args.runs, steps=args.steps, delta=args.delta,
+                    seed=args.seed, init_std=args.init_std, method=args.method, target=target,
+                    **hyper)
+    if args.plot:
+        from lola_sym.plots import training_curves
+        training_curves(c.trajectories, agent="mean", path=args.plot)
+    return emit(args, c.format(), c.as_dict())
+
+
+# -------------------------------------------------------------------- tournament
+def tournament(args) -> int:
+    from lola_sym.tournament import DEFAULT_RULES, tournament as run_tournament
+    game = _game(args)
+    specs = _specs(args.rules, options=False) if args.rules else list(DEFAULT_RULES)
+    names = [_spec_name(s) for s in specs]
+    if len(set(names)) != len(names):
+        raise UsageError(f"rules must be distinct, got {names}")
+    per_rule = {s[0]: s[1] for s in specs if not isinstance(s, str)}
+    hyper = _hyper(args, names, options=False)
+    n = len(names)
+    total = n * n if not game.is_symmetric else n * (n + 1) // 2
+    bar = Progress(total, "tournament", progress_on(args))
+    count = [0]
+
+    def progress(a, b):
+        bar.update(count[0], f"{a} vs {b}")
+        count[0] += 1
+
+    try:
+        res = run_tournament(game, names, runs=args.runs, steps=args.steps, delta=args.delta,
+                             seed=args.seed, init_std=args.init_std, hyper_by_rule=per_rule,
+                             progress=progress, **hyper)
+        bar.update(total, "done")
+    finally:
+        bar.close()
+    return emit(args, res.format(std=args.std), res.as_dict(policies=args.policies))
+
+
+# ---------------------------------------------------------- fixed points, stability
+def _labels(game) -> tuple:
+    return tuple(tuple(str(s) for s in grp) for grp in game.param_names)
+
+
+def fixed_points(args) -> int:
+    from lola_sym.fixed_points import exact_fixed_points, find_fixed_points
+    from lola_sym.stability import classify
+    game = _game(args)
+    rule = get_rule(args.rule)
+    if args.exact:
+        if game.kind == "iterated":
+            raise UsageError(f"--exact needs a one-shot game: the field of {game.name} is too "
+                             f"large for sympy.solve")
+        if rule.combine is not None:
+            raise UsageError(f"--exact needs a symbolic rule: {rule.name!r} is combined "
+                             f"numerically")
+        if args.plot:
+            raise UsageError("--plot draws the numerically found fixed points; drop --exact")
+        sols = exact_fixed_points(game, rule.name, **_hyper(args, [rule.name], exact="str"))
+        text = [f"{rule.name} on {game.name}: all solutions of g = 0 (sympy.solve)"]
+        if any(str(k).startswith("p_") for s in sols for k in s):
+            text.append("in the probabilities p_i = sigmoid(theta_i); 0 or 1 are limits "
+                        "of saturated logits")
+        text += [("  " + ", ".join(f"{k} = {v}" for k, v in s.items())) or "  (every point)"
+                 for s in sols] or ["  none"]
+        return emit(args, "\n".join(text),
+                     {"game": game.name, "rule": rule.name, "exact": True,
+                      "solutions": [{str(k): sp.sstr(v) for k, v in s.items()} for s in sols]})
+    if args.plot and game.dims != (1, 1):
+        raise UsageError(f"--plot draws the plane of a two-parameter game; {game.name} has "
+                         f"{game.dims[0]}+{game.dims[1]} parameters")
+    hyper = _hyper(args, [rule.name])
+    pts = find_fixed_points(game, rule.name, starts=args.starts, seed=args.seed,
+                            scale=args.scale, **hyper)
+    rows = []
+    for p in pts:
+        row = p.as_dict()
+        if not p.boundary:
+            st = classify(game, rule.name, p.theta1, p.theta2, **hyper)
+            row.update(flow=st.flow, lr_threshold=st.lr_threshold,
+                       eigenvalues=[[float(z.real), float(z.imag)] for z in st.eigenvalues])
+        rows.append(row)
+    names = _labels(game)
+    text = [f"{rule.name} on {game.name}: {len(pts)} fixed point(s) from {args.starts} starts "
+            f"(seed {args.seed}), residual max|g| <= 1e-10"
+            + (f"; {_hyper_text(hyper)}" if hyper else "")]
+    for k, (p, row) in enumerate(zip(pts, rows), 1):
+        if p.boundary:
+            lim = "; ".join(f"agent {a}: " + " ".join(f"{names[a - 1][i]}={v}"
+                                                      for b, i, v in p.saturated if b == a)
+                            for a in (1, 2) if any(b == a for b, _, _ in p.saturated))
+            head = f"boundary, limit probabilities {lim}"
+        else:
+            thr = row["lr_threshold"]
+            head = (f"interior, flow {row['flow']}, delta* = "
+                    f"{'inf' if thr == float('inf') else f'{thr:.4g}'}")
+        coords = [", ".join(f"{n}={v:+.4f}" for n, v in zip(names[a], t))
+                  for a, t in enumerate((p.theta1, p.theta2))]
+        if sum(game.dims) <= 4:
+            text.append(f"[{k}] {coords[0]}; {coords[1]}: {head}, residual {p.residual:.1e}")
+        else:
+            text += [f"[{k}] {head}, residual {p.residual:.1e}", f"    theta1: {coords[0]}",
+                     f"    theta2: {coords[1]}"]
+    if args.plot:
+        _portrait(game, rule.name, pts, rows, hyper, args.plot)
+    return emit(args, "\n".join(text), {"game": game.name, "rule": rule.name, "hyper": hyper,
+                                          "starts": args.starts, "seed": args.seed,
+                                          "points": rows})
+
+
+def _portrait(game, rule, pts, rows, hyper, path):
+    from lola_sym.plots import phase_portrait
+    from lola_sym.portraits import vector_field
+    inner = [(float(p.theta1[0]), float(p.theta2[0]), r["flow"])
+             for p, r in zip(pts, rows) if not p.boundary]
+    reach = max([3.0] + [1.2 * max(abs(x), abs(y)) for x, y, _ in inner])
+    reach = min(reach, 20.0)
+    x = np.linspace(-reach, reach, 41)
+    U, V = vector_field(game, rule, x, x, **hyper)
+    shown = [fp for fp in inner if max(abs(fp[0]), abs(fp[1])) <= reach]
+    phase_portrait(x, x, U, V, fixed_points=shown, xlabel=f"${sp.latex(game.theta[0][0])}$",
+                   ylabel=f"${sp.latex(game.theta[1][0])}$", title=f"{rule} on {game.name}",
+                   path=path)
+
+
+def _point(values, dim, name, names) -> list:
+    if len(values) == 1:
+        return list(values) * dim
+    if len(values) != dim:
+        raise UsageError(f"{name} needs {dim} numbers ({', '.join(names)}) or one for all, "
+                         f"got {len(values)}")
+    return list(values)
+
+
+def _eigen_text(eigenvalues) -> str:
+    out = []
+    for z in eigenvalues:
+        if abs(z.imag) < 1e-12 * max(1.0, abs(z)):
+            out.append(f"{z.real:+.4g}")
+        elif z.imag > 0:
+            out.append(f"{z.real:+.4g}±{z.imag:.4g}i")
+        elif not any(abs(w - np.conj(z)) < 1e-12 * max(1.0, abs(z)) for w in eigenvalues):
+            out.append(f"{z.real:+.4g}{z.imag:+.4g}i")
+    return ", ".join(out)
+
+
+def stability(args) -> int:
+    from lola_sym.stability import classify, exact_lr_threshold
+    game = _game(args)
+    rule = get_rule(args.rule)
+    names = _labels(game)
+    t1 = _point(args.theta1, game.dims[0], "--theta1", names[0])
+    t2 = _point(args.theta2, game.dims[1], "--theta2", names[1])
+    if args.exact_threshold and (game.kind == "iterated" or rule.combine is not None):
+        raise UsageError("--exact-threshold needs a one-shot game and a symbolic rule (not "
+                         f"{game.name} with {rule.name!r})")
+    hyper = _hyper(args, [rule.name])
+    st = classify(game, rule.name, np.array(t1, float), np.array(t2, float), delta=args.delta,
+                  **hyper)
+    data = st.as_dict()
+    data["game"] = game.name
+    thr = "inf" if st.lr_threshold == float("inf") else f"{st.lr_threshold:.6g}"
+    text = [f"{rule.name} on {game.name} at theta1 = {[float(v) for v in t1]}, "
+            f"theta2 = {[float(v) for v in t2]}" + (f" ({_hyper_text(st.hyper)})" if st.hyper
+                                                     else ""),
+            f"residual max|g|: {st.residual:.3g}"
+            + ("  (a fixed point)" if st.residual < 1e-8 else "  (not a fixed point)"),
+            f"eigenvalues of J: {_eigen_text(st.eigenvalues)}",
+            f"flow: {st.flow}",
+            f"learning-rate threshold delta*: {thr} (the map converges locally iff "
+            f"0 < delta < delta*)"]
+    if st.delta is not None:
+        text.append(f"at delta = {st.delta:g}: spectral radius rho(I + delta J) = "
+                    f"{st.spectral_radius:.6g}, the map {st.map}")
+    yes = {True: "yes", False: "no"}
+    text.append(f"game view: stable fixed point {yes[st.stable_fixed_point]}, strict saddle "
+                f"{yes[st.strict_saddle]}, differential Nash {yes[st.differential_nash]}")
+    if args.exact_threshold:
+        expr = exact_lr_threshold(game, rule.name, [str(v) for v in t1], [str(v) for v in t2],
+                                  **_hyper(args, [rule.name], exact="str"))
+        data["exact_threshold"] = sp.sstr(expr)
+        text.append(f"exact delta*: {sp.sstr(expr)}")
+    return emit(args, "\n".join(text), data)
+
+
+def nash_report(args) -> int:
+    from lola_sym.nash_report import REPORT_RULES, matching_pennies_report
+    rules = tuple(dict.fromkeys(args.rules or REPORT_RULES))
+    rep = matching_pennies_report(rules, delta=args.delta, eta=args.eta, runs=args.runs,
+                                  steps=args.steps, seed=args.seed,
+                                  include=tuple(dict.fromkeys(args.include)))
+    return emit(args, rep.format(), rep.as_dict())
