@@ -33,7 +33,7 @@ def main():
     d1, d2 = game.dims
     t1, t2 = rng.normal(size=(args.batch, d1)), rng.normal(size=(args.batch, d2))
     print(f"game {game.name}, backend {args.backend}, {os.cpu_count()} cores, batch {args.batch}")
-    print(f"{"rule":10} {'derive s':>9} {'compile s':>10} {'ops (cse)':>10} "
+    print(f"{'rule':10} {'derive s':>9} {'compile s':>10} {'ops (cse)':>10} "
           f"{'single us':>10} {'batch ms':>9} {'pairs/s':>12}")
     for rule in args.rules:
         t0 = time.perf_counter()

@@ -33,7 +33,7 @@ __all__ = ["cache_dir", "lib_dir", "cache_key", "load", "store", "enabled", "Cac
            "versions", "clear"]
 
 #: Entry format version; part of every key.
-FORMAT = 1
+FORMAT = 2   # 2: C code with dynamic OpenMP scheduling
 _ENV_DIR = "LOLA_SYM_CACHE_DIR"
 _ENV_OFF = "LOLA_SYM_NO_CACHE"
 

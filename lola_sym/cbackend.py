@@ -6,6 +6,11 @@ GIL released through ``ctypes``). Code size is linear in the program, so deep
 derivations (HOLA-n, LOLA-2) compile as easily as the naive gradient; every
 point is computed independently, so results do not depend on the thread count.
 
+Batches are split over OpenMP threads in chunks of 64 points handed out
+dynamically: on a shared machine a busy core then simply takes fewer chunks
+(measured, LOLA on the IPD with one core busy: 4.2 M pairs/s dynamic vs 1.5 M
+static; idle: 4.5 M vs 4.1 M).
+
 The compiler is ``$CC`` or ``cc``/``gcc``; flags ``-O2 -march=native -fopenmp``
 (without OpenMP when the compiler lacks it). Built libraries are stored in the
 disk cache (:mod:`lola_sym.cache`) and verified by hash before loading.
@@ -81,7 +86,7 @@ def c_source(ordered, outs, args, name: str = "lola_eval") -> str:
              f"void {name}(const double *restrict X, double *restrict Y, long n, int nthreads)",
              "{",
              "#ifdef _OPENMP",
-             "    #pragma omp parallel for schedule(static) num_threads(nthreads) if(nthreads > 1)",
+             "    #pragma omp parallel for schedule(dynamic, 64) num_threads(nthreads) if(nthreads > 1)",
              "#endif",
              "    for (long i = 0; i < n; ++i) {",
              f"        const double *x = X + i * {n_args};",
