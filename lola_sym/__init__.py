@@ -22,7 +22,8 @@ from lola_sym.fixed_points import FixedPoint, exact_fixed_points, find_fixed_poi
 from lola_sym.stability import Stability, classify, exact_lr_threshold, game_hessian
 from lola_sym.portraits import basins, vector_field
 from lola_sym.nash_report import matching_pennies_report
-from lola_sym.tournament import tournament, to_memory_one, long_run_reward
+from lola_sym.tournament import tournament
+from lola_sym.memory_one import long_run_reward, to_memory_one
 from lola_sym.derive import render, rule_page
 
 __version__ = "0.1.0"
