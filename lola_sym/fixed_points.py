@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from scipy.optimize import root
 from scipy.special import expit
 
 from lola_sym._validation import check_positive_int, check_real
@@ -126,6 +125,7 @@ def find_fixed_points(game, rule, *, starts: int = 32, seed=0, scale: float = 3.
     >>> [(round(float(p.theta1[0]), 9), p.boundary) for p in pts if not p.boundary]
     [(0.0, False)]
     """
+    from scipy.optimize import root     # imported here: scipy.optimize costs 0.2 s at start-up
     starts = check_positive_int(starts, "starts")
     scale = check_real(scale, "scale", positive=True)
     tol = check_real(tol, "tol", positive=True)

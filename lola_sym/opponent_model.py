@@ -37,9 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logit
-from scipy.stats import beta as beta_dist
-from scipy.stats import norm
+from scipy.special import betaincinv, logit, ndtri   # Beta and normal quantiles
 
 from lola_sym._validation import as_params, check_positive_int, check_real
 from lola_sym.estimators import ESTIMATORS, estimate
@@ -109,11 +107,11 @@ class OpponentModel:
                 raise ValueError("beta intervals need positive pseudo-counts; use prior=(1, 1) "
                                  "or method='wald'")
             q = (1 - level) / 2
-            lo = beta_dist.ppf(q, c + a, n - c + b)
-            hi = beta_dist.ppf(1 - q, c + a, n - c + b)
+            lo = betaincinv(c + a, n - c + b, q)
+            hi = betaincinv(c + a, n - c + b, 1 - q)
             return logit(lo), logit(hi)
         if method == "wald":
-            z = norm.ppf(0.5 + level / 2)
+            z = ndtri(0.5 + level / 2)
             p = self.probability
             half = z / np.sqrt((n + a + b) * p * (1 - p))
             return self.theta - half, self.theta + half
