@@ -39,3 +39,11 @@ __all__ = ["games", "IteratedGame", "iterated", "update_field", "UpdateField", "
            "exact_lr_threshold", "game_hessian", "basins", "vector_field",
            "matching_pennies_report", "tournament", "to_memory_one", "long_run_reward",
            "render", "rule_page", "__version__"]
+
+
+def __getattr__(name):
+    """``lola_sym.plots`` on first use (matplotlib is not imported with the package)."""
+    if name == "plots":
+        import importlib
+        return importlib.import_module("lola_sym.plots")
+    raise AttributeError(f"module 'lola_sym' has no attribute {name!r}")
