@@ -341,7 +341,8 @@ def fixed_points(args) -> int:
             lim = "; ".join(f"agent {a}: " + " ".join(f"{names[a - 1][i]}={v}"
                                                       for b, i, v in p.saturated if b == a)
                             for a in (1, 2) if any(b == a for b, _, _ in p.saturated))
-            head = f"boundary, limit probabilities {lim}"
+            head = (f"boundary ({'attracting' if p.attracting else 'not attracting'}), "
+                    f"limit probabilities {lim}")
         else:
             thr = row["lr_threshold"]
             head = (f"interior, flow {row['flow']}, delta* = "

@@ -53,6 +53,11 @@ class FixedPoint:
         Some logit exceeds the saturation threshold: a limit point.
     saturated : tuple of (agent, index, probability)
         The saturated coordinates and their limiting probability (0 or 1).
+    attracting : bool or None
+        For boundary points: whether the field pushes every saturated logit
+        further out, evaluated with those logits pulled back to
+        :data:`PROBE_LOGIT` (where the field has not underflowed); such a
+        limit attracts nearby saturated policies. ``None`` for interior points.
     """
 
     theta1: np.ndarray
@@ -60,11 +65,12 @@ class FixedPoint:
     residual: float
     boundary: bool = False
     saturated: tuple = ()
+    attracting: bool | None = None
 
     def as_dict(self) -> dict:
         return {"theta1": self.theta1.tolist(), "theta2": self.theta2.tolist(),
                 "residual": self.residual, "boundary": self.boundary,
-                "saturated": [list(s) for s in self.saturated]}
+                "saturated": [list(s) for s in self.saturated], "attracting": self.attracting}
 
 
 def _field(game, rule, **hyper):
@@ -161,8 +167,21 @@ def find_fixed_points(game, rule, *, starts: int = 32, seed=0, scale: float = 3.
             continue
         sat = tuple((1 if k < d1 else 2, k if k < d1 else k - d1, int(z[k] > 0))
                     for k in range(d) if sig and abs(z[k]) > saturate)
-        found.append(FixedPoint(z[:d1].copy(), z[d1:].copy(), res, bool(sat), sat))
+        attracting = _attracting(fun, z, saturate) if sat else None
+        found.append(FixedPoint(z[:d1].copy(), z[d1:].copy(), res, bool(sat), sat, attracting))
     return _dedupe(found, sig)
+
+
+#: Saturated logits are pulled back to this magnitude to read the field's direction there.
+PROBE_LOGIT = 10.0
+
+
+def _attracting(fun, z, saturate) -> bool:
+    """Whether the field points outward in every saturated coordinate near the limit."""
+    out = np.abs(z) > saturate
+    probe = np.where(out, np.sign(z) * PROBE_LOGIT, z)
+    g = fun(probe)
+    return bool(np.all(g[out] * np.sign(z[out]) > 0))
 
 
 def _key(p: FixedPoint, sig: bool) -> np.ndarray:

@@ -95,3 +95,17 @@ def test_bad_input():
         find_fixed_points(games.tandem(), "nl", starts=0)
     with pytest.raises(ValueError, match="x0 must be finite"):
         find_fixed_points(games.tandem(), "nl", starts=1, x0=[[np.nan, 0.0]])
+
+
+def test_boundary_limits_say_whether_they_attract():
+    """Mutual defection attracts naive learners in the IPD (LOLA paper: NL defects);
+    the pure-strategy corners of matching pennies do not (the flow cycles around theta = 0)."""
+    alld = find_fixed_points(games.ipd(), "nl", starts=1, seed=0, x0=np.full((1, 10), -20.0))
+    p = [q for q in alld if q.boundary and len(q.saturated) == 10][0]
+    assert p.attracting is True and {s[2] for s in p.saturated} == {0}
+    corners = [q for q in find_fixed_points(games.matching_pennies(), "nl", starts=12, seed=0)
+               if q.boundary]
+    assert corners and not any(q.attracting for q in corners)
+    interior = [q for q in find_fixed_points(games.matching_pennies(), "nl", starts=4, seed=0)
+                if not q.boundary]
+    assert interior[0].attracting is None
