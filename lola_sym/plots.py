@@ -50,7 +50,15 @@ def _figure(figsize):
     from matplotlib.figure import Figure
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
+    fig._repr_png_ = lambda: _png_bytes(fig)    # shown inline in Jupyter without pyplot
     return fig
+
+
+def _png_bytes(fig) -> bytes:
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
 
 
 def _save(fig, path):
@@ -330,6 +338,7 @@ def estimator_error(result, *, z=4.0, path=None):
         raise TypeError("estimator_error needs a lola_sym.verify.BiasVariance (from "
                         f"bias_variance), got {type(result).__name__}")
     fig = result.plot(z=z)
+    fig._repr_png_ = lambda: _png_bytes(fig)
     from matplotlib.ticker import NullFormatter
     ax = fig.axes[0]                   # log-scale minor labels overlap: label the batch sizes
     ax.xaxis.set_minor_formatter(NullFormatter())

@@ -354,3 +354,11 @@ def test_saving_rejects_unknown_suffix(tmp_path, nl):
     with pytest.raises(ValueError, match=r"path must end in \.png or \.pdf"):
         training_curves(nl, path=tmp_path / "curves.svg")
     assert not (tmp_path / "curves.svg").exists()
+
+
+def test_figures_have_a_png_repr_for_notebooks():
+    """Jupyter shows an object with ``_repr_png_`` as an image, no pyplot backend needed."""
+    from lola_sym import games, plots, train
+    fig = plots.training_curves(train(games.ipd(), "nl", runs=2, steps=2, seed=0))
+    png = fig._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
