@@ -343,6 +343,9 @@ def estimator_error(result, *, z=4.0, path=None):
     ax = fig.axes[0]                   # log-scale minor labels overlap: label the batch sizes
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(result.batch_sizes, [str(int(n)) for n in result.batch_sizes])
+    for a in fig.axes:                 # and on log y axes spanning few decades
+        if a.get_yscale() == "log":
+            a.yaxis.set_minor_formatter(NullFormatter())
     return _save(fig, path)
 
 
