@@ -11,9 +11,8 @@ tests/test_derivations.py.
 
 import argparse
 import pathlib
-import time
 
-from lola_sym.derive import rule_page
+from lola_sym.derive import rule_page, write_pages
 from lola_sym.rules import RULES
 
 HERE = pathlib.Path(__file__).parent / "rules"
@@ -46,14 +45,7 @@ def main():
     ap = argparse.ArgumentParser(description="Write the rule pages as Markdown.")
     ap.add_argument("--out-dir", default=str(HERE))
     args = ap.parse_args()
-    out = pathlib.Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    for filename in ["README.md", *pages()]:
-        t = time.perf_counter()
-        (out / filename).write_text(render(filename))
-        print(f"wrote {out / filename} ({time.perf_counter() - t:.1f} s)")
-    print(f"total {time.perf_counter() - t0:.1f} s")
+    write_pages(render, ["README.md", *pages()], args.out_dir)
 
 
 if __name__ == "__main__":

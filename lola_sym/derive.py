@@ -55,7 +55,8 @@ from lola_sym.field import derive as _derive
 from lola_sym.program import sigmoid
 from lola_sym.rules import RULES, Rule, get_rule
 
-__all__ = ["render", "rule_page", "derivation", "Derivation", "expanded_size", "CLOSED_MAX_OPS"]
+__all__ = ["render", "rule_page", "derivation", "Derivation", "expanded_size", "CLOSED_MAX_OPS",
+           "write_pages"]
 
 #: Largest estimated operation count of the substituted outputs written in closed form.
 CLOSED_MAX_OPS = 3000
@@ -203,12 +204,7 @@ def _resolve_rule(rule, given: dict):
         raise ValueError(f"rule must be a registered name (one of {sorted(RULES)}), "
                          f"got {type(rule).__name__}")
     rule = get_rule(rule)
-    given = dict(given)
-    options = rule.check_options({k: given.pop(k) for k in list(given) if k in rule.options})
-    unknown = set(given) - set(rule.hyper)
-    if unknown:
-        raise ValueError(f"rule {rule.name!r} has no hyper-parameter {sorted(unknown)[0]!r}; "
-                         f"it takes {sorted(rule.hyper) + sorted(rule.options)}")
+    options, given = rule.split(given)
     hyper = {}
     for name in rule.hyper:
         sym = sp.Symbol(name, positive=True)
@@ -569,3 +565,21 @@ def rule_page(rule) -> str:
             r"equilibrium is $\theta = 0$. " + _hyper_text(d), ""]
     out += _derived_section(d, "###")
     return "\n".join(out).rstrip() + "\n"
+
+
+def write_pages(render_page, filenames, out_dir) -> None:
+    """Write ``render_page(name)`` to ``out_dir/name`` for each name, timing each (derivations/).
+
+    The generator scripts in ``derivations/`` share this; their committed output
+    is what the tests compare with ``render_page`` now.
+    """
+    import pathlib
+    import time
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    for filename in filenames:
+        t = time.perf_counter()
+        (out / filename).write_text(render_page(filename))
+        print(f"wrote {out / filename} ({time.perf_counter() - t:.1f} s)")
+    print(f"total {time.perf_counter() - t0:.1f} s")

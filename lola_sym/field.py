@@ -238,13 +238,7 @@ def update_field(game, rule, backend: str | None = None, **hyper) -> UpdateField
     ValueError: rule 'lola' has no hyper-parameter 'beta'; it takes ['eta']
     """
     rule = get_rule(rule)
-    opts = {k: hyper.pop(k) for k in list(hyper) if k in rule.options}
-    options = rule.check_options(opts)
-    unknown = set(hyper) - set(rule.hyper)
-    if unknown:
-        takes = sorted(rule.hyper) + sorted(rule.options)
-        raise ValueError(f"rule {rule.name!r} has no hyper-parameter {sorted(unknown)[0]!r}; "
-                         f"it takes {takes}")
+    options, hyper = rule.split(hyper)
     values = {}
     for name, default in rule.hyper.items():
         values[name] = check_real(hyper.get(name, default), name)

@@ -31,7 +31,7 @@ import sympy as sp
 from scipy.special import expit
 
 from lola_sym._validation import check_positive_int, check_real
-from lola_sym.jacobian import jacobian, SYMBOLIC_MAX_OPS
+from lola_sym.jacobian import explicit_field, jacobian_function
 from lola_sym.program import sigmoid
 from lola_sym.rules import get_rule
 from lola_sym.training import as_generator
@@ -151,8 +151,10 @@ def find_fixed_points(game, rule, *, starts: int = 32, seed=0, scale: float = 3.
         g1, g2 = f(z[:d1], z[d1:])
         return np.concatenate([g1, g2])
 
+    jac_theta = None if combined else jacobian_function(game, rule, **hyper)
+
     def jac(z):
-        return jacobian(game, rule, z[:d1], z[d1:], **hyper)
+        return jac_theta(z[:d1], z[d1:])
 
     sig = _uses_sigmoid(game)
     found = []
@@ -213,28 +215,10 @@ def exact_fixed_points(game, rule, **hyper) -> list:
     >>> exact_fixed_points(games.tandem(), "lola")
     [{x: -y - 1/(2*eta - 1)}]
     """
-    from lola_sym.field import derive
-    r = get_rule(rule)
-    if r.combine is not None:
-        raise ValueError(f"rule {r.name!r} is combined numerically; use find_fixed_points")
-    opts = {k: hyper.pop(k) for k in list(hyper) if k in r.options}
-    options = r.check_options(opts)
-    unknown = set(hyper) - set(r.hyper)
-    if unknown:
-        raise ValueError(f"rule {r.name!r} has no hyper-parameter {sorted(unknown)[0]!r}")
     if _iterated(game):
         raise ValueError(f"{game.name} is an iterated game: its field is too large for "
                          f"sympy.solve; use find_fixed_points")
-    prog, _ = derive(game, r.name, tuple(sorted(options.items())))
-    values = {h: sp.sympify(hyper[h.name], rational=True) for h in r.hyper_symbols
-              if h.name in hyper}
-    size = prog.expanded_size()
-    if size > 20 * SYMBOLIC_MAX_OPS:      # before expanding: the IPD's would not fit in memory
-        raise ValueError(f"the explicit {r.name} field on {game.name} is too large "
-                         f"(about {size:.3g} operations); use find_fixed_points")
-    g = [e.xreplace(values) for e in prog.explicit()]
-    if sum(sp.count_ops(e) for e in g) > SYMBOLIC_MAX_OPS:
-        raise ValueError(f"the explicit {r.name} field on {game.name} is too large for sympy.solve")
+    g = explicit_field(game, rule, "find_fixed_points", **hyper)
     thetas = [t for grp in game.theta for t in grp]
     if any(e.has(sigmoid) for e in g):
         ps = sp.symbols(f"p_1:{len(thetas) + 1}")
@@ -244,8 +228,8 @@ def exact_fixed_points(game, rule, **hyper) -> list:
             sub[sigmoid(-t)] = 1 - p
         eqs = [sp.factor(sp.together(e.xreplace(sub))) for e in g]
         if any(e.has(sigmoid) or (e.free_symbols & set(thetas)) for e in eqs):
-            raise ValueError(f"the {r.name} field on {game.name} is not a function of the "
-                             f"probabilities alone; use find_fixed_points")
+            raise ValueError(f"the {get_rule(rule).name} field on {game.name} is not a function "
+                             f"of the probabilities alone; use find_fixed_points")
         sols = sp.solve(eqs, ps, dict=True)
         return [s for s in sols if all(_in_unit(v) for v in s.values())]
     return sp.solve(g, thetas, dict=True)

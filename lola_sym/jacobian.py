@@ -38,7 +38,8 @@ from lola_sym._validation import as_params
 from lola_sym.program import Program
 from lola_sym.rules import get_rule
 
-__all__ = ["jacobian_program", "jacobian", "exact_jacobian", "symbolic_jacobian",
+__all__ = ["jacobian_program", "jacobian", "jacobian_function", "exact_jacobian",
+           "symbolic_jacobian", "explicit_field", "symbolic_rule",
            "map_jacobian", "FD_STEP", "SYMBOLIC_MAX_OPS"]
 
 #: Central-difference step of the finite-difference Jacobian of combined rules.
@@ -96,11 +97,39 @@ def _field(game, rule, backend=None, **hyper):
     return update_field(game, rule, backend=backend, **hyper)
 
 
+def jacobian_function(game, rule, *, backend=None, **hyper):
+    r"""``J(theta1, theta2) -> (..., d, d)``: the field's Jacobian, compiled and bound once.
+
+    Use it in loops (root finding, grids); :func:`jacobian` evaluates it once.
+    Exact derivative (compiled forward mode) for symbolic rules; central finite
+    differences for combined rules (SOS, SGA, CGD).
+    """
+    from lola_sym.field import compiled_program
+    f = _field(game, rule, backend, **hyper)
+    d1, d2 = game.dims
+    d = d1 + d2
+    if f.rule.combine is not None:
+        def J(theta1, theta2):
+            return _fd_jacobian(f, as_params(theta1, "theta1", d1),
+                                as_params(theta2, "theta2", d2))
+        return J
+    fn, _ = compiled_program(game, "jacobian:" + f.rule.name, f.compiled.backend,
+                             tuple(sorted(f.options.items())))
+    hyper_values = f._program_hyper
+
+    def J(theta1, theta2):
+        (flat,) = fn(as_params(theta1, "theta1", d1), as_params(theta2, "theta2", d2),
+                     *hyper_values)
+        return flat.reshape(flat.shape[:-1] + (d, d))
+    return J
+
+
 def jacobian(game, rule, theta1, theta2, *, backend=None, **hyper) -> np.ndarray:
     r"""The Jacobian :math:`\partial g / \partial \theta` of ``rule``'s field, shape ``(..., d, d)``.
 
     Exact derivative (compiled forward mode) for symbolic rules; central finite
-    differences for combined rules (SOS, SGA, CGD).
+    differences for combined rules (SOS, SGA, CGD). See :func:`jacobian_function`
+    to evaluate it repeatedly.
 
     Examples
     --------
@@ -108,19 +137,7 @@ def jacobian(game, rule, theta1, theta2, *, backend=None, **hyper) -> np.ndarray
     >>> jacobian(games.hamiltonian(), "nl", [0.3], [0.1]).tolist()
     [[0.0, -1.0], [1.0, 0.0]]
     """
-    from lola_sym.field import compiled_program
-    f = _field(game, rule, backend, **hyper)
-    d1, d2 = game.dims
-    t1 = as_params(theta1, "theta1", d1)
-    t2 = as_params(theta2, "theta2", d2)
-    d = d1 + d2
-    if f.rule.combine is not None:
-        return _fd_jacobian(f, t1, t2)
-    opts = tuple(sorted(f.options.items()))
-    backend = f.compiled.backend
-    fn, _ = compiled_program(game, "jacobian:" + f.rule.name, backend, opts)
-    (flat,) = fn(t1, t2, *f._program_hyper)
-    return flat.reshape(flat.shape[:-1] + (d, d))
+    return jacobian_function(game, rule, backend=backend, **hyper)(theta1, theta2)
 
 
 def _fd_jacobian(f, t1, t2) -> np.ndarray:
@@ -196,16 +213,7 @@ def exact_jacobian(game, rule, theta1, theta2, **hyper) -> sp.Matrix:
     [    1/4, -eta/16]])
     """
     from lola_sym.field import derive
-    r = get_rule(rule)
-    opts = {k: hyper.pop(k) for k in list(hyper) if k in r.options}
-    options = r.check_options(opts)
-    if r.combine is not None:
-        raise ValueError(f"rule {r.name!r} is combined numerically (no symbolic form); use "
-                         f"jacobian() for its finite-difference Jacobian")
-    unknown = set(hyper) - set(r.hyper)
-    if unknown:
-        raise ValueError(f"rule {r.name!r} has no hyper-parameter {sorted(unknown)[0]!r}; "
-                         f"it takes {sorted(r.hyper)}")
+    r, options, hyper = symbolic_rule(rule, hyper, "jacobian() for its finite-difference Jacobian")
     prog, _ = derive(game, "jacobian:" + r.name, tuple(sorted(options.items())))
     d1, d2 = game.dims
     env = {}
@@ -229,6 +237,50 @@ def _exact(v, name):
     return sp.sympify(v, rational=True)
 
 
+def symbolic_rule(rule, hyper: dict, instead: str) -> tuple:
+    """``(rule, options, hyper)`` for a rule with a symbolic form; combined rules are refused.
+
+    ``instead`` names what to use for combined rules (in the error message).
+    """
+    r = get_rule(rule)
+    if r.combine is not None:
+        raise ValueError(f"rule {r.name!r} is combined numerically (no symbolic form); "
+                         f"use {instead}")
+    options, hyper = r.split(hyper)
+    return r, options, hyper
+
+
+def explicit_field(game, rule, instead: str, **hyper) -> list:
+    r"""The field :math:`(g_1, g_2)` as explicit sympy expressions, for small fields only.
+
+    Given hyper-parameters are substituted as exact numbers, the others stay
+    symbols. Refuses (``ValueError`` naming ``instead``) a field whose explicit
+    form exceeds :data:`SYMBOLIC_MAX_OPS` operations; the size is estimated
+    before anything is expanded (the IPD's would not fit in memory).
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> explicit_field(games.tandem(), "lola", "a numerical method", eta="1/4")
+    [-x - y + 2, -x - y + 2]
+    """
+    from lola_sym.field import derive
+    r, options, hyper = symbolic_rule(rule, hyper, instead)
+    prog, _ = derive(game, r.name, tuple(sorted(options.items())))
+    size = prog.expanded_size()
+    if size > 20 * SYMBOLIC_MAX_OPS:
+        raise ValueError(f"the explicit {r.name} field on {game.name} is too large "
+                         f"(about {size:.3g} operations); use {instead}")
+    values = {h: sp.sympify(hyper[h.name], rational=True) for h in r.hyper_symbols
+              if h.name in hyper}
+    g = [e.xreplace(values) for e in prog.explicit()]
+    ops = sum(sp.count_ops(e) for e in g)
+    if ops > SYMBOLIC_MAX_OPS:
+        raise ValueError(f"the explicit {r.name} field on {game.name} has {ops} operations "
+                         f"(> {SYMBOLIC_MAX_OPS}); use {instead}")
+    return g
+
+
 def symbolic_jacobian(game, rule, **hyper) -> sp.Matrix:
     r"""The field's Jacobian as a sympy matrix in :math:`\theta` (small games only).
 
@@ -243,24 +295,7 @@ def symbolic_jacobian(game, rule, **hyper) -> sp.Matrix:
     [-2, -2],
     [-2, -2]])
     """
-    r = get_rule(rule)
-    if r.combine is not None:
-        raise ValueError(f"rule {r.name!r} is combined numerically (no symbolic form)")
-    from lola_sym.field import derive
-    opts = {k: hyper.pop(k) for k in list(hyper) if k in r.options}
-    options = r.check_options(opts)
-    prog, _ = derive(game, r.name, tuple(sorted(options.items())))
-    values = {h: sp.sympify(hyper[h.name], rational=True) for h in r.hyper_symbols
-              if h.name in hyper}
-    size = prog.expanded_size()
-    if size > 20 * SYMBOLIC_MAX_OPS:      # before expanding: the IPD's would not fit in memory
-        raise ValueError(f"the explicit {r.name} field on {game.name} is too large "
-                         f"(about {size:.3g} operations); use exact_jacobian at a point instead")
-    g = [e.xreplace(values) for e in prog.explicit()]
-    ops = sum(sp.count_ops(e) for e in g)
-    if ops > SYMBOLIC_MAX_OPS:
-        raise ValueError(f"the explicit {r.name} field on {game.name} has {ops} operations "
-                         f"(> {SYMBOLIC_MAX_OPS}); use exact_jacobian at a point instead")
+    g = explicit_field(game, rule, "exact_jacobian at a point instead", **hyper)
     thetas = [t for group in game.theta for t in group]
     J = sp.Matrix(g).jacobian(thetas)
     return J.applyfunc(lambda e: sp.simplify(e) if sp.count_ops(e) < 300 else e)

@@ -83,6 +83,26 @@ class Rule:
             out[k] = int(v)
         return out
 
+    def split(self, given: dict) -> tuple:
+        """Split keyword arguments into (validated structural options, hyper-parameters).
+
+        Examples
+        --------
+        >>> get_rule("hola").split({"order": 3, "eta": 0.5})
+        ({'order': 3}, {'eta': 0.5})
+        >>> get_rule("lola").split({"beta": 1})
+        Traceback (most recent call last):
+        ...
+        ValueError: rule 'lola' has no hyper-parameter 'beta'; it takes ['eta']
+        """
+        given = dict(given)
+        options = self.check_options({k: given.pop(k) for k in list(given) if k in self.options})
+        unknown = set(given) - set(self.hyper)
+        if unknown:
+            raise ValueError(f"rule {self.name!r} has no hyper-parameter {sorted(unknown)[0]!r}; "
+                             f"it takes {sorted(self.hyper) + sorted(self.options)}")
+        return options, given
+
     @property
     def hyper_symbols(self) -> tuple:
         """The compiled program's hyper-parameters as sympy symbols, in call order."""
