@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from lola_sym.training import DivergenceError, Trajectory, _reward_scale, train
+from lola_sym.training import Trajectory, train
 
 __all__ = ["plain", "emit", "Progress", "progress_on", "train_in_chunks"]
 
@@ -104,55 +104,29 @@ def train_in_chunks(game, rule1, rule2=None, *, runs: int, steps: int, delta: fl
                     init_std: float = 1.0, method: str = "simultaneous",
                     on_divergence: str = "raise", max_abs: float = 1e4,
                     chunk: int | None = None, callback=None, **hyper) -> Trajectory:
-    r""":func:`lola_sym.train` in chunks of ``chunk`` steps, calling ``callback(done)`` after each.
+    r""":func:`lola_sym.train`, calling ``callback(done)`` every ``chunk`` updates and at the end.
 
-    Each chunk continues from the previous one's last parameters, so the result
-    equals one call of :func:`~lola_sym.train` (the test suite checks it
-    bit for bit, diverged runs included). A run that diverged stays frozen: the
-    next chunk marks it again at its first update, and the first mark is kept.
-    The optimistic method remembers the previous direction, which a new call
-    forgets, so it is never chunked.
+    One call of :func:`~lola_sym.train` (its own ``callback``), so the result is
+    that call's. With ``chunk=None`` or the optimistic method, only the end is
+    reported.
 
     Examples
     --------
     >>> from lola_sym import games
-    >>> a = train_in_chunks(games.tandem(), "nl", runs=3, steps=7, delta=0.1, chunk=3)
-    >>> b = train(games.tandem(), "nl", runs=3, steps=7, delta=0.1)
-    >>> bool(np.array_equal(a.theta1, b.theta1) and np.array_equal(a.reward, b.reward))
-    True
+    >>> seen = []
+    >>> _ = train_in_chunks(games.tandem(), "nl", runs=3, steps=7, delta=0.1, chunk=3,
+    ...                     callback=seen.append)
+    >>> seen
+    [3, 6, 7]
     """
-    common = dict(delta=delta, method=method, max_abs=max_abs, **hyper)
-    if chunk is None or chunk >= steps or method == "optimistic":
-        tr = train(game, rule1, rule2, runs=runs, steps=steps, seed=seed, init_std=init_std,
-                   on_divergence=on_divergence, **common)
-        if callback is not None:
-            callback(steps)
-        return tr
-    if on_divergence not in ("raise", "mark"):
-        raise ValueError(f"on_divergence must be 'raise' or 'mark', got {on_divergence!r}")
-    parts, done, diverged_at = [], 0, None
-    while done < steps:
-        n = min(chunk, steps - done)
-        start = (dict(runs=runs, seed=seed, init_std=init_std) if not parts else
-                 dict(theta1=parts[-1].theta1[-1], theta2=parts[-1].theta2[-1]))
-        tr = train(game, rule1, rule2, steps=n, on_divergence="mark", **start, **common)
-        local = np.where(tr.diverged_at >= 0, tr.diverged_at + done, -1)
-        diverged_at = local if diverged_at is None else np.where(diverged_at >= 0, diverged_at,
-                                                                 local)
-        if on_divergence == "raise" and np.any(diverged_at >= 0):
-            first = int(diverged_at[diverged_at >= 0].min())
-            idx = np.flatnonzero(diverged_at == first)
-            raise DivergenceError(     # the message of lola_sym.train
-                f"training diverged at update {first} of {steps} in run(s) {idx[:10].tolist()} "
-                f"({rule1} vs {rule2 or rule1}, delta={tr.delta}): parameters became non-finite "
-                f"or exceeded {max_abs:g}; lower delta or pass on_divergence='mark'")
-        parts.append(tr)
-        done += n
-        if callback is not None:
+    every = max(steps, 1) if (chunk is None or chunk >= steps or method == "optimistic") else chunk
+
+    def report(done):
+        if callback is not None and (done % every == 0 or done == steps):
             callback(done)
-    T1 = np.concatenate([parts[0].theta1] + [p.theta1[1:] for p in parts[1:]])
-    T2 = np.concatenate([parts[0].theta2] + [p.theta2[1:] for p in parts[1:]])
-    reward = _reward_scale(game) * game.value(T1, T2)
-    last = parts[-1]
-    return Trajectory(game, T1, T2, reward, diverged_at, last.rules, last.hyper, last.delta,
-                      method)
+    tr = train(game, rule1, rule2, runs=runs, steps=steps, delta=delta, seed=seed,
+               init_std=init_std, method=method, on_divergence=on_divergence,
+               max_abs=max_abs, callback=report, **hyper)
+    if steps == 0 and callback is not None:
+        callback(0)
+    return tr

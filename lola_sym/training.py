@@ -109,7 +109,7 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
           delta: float = 1.0, seed=0, init_std: float = 1.0, theta1=None, theta2=None,
           hyper1: dict | None = None, hyper2: dict | None = None,
           on_divergence: str = "raise", max_abs: float = 1e4, method: str = "simultaneous",
-          **hyper) -> Trajectory:
+          callback=None, **hyper) -> Trajectory:
     r"""Train two learners simultaneously from many initial conditions at once.
 
     Parameters
@@ -133,6 +133,9 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
         diverged runs and record them in ``diverged_at``.
     max_abs : float
         A parameter beyond this magnitude (or non-finite) counts as diverged.
+    callback : callable, optional
+        ``callback(done)`` after each update with the number of updates done
+        (e.g. a progress bar).
     method : {"simultaneous", "extragradient", "optimistic"}
         How the directions :math:`g = (g_1, g_2)` of the rules are turned into
         steps. ``"simultaneous"``: :math:`\theta_{t+1} = \theta_t + \delta g(\theta_t)`.
@@ -222,6 +225,8 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
         t1 = np.where(alive[:, None], n1, t1)
         t2 = np.where(alive[:, None], n2, t2)
         T1[t + 1], T2[t + 1] = t1, t2
+        if callback is not None:
+            callback(t + 1)
     reward = _reward_scale(game) * game.value(T1, T2)
     return Trajectory(game, T1, T2, reward, diverged_at, (f1.rule.name, f2.rule.name),
                       ({**f1.hyper, **f1.options}, {**f2.hyper, **f2.options}), delta, method)
