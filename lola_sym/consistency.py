@@ -95,24 +95,6 @@ class ConsistencyEstimate:
     samples: int           # 0 for exact values
 
 
-def _expanded_output(prog, values: dict, params) -> sp.Expr | None:
-    """The output as an expanded polynomial in ``params``, step by step; ``None`` if it is not one.
-
-    Expanding each step keeps polynomial games (Tandem) small at any HOLA order,
-    where substituting the whole program first would build an enormous tree.
-    """
-    env = dict(values)
-    needed = prog._needed(prog.outputs)
-    for s, e in prog.steps:
-        if s in needed:
-            v = sp.expand(e.xreplace(env))
-            if not v.is_polynomial(*params):
-                return None
-            env[s] = v
-    out = sp.expand(prog.outputs[0].xreplace(env))
-    return out if out.is_polynomial(*params) else None
-
-
 def expected_consistency(game, rule, eta, low: float = -1.0, high: float = 1.0, *,
                          exact: bool | None = None, samples: int = 100_000, seed=0,
                          **options) -> ConsistencyEstimate:
@@ -135,8 +117,11 @@ def expected_consistency(game, rule, eta, low: float = -1.0, high: float = 1.0, 
     prog = consistency_program(game, rule, key)
     params = tuple(game.theta[0]) + tuple(game.theta[1])
     if exact is not False:
-        C = _expanded_output(prog, {ETA: sp.nsimplify(eta)}, params)
-        poly = C is not None
+        # step by step: polynomial games (Tandem) stay small at any HOLA order
+        out = prog.evaluate_exact({ETA: sp.nsimplify(eta)},
+                                  accept=lambda v: v.is_polynomial(*params))
+        poly = out is not None
+        C = out[0] if poly else None
         if exact and not poly:
             raise ValueError("the consistency loss is not a polynomial here; use exact=False")
         if poly:

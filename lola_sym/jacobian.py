@@ -176,26 +176,6 @@ def map_jacobian(J, delta) -> np.ndarray:
     return np.eye(J.shape[-1]) + delta * J
 
 
-def _exact_eval(prog: Program, env: dict, exprs) -> list:
-    """Evaluate ``exprs`` exactly, step by step, keeping unassigned inputs symbolic."""
-    needed = prog._needed(exprs)
-    env = dict(env)
-    for s, e in prog.steps:
-        if s in needed:
-            env[s] = _tidy(e.xreplace(env))
-    return [_tidy(sp.sympify(x).xreplace(env)) for x in exprs]
-
-
-def _tidy(v):
-    """Expand a polynomial in the free hyper-parameters; cancel a rational function."""
-    if not v.free_symbols:
-        return v
-    v = sp.expand(v)
-    if any(p.exp.is_negative and p.base.free_symbols for p in v.atoms(sp.Pow)):
-        v = sp.cancel(sp.together(v))
-    return v
-
-
 def exact_jacobian(game, rule, theta1, theta2, **hyper) -> sp.Matrix:
     r"""The field's Jacobian at one point in exact arithmetic.
 
@@ -225,7 +205,7 @@ def exact_jacobian(game, rule, theta1, theta2, **hyper) -> sp.Matrix:
     for h in r.hyper_symbols:
         if h.name in hyper:
             env[h] = _exact(hyper[h.name], h.name)
-    entries = _exact_eval(prog, env, prog.outputs)
+    entries = prog.evaluate_exact(env)
     d = d1 + d2
     return sp.Matrix(d, d, entries)
 

@@ -71,6 +71,10 @@ class sigmoid(sp.Function):
         return out if exp is None else r"%s^{%s}" % (out, exp)
 
 
+class _Rejected(Exception):
+    """A step value refused by :meth:`Program.evaluate_exact`'s ``accept``."""
+
+
 @dataclass(frozen=True)
 class Program:
     r"""An exact straight-line program ``s_j = e_j`` with named outputs.
@@ -400,6 +404,43 @@ class Program:
             if s in needed:
                 value[s] = e.xreplace(value)
         return [sp.sympify(x).xreplace(value) for x in exprs]
+
+    def evaluate_exact(self, values: Mapping, exprs: Sequence[sp.Expr] | None = None,
+                       accept=None) -> list | None:
+        """Evaluate exactly, step by step, keeping inputs without a value symbolic.
+
+        Each step is expanded as a polynomial in the remaining symbols (and
+        cancelled when it is a rational function of them), so quantities that stay
+        small step by step never build the huge tree :meth:`explicit` would.
+        ``accept(value)`` may reject a step's value (e.g. a non-polynomial one):
+        the evaluation then stops and returns ``None``.
+
+        Examples
+        --------
+        >>> x, y = sp.symbols("x y")
+        >>> prog = Program.from_steps((x, y), [("u", (x + y) ** 2)])
+        >>> prog.with_outputs([sp.Symbol("u") - y ** 2]).evaluate_exact({x: 2})
+        [4*y + 4]
+        """
+        exprs = self.outputs if exprs is None else tuple(exprs)
+        env = {k: sp.sympify(v) for k, v in values.items()}
+        needed = self._needed(exprs)
+
+        def tidy(v):
+            if v.free_symbols:
+                v = sp.expand(v)
+                if any(p.exp.is_negative and p.base.free_symbols for p in v.atoms(sp.Pow)):
+                    v = sp.cancel(sp.together(v))
+            if accept is not None and not accept(v):
+                raise _Rejected
+            return v
+        try:
+            for s, e in self.steps:
+                if s in needed:
+                    env[s] = tidy(e.xreplace(env))
+            return [tidy(sp.sympify(x).xreplace(env)) for x in exprs]
+        except _Rejected:
+            return None
 
     def evaluate(self, values: Mapping, exprs: Sequence[sp.Expr] | None = None,
                  dps: int = 50) -> list:
