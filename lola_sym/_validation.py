@@ -8,7 +8,7 @@ from numbers import Number
 import numpy as np
 import sympy as sp
 
-__all__ = ["as_params", "as_point", "as_rational", "check_positive_int", "check_real"]
+__all__ = ["as_params", "as_point", "as_rational", "check_int", "check_positive_int", "check_real"]
 
 
 def as_params(x, name: str, size: int | None = 5) -> np.ndarray:
@@ -106,8 +106,23 @@ def check_real(x, name: str, *, positive: bool = False, nonnegative: bool = Fals
 
 def check_positive_int(x, name: str) -> int:
     """A positive Python int."""
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+    return check_int(x, name, 1)
+
+
+def check_int(x, name: str, minimum: int = 0) -> int:
+    """A Python int ``>= minimum`` (bools, floats and strings are refused).
+
+    Examples
+    --------
+    >>> check_int(3, "steps")
+    3
+    >>> check_int(True, "steps")
+    Traceback (most recent call last):
+    ...
+    TypeError: steps must be an int, got bool
+    """
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(x).__name__}")
-    if x < 1:
-        raise ValueError(f"{name} must be >= 1, got {x}")
+    if x < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {x}")
     return int(x)

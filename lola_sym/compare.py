@@ -212,8 +212,19 @@ def compare(game, rules=DEFAULT_RULES, *, runs: int = 20, steps: int = 200, delt
     labels = [s[0] for s in specs]
     if len(set(labels)) != len(labels):
         raise ValueError(f"rules must be distinct, got {labels}")
-    for _, name, _ in specs:
-        get_rule(name)
+    takes, settings_of = set(), {}
+    for label, name, kw in specs:               # validate every rule's settings before training
+        rule = get_rule(name)
+        rule.split(kw)                          # per-rule names must be the rule's own
+        own = set(rule.hyper) | set(rule.options)
+        takes |= own
+        h = {k: v for k, v in hyper.items() if k in own} | kw
+        rule.hyper_values(rule.split(h)[1])
+        settings_of[label] = h
+    unused = sorted(set(hyper) - takes)
+    if unused:
+        raise ValueError(f"no rule in {labels} takes the hyper-parameter {unused[0]!r}; "
+                         f"they take {sorted(takes)}")
     runs = check_positive_int(runs, "runs")
     near = check_real(near, "near", positive=True)
     if method not in METHODS:
@@ -228,10 +239,7 @@ def compare(game, rules=DEFAULT_RULES, *, runs: int = 20, steps: int = 200, delt
         target_distance(game, target, theta1[:1], theta2[:1])   # validate before training
     outcomes, trajectories = [], {}
     for label, name, kw in specs:
-        rule = get_rule(name)
-        takes = set(rule.hyper) | set(rule.options)
-        h = {k: v for k, v in hyper.items() if k in takes}
-        h.update(kw)
+        h = settings_of[label]
         t0 = time.perf_counter()
         tr = train(game, name, theta1=theta1, theta2=theta2, steps=steps, delta=delta,
                    method=method, on_divergence="mark", max_abs=max_abs, **h)

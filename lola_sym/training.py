@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lola_sym._validation import as_params, check_positive_int, check_real
+from lola_sym._validation import as_params, check_int, check_positive_int, check_real
 from lola_sym.field import update_field
 from lola_sym.rules import get_rule
 
@@ -155,9 +155,7 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
     """
     rule2 = rule1 if rule2 is None else rule2
     runs = check_positive_int(runs, "runs")
-    steps = int(steps) if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool) else steps
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+    steps = check_int(steps, "steps", 0)
     delta = check_real(delta, "delta", positive=True)
     max_abs = check_real(max_abs, "max_abs", positive=True)
     if method not in METHODS:
@@ -165,10 +163,17 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
     if on_divergence not in ("raise", "mark"):
         raise ValueError(f"on_divergence must be 'raise' or 'mark', got {on_divergence!r}")
     takes = set(_takes(rule1)) | set(_takes(rule2))
-    for name in list(hyper) + list(hyper1 or {}) + list(hyper2 or {}):
+    for name in hyper:
         if name not in takes:
             raise ValueError(f"neither {rule1!r} nor {rule2!r} takes a hyper-parameter {name!r}; "
                              f"they take {sorted(takes)}")
+    for i, (rule, own) in enumerate(((rule1, hyper1), (rule2, hyper2)), start=1):
+        if own is not None and not isinstance(own, dict):
+            raise TypeError(f"hyper{i} must be a dict, got {type(own).__name__}")
+        for name in own or {}:
+            if name not in _takes(rule):
+                raise ValueError(f"hyper{i} names {name!r}, which rule {get_rule(rule).name!r} "
+                                 f"(agent {i}) does not take; it takes {sorted(_takes(rule))}")
     h1 = {**hyper, **(hyper1 or {})}
     h2 = {**hyper, **(hyper2 or {})}
     f1 = update_field(game, rule1, **_only(rule1, h1))
@@ -195,9 +200,9 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
     diverged_at = np.full(runs, -1, dtype=int)
     alive = np.ones(runs, dtype=bool)
     def direction(a, b):
-        g1, g2 = f1(a, b)
+        g1, g2 = f1(a, b, failed="nan")
         if f2 is not f1:
-            g2 = f2(a, b)[1]
+            g2 = f2(a, b, failed="nan")[1]
         return g1, g2
 
     previous = None
@@ -216,10 +221,13 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
         if bad.any():
             idx = np.flatnonzero(bad)
             if on_divergence == "raise":
+                undefined = ~(np.isfinite(g1[idx]).all(-1) & np.isfinite(g2[idx]).all(-1))
+                why = (f"the update direction was not finite ({f1.failure_reason()})"
+                       if undefined.any() else
+                       f"parameters became non-finite or exceeded {max_abs:g}; lower delta")
                 raise DivergenceError(
                     f"training diverged at update {t + 1} of {steps} in run(s) {idx[:10].tolist()} "
-                    f"({rule1} vs {rule2}, delta={delta}): parameters became non-finite or exceeded "
-                    f"{max_abs:g}; lower delta or pass on_divergence='mark'")
+                    f"({rule1} vs {rule2}, delta={delta}): {why}; or pass on_divergence='mark'")
             diverged_at[idx] = t + 1
             alive &= ~bad
         t1 = np.where(alive[:, None], n1, t1)

@@ -32,7 +32,7 @@ import numpy as np
 import sympy as sp
 
 from lola_sym.gradients import gradient_program
-from lola_sym.rules import Rule, register
+from lola_sym.rules import Bound, Rule, register
 from lola_sym.rules.consensus import h_transpose_xi
 from lola_sym.rules.lola import lola_correction
 from lola_sym.rules.lookahead import lookahead_terms
@@ -143,14 +143,30 @@ def combine_cgd(groups, hyper, game):
     M = np.broadcast_to(np.eye(d1 + d2), shape + (d1 + d2, d1 + d2)).copy()
     M[..., :d1, d1:] -= hyper["eta"] * h12.reshape(shape + (d1, d2))
     M[..., d1:, :d1] -= hyper["eta"] * h21.reshape(shape + (d2, d1))
-    g = np.linalg.solve(M, xi[..., None])[..., 0]
+    g = _solve(M, xi)
     return g[..., :d1], g[..., d1:]
+
+
+def _solve(M, b):
+    """``M^{-1} b`` per point; NaN at points where ``M`` is singular (the field reports them)."""
+    try:
+        return np.linalg.solve(M, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        g = np.full(b.shape, np.nan)
+        for idx in np.ndindex(b.shape[:-1]):
+            try:
+                g[idx] = np.linalg.solve(M[idx], b[idx])
+            except np.linalg.LinAlgError:
+                pass
+        return g
 
 
 SOS = register(Rule("sos", "stable opponent shaping", sos_primitives,
                     {"eta": 1.0, "a": 0.5, "b": 0.1}, order=2, needs_hessian=True,
                     reference="Letcher et al. 2019", combine=combine_sos, primitives=_sizes3,
-                    program_hyper=()))
+                    program_hyper=(),
+                    # Algorithm 1 of Letcher et al. (2019): hyper-parameters a, b in (0, 1)
+                    bounds={"a": Bound(0.0, 1.0, True, True), "b": Bound(0.0, 1.0, True, True)}))
 SGA = register(Rule("sga", "symplectic gradient adjustment (aligned)", sga_primitives,
                     {"lam": 1.0}, order=2, needs_hessian=True, reference="Balduzzi et al. 2018",
                     combine=_combine_sga(True), primitives=_sga_sizes, program_hyper=()))
@@ -160,4 +176,5 @@ SGA_PLAIN = register(Rule("sga_plain", "symplectic gradient adjustment (lambda f
                           primitives=_sga_sizes, program_hyper=()))
 CGD = register(Rule("cgd", "competitive gradient descent", cgd_primitives, {"eta": 1.0},
                     order=2, needs_hessian=True, reference="Schaefer & Anandkumar 2019",
-                    combine=combine_cgd, primitives=_cgd_sizes, program_hyper=()))
+                    combine=combine_cgd, primitives=_cgd_sizes, program_hyper=(),
+                    failure="the matrix I - eta*H_o of CGD's linear solve is singular there"))
