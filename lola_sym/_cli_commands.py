@@ -38,8 +38,9 @@ def _game(args):
 def _hyper(args, rules, *, exact=False, options=True) -> dict:
     """``--eta``, ``--hyper`` and ``--order`` as keywords, checked against ``rules``.
 
-    Values stay exact (``Fraction``, or ``str`` with ``exact="str"``) when ``exact``,
-    floats otherwise; structural options (HOLA's ``order``) are ints.
+    Values stay exact (``Fraction``, or ``sympy.Rational`` with ``exact="sympy"``: never
+    strings, so no user text is ever parsed by sympy) when ``exact``, floats otherwise;
+    structural options (HOLA's ``order``) are ints.
     """
     given = {}
     pairs = list(args.hyper)
@@ -64,11 +65,16 @@ def _hyper(args, rules, *, exact=False, options=True) -> dict:
             if v.denominator != 1 or v < 0:
                 raise UsageError(f"{k} must be a non-negative integer, got {v}")
             given[k] = int(v)
-        elif exact == "str":
-            given[k] = str(v)
+        elif exact == "sympy":
+            given[k] = _rational(v)
         else:
             given[k] = v if exact else float(v)
     return given
+
+
+def _rational(v: Fraction) -> sp.Rational:
+    """An exact ``Fraction`` from the parser as a ``sympy.Rational`` (no string parsing)."""
+    return sp.Rational(v.numerator, v.denominator)
 
 
 def _hyper_text(h: dict) -> str:
@@ -308,7 +314,7 @@ def fixed_points(args) -> int:
                              f"numerically")
         if args.plot:
             raise UsageError("--plot draws the numerically found fixed points; drop --exact")
-        sols = exact_fixed_points(game, rule.name, **_hyper(args, [rule.name], exact="str"))
+        sols = exact_fixed_points(game, rule.name, **_hyper(args, [rule.name], exact="sympy"))
         text = [f"{rule.name} on {game.name}: all solutions of g = 0 (sympy.solve)"]
         if any(str(k).startswith("p_") for s in sols for k in s):
             text.append("in the probabilities p_i = sigmoid(theta_i); 0 or 1 are limits "
@@ -429,8 +435,9 @@ def stability(args) -> int:
     text.append(f"game view: stable fixed point {yes[st.stable_fixed_point]}, strict saddle "
                 f"{yes[st.strict_saddle]}, differential Nash {yes[st.differential_nash]}")
     if args.exact_threshold:
-        expr = exact_lr_threshold(game, rule.name, [str(v) for v in t1], [str(v) for v in t2],
-                                  **_hyper(args, [rule.name], exact="str"))
+        expr = exact_lr_threshold(game, rule.name, [_rational(v) for v in t1],
+                                  [_rational(v) for v in t2],
+                                  **_hyper(args, [rule.name], exact="sympy"))
         data["exact_threshold"] = sp.sstr(expr)
         text.append(f"exact delta*: {sp.sstr(expr)}")
     return emit(args, "\n".join(text), data)
@@ -443,3 +450,30 @@ def nash_report(args) -> int:
                                   steps=args.steps, seed=args.seed,
                                   include=tuple(dict.fromkeys(args.include)))
     return emit(args, rep.format(), rep.as_dict())
+
+
+# ------------------------------------------------------------------------- cache
+def _megabytes(n: int) -> str:
+    return f"{n / 10**6:.3g} MB"
+
+
+def cache_cmd(args) -> int:
+    """``lola-sym cache info|clear``: report on or empty the compiled-code cache."""
+    from lola_sym import cache
+    before = cache.info()
+    if args.action == "info":
+        text = [f"directory: {before['directory']}",
+                f"enabled: {'yes' if before['enabled'] else 'no (LOLA_SYM_NO_CACHE is set)'}",
+                f"entries: {before['entries']}",
+                f"libraries: {before['libraries']}",
+                f"size: {_megabytes(before['bytes'])} ({before['bytes']} bytes)",
+                f"cap: {_megabytes(before['max_bytes'])} (LOLA_SYM_CACHE_MAX_MB; least "
+                f"recently used entries are evicted beyond it)"]
+        return emit(args, "\n".join(text), before)
+    entries = cache.clear()
+    after = cache.info()
+    data = {"directory": before["directory"], "entries_removed": entries,
+            "libraries_removed": max(before["libraries"] - after["libraries"], 0),
+            "bytes_removed": max(before["bytes"] - after["bytes"], 0)}
+    return emit(args, f"removed {entries} entries and {data['libraries_removed']} libraries "
+                      f"({_megabytes(data['bytes_removed'])}) from {before['directory']}", data)

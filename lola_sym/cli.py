@@ -10,6 +10,7 @@ Subcommands (``lola-sym <command> --help`` for the options of each)::
     fixed-points fixed points of a rule (root finding, or exact with sympy)
     stability    classify a rule's dynamics at one point
     nash-report  stability of the Nash point of matching pennies under each rule
+    cache        what the compiled-code cache holds (info), or empty it (clear)
 
 Conventions: ``--seed`` makes every random draw reproducible; ``--json`` prints
 machine-readable JSON on stdout; ``--out FILE`` writes the output (text,
@@ -18,6 +19,9 @@ saves a figure where a command makes one. Hyper-parameters: ``--eta`` for the
 lookahead rate, ``--hyper k=v ...`` for any other (values may be fractions,
 ``eta=1/2``), ``--order n`` for HOLA's order; ``--gamma`` is the discount of an
 iterated game (``--hyper gamma=...`` is consensus optimisation's ``gamma``).
+Numbers may be negative after any option (``--theta1 -1/2 -1e-3``); exact
+numbers are parsed strictly (never evaluated) and must lie within
+:data:`MAX_MAGNITUDE` (a typo such as ``1e400`` is a usage error).
 
 Exit codes: 0 on success, 2 on bad arguments, 1 on a failure while running
 (e.g. divergence with ``--on-divergence raise``). Errors are one line on
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import textwrap
 from fractions import Fraction
@@ -44,18 +49,65 @@ class UsageError(Exception):
 
 
 # ------------------------------------------------------------------ argument types
+#: Exact numbers on the command line lie in [-MAX_MAGNITUDE, MAX_MAGNITUDE] (10**MAX_EXPONENT),
+#: and non-zero ones are at least MIN_MAGNITUDE in size: within double precision
+#: (1.8e308, 2.2e-308 normal) with room for arithmetic, so that a typo such as
+#: ``1e400`` is a usage error instead of an overflow while running.
+MAX_EXPONENT = 300
+MAX_MAGNITUDE = Fraction(10) ** MAX_EXPONENT
+MIN_MAGNITUDE = 1 / MAX_MAGNITUDE
+#: Integer options (runs, steps, seeds, ...) stay below 2**63 (numpy's int64).
+MAX_INT = 2 ** 63 - 1
+#: Longest digit string accepted in a number (mantissa, numerator or denominator);
+#: also bounds the exponent of ``1e...`` forms, so parsing is always fast.
+MAX_DIGITS = 400
+_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
+_RATIO = re.compile(r"([+-]?)(\d+)/(\d+)")
+#: Command-line words that argparse must take as values, not options: negative
+#: numbers in any form (``-1/2``, ``-1e-3``, ``-.5``) and ``-inf``/``-nan`` (then
+#: refused with a clear message). Plain argparse knows only ``-1`` and ``-0.5``.
+_NEGATIVE_NUMBER = re.compile(r"^-(\.?\d|inf|nan)", re.IGNORECASE)
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for an error message, shortened when long."""
+    return repr(text) if len(text) <= 40 else f"{text[:30]!r}... ({len(text)} characters)"
+
+
+def _out_of_range(text: str, large: bool) -> argparse.ArgumentTypeError:
+    if large:
+        return argparse.ArgumentTypeError(f"expected a number of magnitude at most "
+                                          f"1e{MAX_EXPONENT}, got {_shown(text)}")
+    return argparse.ArgumentTypeError(f"expected zero or a number of magnitude at least "
+                                      f"1e-{MAX_EXPONENT}, got {_shown(text)}")
+
+
 def _number(kind, lower, strict):
-    """An argparse type: a finite ``kind`` above ``lower`` (strictly if ``strict``)."""
+    """An argparse type: a finite ``kind`` above ``lower`` (strictly if ``strict``).
+
+    Integers must also be below :data:`MAX_INT`.
+
+    Examples
+    --------
+    >>> _positive_int("3"), _nonneg_float("0.5")
+    (3, 0.5)
+    >>> _positive_float("1e400")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a finite positive number, got '1e400'
+    """
     what = f"{'positive' if strict else 'non-negative'} {'integer' if kind is int else 'number'}"
 
     def parse(text):
         try:
             v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a {what}, got {_shown(text)}") from None
         ok = (v > lower if strict else v >= lower) and v < float("inf")
         if not ok:
-            raise argparse.ArgumentTypeError(f"expected a finite {what}, got {text}")
+            raise argparse.ArgumentTypeError(f"expected a finite {what}, got {_shown(text)}")
+        if kind is int and v > MAX_INT:
+            raise argparse.ArgumentTypeError(f"expected a {what} below 2**63, got {_shown(text)}")
         return v
     return parse
 
@@ -67,22 +119,60 @@ _nonneg_float = _number(float, 0.0, False)
 
 
 def _exact(text) -> Fraction:
-    """An argparse type: an exact finite number such as ``2``, ``0.1``, ``-1/3`` or ``1e-3``.
+    """An argparse type: an exact finite number such as ``2``, ``0.1``, ``-1/3`` or ``-1e-3``.
+
+    Parsed strictly (a decimal with an optional exponent, or an integer
+    fraction; never evaluated), within :data:`MAX_MAGNITUDE`.
 
     Examples
     --------
-    >>> _exact("1/3"), _exact("0.1")
-    (Fraction(1, 3), Fraction(1, 10))
+    >>> _exact("1/3"), _exact("0.1"), _exact("-1e-3")
+    (Fraction(1, 3), Fraction(1, 10), Fraction(-1, 1000))
     >>> _exact("nan")
     Traceback (most recent call last):
     ...
     argparse.ArgumentTypeError: expected a finite number (e.g. 0.5 or 1/2), got 'nan'
+    >>> _exact("1e400")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a number of magnitude at most 1e300, got '1e400'
+    >>> _exact("1/0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a finite number, got '1/0' (division by zero)
     """
-    try:
-        return Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
+    s = text.strip()
+    dec, ratio = _DECIMAL.fullmatch(s), _RATIO.fullmatch(s)
+    if dec and (dec.group(2) or dec.group(3)):
+        sign, whole, frac, exp = dec.groups()
+        frac = frac or ""
+        if len(whole) + len(frac) > MAX_DIGITS:
+            raise argparse.ArgumentTypeError(f"expected a number of at most {MAX_DIGITS} "
+                                             f"digits, got {_shown(text)}")
+        if exp is not None and len(exp) > 12:            # beyond any limit below: clamp
+            exp = "-1" + "0" * 12 if exp.startswith("-") else "1" + "0" * 12
+        e = int(exp or 0) - len(frac)
+        mantissa = int(whole + frac or "0")
+        size = len(str(mantissa)) + e if mantissa else 0       # log10 |v| rounded up
+        if abs(size) > MAX_EXPONENT + 1:                       # before computing 10**e
+            raise _out_of_range(text, size > 0)
+        v = Fraction(mantissa) * Fraction(10) ** e if mantissa else Fraction(0)
+        v = -v if sign == "-" else v
+    elif ratio:
+        sign, num, den = ratio.groups()
+        if len(num) > MAX_DIGITS or len(den) > MAX_DIGITS:
+            raise argparse.ArgumentTypeError(f"expected a fraction of at most {MAX_DIGITS} "
+                                             f"digits above and below, got {_shown(text)}")
+        if int(den) == 0:
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {_shown(text)} "
+                                             f"(division by zero)")
+        v = Fraction(int(sign + num), int(den))
+    else:
         raise argparse.ArgumentTypeError(
-            f"expected a finite number (e.g. 0.5 or 1/2), got {text!r}") from None
+            f"expected a finite number (e.g. 0.5 or 1/2), got {_shown(text)}")
+    if abs(v) > MAX_MAGNITUDE or (v and abs(v) < MIN_MAGNITUDE):
+        raise _out_of_range(text, abs(v) > 1)
+    return v
 
 
 def _discount(text) -> Fraction:
@@ -108,12 +198,11 @@ def _key_value(text) -> tuple:
     """
     name, sep, value = text.partition("=")
     if not sep or not name.strip().isidentifier():
-        raise argparse.ArgumentTypeError(f"expected name=value (e.g. eta=0.5), got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected name=value (e.g. eta=0.5), got {_shown(text)}")
     try:
         return name.strip(), _exact(value)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"the value of {name.strip()!r} must be a finite number "
-                                         f"(e.g. 0.5 or 1/2), got {value!r}") from None
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"the value of {name.strip()!r}: {exc}") from None
 
 
 def _rule_spec(text) -> tuple:
@@ -146,6 +235,14 @@ def _figure_path(text) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
+    """Errors as one line with exit code 2; negative numbers of any form are values."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # argparse (3.11) takes only -1 and -0.5 for negative numbers, so "--theta1 -1/2"
+        # failed with "expected at least one argument"; no option here starts with a digit
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -403,6 +500,15 @@ def build_parser() -> argparse.ArgumentParser:
     nr.add_argument("--eta", type=_positive_float, default=1.0, help="lookahead rate")
     nr.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the initial parameters")
     _add_output(nr)
+
+    ca = _command(sub, "cache", "what the compiled-code cache holds, or empty it",
+                  "info: the cache directory, its entries, libraries and total size, the size "
+                  "cap (LOLA_SYM_CACHE_MAX_MB, least recently used entries are evicted beyond "
+                  "it) and whether the cache is enabled (LOLA_SYM_NO_CACHE). clear: remove "
+                  "every entry and library (the code is compiled again when next used).",
+                  ["lola-sym cache info", "lola-sym cache clear --json"], _run("cache_cmd"))
+    ca.add_argument("action", choices=["info", "clear"], help="show or empty the cache")
+    _add_output(ca)
     return parser
 
 
@@ -431,6 +537,12 @@ def main(argv=None) -> int:
         if args.traceback:
             raise
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except MemoryError as exc:
+        if args.traceback:
+            raise
+        print(f"{prog}: error: out of memory ({_one_line(exc)}); use fewer runs, steps or "
+              f"points", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"\n{prog}: interrupted", file=sys.stderr)

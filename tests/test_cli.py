@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +16,13 @@ import pytest
 from lola_sym import games, train
 from lola_sym._cli_support import train_in_chunks
 from lola_sym.cli import build_parser, main
+from lola_sym.field import compiled_program, update_field
+from lola_sym.stability import classify
 from lola_sym.training import DivergenceError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 COMMANDS = ("reproduce", "derive", "train", "compare", "tournament", "fixed-points", "stability",
-            "nash-report")
+            "nash-report", "cache")
 
 
 def run_json(argv, capsys) -> dict:
@@ -246,6 +250,101 @@ def test_nash_report_json(capsys):
     assert out["settings"]["runs"] == 2
 
 
+@pytest.mark.parametrize("theta1, theta2", [
+    (["-1/2"], ["-1e-3"]),
+    (["-.5"], ["-1E-3"]),
+    (["-1"], ["+2/3"]),
+])
+def test_stability_takes_negative_fractions_and_exponents(theta1, theta2, capsys):
+    """Negative numbers of every form are values, not options (argparse knew only -1, -0.5)."""
+    out = run_json(["stability", "--game", "matching_pennies", "--rule", "lola", "--theta1",
+                    *theta1, "--theta2", *theta2, "--eta", "1/4"], capsys)
+    t1, t2 = (np.array([float(Fraction(v)) for v in t]) for t in (theta1, theta2))
+    ref = classify(games.matching_pennies(), "lola", t1, t2, eta=0.25)
+    assert out["theta1"] == t1.tolist() and out["theta2"] == t2.tolist()
+    assert out["eigenvalues"] == [[z.real, z.imag] for z in ref.eigenvalues]
+
+
+def test_negative_numbers_parse_for_single_valued_options():
+    args = build_parser().parse_args(["train", "--game", "ipd", "--rule", "co", "--eta", "-1/2",
+                                      "--hyper", "gamma=-1e-3"])
+    assert args.eta == Fraction(-1, 2) and args.hyper == [("gamma", Fraction(-1, 1000))]
+
+
+def test_several_negative_numbers_in_one_option(capsys):
+    out = run_json(["stability", "--game", "ipd", "--rule", "nl", "--theta1", "-1/2", "-1e-3",
+                    "0", "-.25", "3", "--theta2", "-2"], capsys)
+    assert out["theta1"] == [-0.5, -0.001, 0.0, -0.25, 3.0] and out["theta2"] == [-2.0] * 5
+
+
+ST = ["stability", "--game", "matching_pennies", "--rule", "lola"]
+
+
+@pytest.mark.parametrize("argv, name", [
+    (ST + ["--theta1", "1e400", "--theta2", "0"], "--theta1"),
+    (ST + ["--theta1", "-1e400", "--theta2", "0"], "--theta1"),
+    (ST + ["--theta1", "0", "--theta2", "1e-400"], "--theta2"),
+    (ST + ["--theta1", "nan", "--theta2", "0"], "--theta1"),
+    (ST + ["--theta1", "0", "--theta2", "-inf"], "--theta2"),
+    (ST + ["--theta1", "1/0", "--theta2", "0"], "--theta1"),
+    (ST + ["--theta1", "1" + "0" * 400 + "/3", "--theta2", "0"], "--theta1"),
+    (ST + ["--theta1", "1/" + "9" * 500, "--theta2", "0"], "--theta1"),
+    (ST + ["--theta1", "0", "--theta2", "0", "--eta", "1e400"], "--eta"),
+    (ST + ["--theta1", "0", "--theta2", "0", "--eta", "__import__('os')"], "--eta"),
+    (ST + ["--theta1", "0", "--theta2", "0", "--hyper", "eta=1e400"], "eta"),
+    (ST + ["--theta1", "0", "--theta2", "0", "--delta", "1e400"], "--delta"),
+    (["train", "--game", "ipd", "--rule", "nl", "--gamma", "1/0"], "--gamma"),
+    (["train", "--game", "ipd", "--rule", "nl", "--gamma", "-1e400"], "--gamma"),
+    (["train", "--game", "ipd", "--rule", "nl", "--runs", "1e400"], "--runs"),
+    (["train", "--game", "ipd", "--rule", "nl", "--seed", "9" * 30], "--seed"),
+    (["compare", "--game", "tandem", "--rules", "lola:eta=inf"], "eta"),
+    (["tournament", "--rules", "nl", "lola:eta=-1e999"], "eta"),
+])
+def test_absurd_numbers_exit_2_naming_the_argument(argv, name, capsys):
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"lola-sym {argv[0]}: error: ") and name in err[-1], err
+    assert "Traceback" not in "\n".join(err) and len(err[-1]) < 300
+
+
+def test_huge_exponent_is_refused_at_once():
+    """``1e999999999`` once made Fraction build a billion-digit integer (no answer in 120 s)."""
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "lola_sym.cli", *ST, "--theta1", "0",
+                          "--theta2", "0", "--eta", "1e999999999"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2 and "argument --eta" in out.stderr
+    assert time.perf_counter() - t0 < 60
+
+
+# ---------------------------------------------------------------------- cache
+def test_cache_info_and_clear(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "cache"
+    monkeypatch.setenv("LOLA_SYM_CACHE_DIR", str(root))
+    monkeypatch.setenv("LOLA_SYM_CACHE_MAX_MB", "123")
+    monkeypatch.delenv("LOLA_SYM_NO_CACHE", raising=False)
+    compiled_program.cache_clear()
+    update_field(games.tandem(), "nl", backend="c")
+    update_field(games.tandem(), "nl", backend="llvm")
+    size = sum(p.stat().st_size for p in [*root.glob("*.entry"), *root.glob("lib/*")])
+    info = run_json(["cache", "info"], capsys)
+    assert info == {"directory": str(root), "enabled": True, "entries": 2, "libraries": 1,
+                    "bytes": size, "max_bytes": 123_000_000}
+    assert main(["cache", "info"]) == 0
+    text = capsys.readouterr().out
+    assert f"directory: {root}" in text and "entries: 2" in text and "cap: 123 MB" in text
+    cleared = run_json(["cache", "clear"], capsys)
+    assert cleared == {"directory": str(root), "entries_removed": 2, "libraries_removed": 1,
+                       "bytes_removed": size}
+    assert run_json(["cache", "info"], capsys)["entries"] == 0
+    assert not list(root.glob("*.entry")) and not list(root.glob("lib/*"))
+    assert main(["cache", "clear"]) == 0
+    assert capsys.readouterr().out.startswith("removed 0 entries and 0 libraries")
+    monkeypatch.setenv("LOLA_SYM_NO_CACHE", "1")
+    assert run_json(["cache", "info"], capsys)["enabled"] is False
+    compiled_program.cache_clear()
+
+
 # --------------------------------------------------------- help, bad arguments
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command, capsys):
@@ -287,6 +386,8 @@ def test_every_command_has_help(command, capsys):
     ["stability", "--game", "ipd", "--rule", "nl", "--theta1", "0", "--theta2", "0",
      "--exact-threshold"],
     ["nash-report", "--include", "repeated"],
+    ["cache"],
+    ["cache", "purge"],
 ])
 def test_bad_arguments_give_one_line_and_exit_code_2(argv, capsys):
     assert exit_code(argv) == 2
