@@ -94,7 +94,10 @@ def check_real(x, name: str, *, positive: bool = False, nonnegative: bool = Fals
     """A finite float, optionally required positive or non-negative."""
     if isinstance(x, bool) or not isinstance(x, (Number, np.number)) or isinstance(x, complex):
         raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    x = float(x)
+    try:
+        x = float(x)
+    except OverflowError:                       # an int beyond double precision
+        raise ValueError(f"{name} must be finite, got an int of {len(str(abs(int(x))))} digits") from None
     if not np.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x}")
     if positive and x <= 0:

@@ -41,6 +41,22 @@ THREADS_MIN_BATCH = 512
 
 
 class _Printer(C99CodePrinter):
+    """C99 printer whose numeric constants are double literals that round-trip exactly.
+
+    sympy prints an ``Integer`` as a C integer literal, which C truncates beyond
+    64 bits (``10**20`` became ``1.94e19``), and a ``Rational`` as a quotient of
+    two such literals. Here every number is printed once, as the shortest
+    decimal of its correctly rounded double (:func:`lola_sym.compile.to_double`,
+    which raises for a constant that overflows or underflows).
+    """
+
+    def _print_number(self, expr):
+        from lola_sym.compile import to_double
+        text = repr(to_double(expr))
+        return f"({text})" if text.startswith("-") else text
+
+    _print_Integer = _print_Rational = _print_Float = _print_number
+
     def _print_sigmoid(self, expr):
         return f"(1.0/(1.0 + exp(-({self._print(expr.args[0])}))))"
 
@@ -111,7 +127,9 @@ def build(source: str, out_dir: Path) -> Path:
     """Compile ``source`` into a shared library in ``out_dir``; returns its path.
 
     Optimised with ``-O2`` unless the source has more than
-    :data:`OPTIMISE_MAX_STATEMENTS` statements.
+    :data:`OPTIMISE_MAX_STATEMENTS` statements. The library is named by the
+    source's digest and written atomically, so processes building the same
+    source at once all succeed. ``OSError`` if ``out_dir`` cannot be written.
     """
     cc = _compiler()
     if cc is None:
@@ -132,8 +150,11 @@ def build(source: str, out_dir: Path) -> Path:
             raise RuntimeError(f"C compilation failed: {res.stderr.strip()[:500]}")
         fd, part = tempfile.mkstemp(dir=out_dir, prefix=".so-")
         os.close(fd)
-        shutil.copyfile(tmp, part)
-        os.replace(part, lib)
+        try:                                # atomic: concurrent builders of one library agree
+            shutil.copyfile(tmp, part)
+            os.replace(part, lib)
+        finally:
+            Path(part).unlink(missing_ok=True)
     return lib
 
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import tempfile
-from functools import lru_cache
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -28,7 +26,7 @@ from scipy.special import expit
 
 from lola_sym.program import Program, sigmoid
 
-__all__ = ["compile_field", "CompiledProgram", "BACKENDS"]
+__all__ = ["compile_field", "CompiledProgram", "BACKENDS", "to_double", "check_constants"]
 
 #: Backends accepted by :func:`compile_field`: ``"c"`` (C from the system
 #: compiler, OpenMP over the batch), ``"llvm"`` (symengine's LLVM ``Lambdify``)
@@ -37,6 +35,24 @@ BACKENDS = ("c", "llvm", "numpy")
 #: symengine's CSE does not finish on very deep programs (measured: HOLA-2 on the
 #: IPD, 1411 steps, > 5 min); the llvm backend refuses programs beyond this.
 LLVM_MAX_STEPS = 1200
+
+
+#: Bytes of temporaries that one vectorised evaluation may hold: numpy-evaluated
+#: programs make one array per operation, so large batches run in chunks of
+#: :func:`chunk_rows` rows (measured: LOLA on the IPD holds about 3.9 KB per pair
+#: unchunked, so 10 M pairs needed 39 GB).
+CHUNK_BYTES = 64 * 2 ** 20
+
+
+def chunk_rows(n_ops: int) -> int:
+    """Rows per chunk that keep a program of ``n_ops`` operations within :data:`CHUNK_BYTES`.
+
+    Examples
+    --------
+    >>> chunk_rows(500)
+    16777
+    """
+    return max(256, CHUNK_BYTES // (8 * max(int(n_ops), 1)))
 
 
 def default_backend() -> str:
@@ -54,6 +70,55 @@ def _llvm_available() -> bool:
     except ImportError:
         return False
     return bool(getattr(symengine, "have_llvm", True))
+
+
+def to_double(x) -> float:
+    r"""The correctly rounded double of an exact sympy number, or a ``ValueError``.
+
+    Every constant that a backend emits goes through this function, so that it
+    round-trips: the emitted literal parses back to exactly this double. A
+    constant whose magnitude overflows double precision, or a non-zero one that
+    underflows to zero, is refused instead of becoming ``inf`` or ``0``.
+
+    Examples
+    --------
+    >>> to_double(sp.Integer(10) ** 20)
+    1e+20
+    >>> to_double(sp.Rational(10**30 + 1, 3)) == (10**30 + 1) / 3
+    True
+    >>> to_double(sp.Integer(10) ** 400)
+    Traceback (most recent call last):
+    ...
+    ValueError: the constant 1.0E+400 is beyond double precision (|x| > 1.8e308); rescale the payoffs or hyper-parameters
+    """
+    x = sp.sympify(x)
+    if x.is_Rational:
+        p, q = int(x.p), int(x.q)
+        try:
+            v = p / q                       # Python's int division is correctly rounded
+        except OverflowError:
+            v = float("inf")
+    elif x.is_number and x.is_real is not False:
+        v = float(sp.Float(x, 30)) if x.is_Float is False else float(x)
+    else:
+        raise ValueError(f"the constant {x} is not a real number")
+    if not np.isfinite(v):
+        raise ValueError(f"the constant {sp.Float(x, 2)} is beyond double precision "
+                         f"(|x| > 1.8e308); rescale the payoffs or hyper-parameters")
+    if v == 0.0 and x != 0:
+        raise ValueError(f"the constant {sp.Float(x, 2)} underflows to zero in double precision "
+                         f"(|x| < 4.9e-324); rescale the payoffs or hyper-parameters")
+    return v
+
+
+def check_constants(exprs) -> None:
+    """Raise a ``ValueError`` if a numeric constant in ``exprs`` has no finite double (see :func:`to_double`)."""
+    seen = set()
+    for e in exprs:
+        for a in sp.sympify(e).atoms(sp.Number, sp.NumberSymbol):
+            if a not in seen:
+                seen.add(a)
+                to_double(a)
 
 
 def _safe_program(prog: Program, args: Sequence[sp.Symbol]):
@@ -124,8 +189,6 @@ class CompiledProgram:
     backend: str = "numpy"
 
     def __post_init__(self):
-        n_args = sum(self.dims) + len(self.hyper)
-        object.__setattr__(self, "_zeros", np.zeros(n_args))
         cuts = np.cumsum(self.n_out)[:-1]
         object.__setattr__(self, "_slices", tuple(
             slice(a, b) for a, b in zip((0, *cuts), (*cuts, sum(self.n_out)))))
@@ -146,13 +209,25 @@ class CompiledProgram:
         arrays, hyper = arrays_and_hyper[:k], arrays_and_hyper[k:]
         if self.backend in ("llvm", "c"):
             return self._call_native(arrays, hyper)
+        shape = np.broadcast_shapes(*(a.shape[:-1] for a in arrays))
+        rows = chunk_rows(self.n_ops)
+        n = int(np.prod(shape))
+        if n <= rows:
+            return self._group(self._eval_numpy(arrays, hyper, shape))
+        flat = [np.broadcast_to(a, shape + (d,)).reshape(n, d) for a, d in zip(arrays, self.dims)]
+        out = np.empty((n, sum(self.n_out)))
+        for lo in range(0, n, rows):
+            hi = min(lo + rows, n)
+            out[lo:hi] = self._eval_numpy([a[lo:hi] for a in flat], hyper, (hi - lo,))
+        return self._group(out.reshape(shape + (sum(self.n_out),)))
+
+    def _eval_numpy(self, arrays, hyper, shape):
         cols = []
         for a, d in zip(arrays, self.dims):
             cols.extend(a[..., i] for i in range(d))
-        shape = np.broadcast_shapes(*(a.shape[:-1] for a in arrays))
         outs = self.raw(*cols, *hyper)
         outs = [np.broadcast_to(np.asarray(o, dtype=np.float64), shape) for o in outs]
-        return self._group(np.stack(outs, axis=-1))
+        return np.stack(outs, axis=-1)
 
     def to_payload(self) -> dict:
         """A JSON-able description for the disk cache (llvm and c backends)."""
@@ -207,7 +282,7 @@ class CompiledProgram:
         ``isfinite`` passes.
         """
         x = np.concatenate((t1, t2, hyper))
-        if x @ self._zeros != 0.0:              # nan or inf anywhere gives nan
+        if not np.isfinite(x).all():            # (x @ 0 warned on inf before the error)
             return None
         if self.backend == "llvm":
             out = np.empty(sum(self.n_out))
@@ -229,7 +304,9 @@ class CompiledProgram:
             i += d
         x[..., n_in:] = hyper
         x2 = x.reshape(-1, n_args)
-        if self.backend == "llvm":
+        if x2.shape[0] == 0:                    # symengine's Lambdify refuses empty batches
+            out = np.empty((0, sum(self.n_out)))
+        elif self.backend == "llvm":
             out = self.raw(x2)
         else:
             out = np.empty((x2.shape[0], sum(self.n_out)))
@@ -237,9 +314,13 @@ class CompiledProgram:
         return self._group(out.reshape(shape + (sum(self.n_out),)))
 
 
-@lru_cache(maxsize=None)
 def _private_lib_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="lola_sym_lib_"))
+    """Where the c backend writes libraries outside the disk cache: inside this process's
+    private temporary directory (:func:`lola_sym.cache.private_dir`), removed at exit."""
+    from lola_sym import cache
+    path = cache.private_dir() / "lib"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 def _to_symengine(prog: Program, args):
@@ -268,8 +349,10 @@ def _to_symengine(prog: Program, args):
     def conv(e):
         if e.is_Symbol:
             return env[e]
-        if e.is_Number:
-            return se.sympify(e)
+        if e.is_Integer and abs(int(e)) <= 2 ** 53:    # exact in double: keep integer powers
+            return se.Integer(int(e))
+        if e.is_Number or e.is_NumberSymbol:
+            return se.RealDouble(to_double(e))          # correctly rounded, unlike p/q in LLVM
         if isinstance(e, sigmoid):
             return sigmoid_of(conv(e.args[0]))
         parts = [conv(a) for a in e.args]
@@ -312,7 +395,7 @@ def compile_field(prog: Program, params: Sequence[Sequence[sp.Symbol]],
         Code generator; default :func:`default_backend`.
     lib_dir : path, optional
         Where the c backend puts its shared library (default: a private
-        temporary directory of this process).
+        temporary directory of this process, removed at exit).
 
     Examples
     --------
@@ -343,6 +426,7 @@ def compile_field(prog: Program, params: Sequence[Sequence[sp.Symbol]],
     if missing:
         raise ValueError(f"program inputs without a value: {sorted(map(str, missing))}")
     prog = prog.pruned()
+    check_constants([e for _, e in prog.steps] + list(prog.outputs))
     steps, outs, safe_args = _safe_program(prog, args)
     ordered, outs = _cse_program(steps, outs)
     n_ops = int(sum(sp.count_ops(e) for _, e in ordered) + sum(sp.count_ops(o) for o in outs))

@@ -28,7 +28,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from lola_sym._validation import check_positive_int, check_real
+from lola_sym._validation import as_rational, check_positive_int, check_real
 from lola_sym.field import derive
 from lola_sym.gradients import at_shifted_point
 from lola_sym.rules import get_rule
@@ -78,11 +78,23 @@ def consistency(game, rule, theta1, theta2, eta: float, **options) -> np.ndarray
     0.0
     """
     from lola_sym._validation import as_params
-    eta = check_real(eta, "eta", nonnegative=True)
+    eta = _eta(rule, eta)
     t1 = as_params(theta1, "theta1", game.dims[0])
     t2 = as_params(theta2, "theta2", game.dims[1])
     key = tuple(sorted(get_rule(rule).check_options(options).items()))
-    return _compiled(game, rule, key)(t1, t2, eta)[..., 0]
+    c = _compiled(game, rule, key)(t1, t2, eta)[..., 0]
+    bad = ~np.isfinite(c)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else "given"
+        raise ValueError(f"the consistency loss of {rule!r} on {game.name} is not finite at point "
+                         f"{where} ({int(bad.sum())} of {bad.size}): it overflows double precision "
+                         f"with eta={eta:g}; use a smaller eta or rescale the payoffs")
+    return c
+
+
+def _eta(rule, eta) -> float:
+    """The lookahead rate, validated by the rule's own validator (finite, in its bounds)."""
+    return get_rule(rule).hyper_values({"eta": eta})["eta"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,7 @@ def expected_consistency(game, rule, eta, low: float = -1.0, high: float = 1.0, 
     128
     """
     from lola_sym.training import as_generator
+    eta = _eta(rule, eta)
     lo, hi = check_real(low, "low"), check_real(high, "high")
     if not hi > lo:
         raise ValueError(f"need low < high, got [{lo}, {hi}]")
@@ -118,7 +131,7 @@ def expected_consistency(game, rule, eta, low: float = -1.0, high: float = 1.0, 
     params = tuple(game.theta[0]) + tuple(game.theta[1])
     if exact is not False:
         # step by step: polynomial games (Tandem) stay small at any HOLA order
-        out = prog.evaluate_exact({ETA: sp.nsimplify(eta)},
+        out = prog.evaluate_exact({ETA: as_rational(eta, "eta")},
                                   accept=lambda v: v.is_polynomial(*params))
         poly = out is not None
         C = out[0] if poly else None
@@ -126,7 +139,7 @@ def expected_consistency(game, rule, eta, low: float = -1.0, high: float = 1.0, 
             raise ValueError("the consistency loss is not a polynomial here; use exact=False")
         if poly:
             val = C
-            a, b = sp.nsimplify(lo), sp.nsimplify(hi)
+            a, b = as_rational(lo, "low"), as_rational(hi, "high")
             for p in params:
                 val = sp.integrate(val, (p, a, b)) / (b - a)
             val = sp.nsimplify(val)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from lola_sym._validation import as_params
 from lola_sym.program import Program, sigmoid
 
 __all__ = ["DifferentiableGame", "differentiable"]
@@ -36,6 +35,25 @@ def _symbols(params, name):
     if not params or not all(isinstance(p, sp.Symbol) for p in params):
         raise TypeError(f"{name} must be a non-empty sequence of sympy Symbols, got {params!r}")
     return params
+
+
+def _value_expr(v, name):
+    """A value function as a sympy expression: never parsed from a string, no NaN or infinity."""
+    if isinstance(v, (str, bytes)):
+        raise TypeError(f"{name} must be a sympy expression, not a string (strings would go "
+                        f"through eval); build it from sympy.symbols, e.g. x * y")
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a sympy expression or a number, got a bool")
+    if not isinstance(v, (sp.Basic, int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a sympy expression or a number, got {type(v).__name__}")
+    v = sp.sympify(v)
+    if not isinstance(v, sp.Expr):
+        raise TypeError(f"{name} must be a sympy expression, got {type(v).__name__}")
+    if v.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise ValueError(f"{name} contains nan or an infinity ({v}); the values must be finite")
+    if any(a.is_real is False for a in v.atoms(sp.Number, sp.NumberSymbol, type(sp.I))):
+        raise ValueError(f"{name} has a non-real constant ({v}); values are real")
+    return v
 
 
 @dataclass(frozen=True)
@@ -73,7 +91,7 @@ class DifferentiableGame:
         p2 = _symbols(self.params2, "params2")
         if set(p1) & set(p2) or len(set(p1)) < len(p1) or len(set(p2)) < len(p2):
             raise ValueError("parameter symbols must be distinct within and across agents")
-        V1, V2 = sp.sympify(self.V1), sp.sympify(self.V2)
+        V1, V2 = _value_expr(self.V1, "V1"), _value_expr(self.V2, "V2")
         extra = (V1.free_symbols | V2.free_symbols) - set(p1) - set(p2)
         if extra:
             raise ValueError(f"values use symbols that are not parameters: {sorted(map(str, extra))}; "
@@ -127,10 +145,8 @@ class DifferentiableGame:
 
     def value(self, theta1, theta2) -> np.ndarray:
         """Numeric values, shape ``(..., 2)``."""
-        from lola_sym.values import compiled_value
-        t1 = as_params(theta1, "theta1", self.dims[0])
-        t2 = as_params(theta2, "theta2", self.dims[1])
-        return compiled_value(self)(t1, t2)
+        from lola_sym.values import numeric_values
+        return numeric_values(self, theta1, theta2)
 
     def average_reward(self, theta1, theta2) -> np.ndarray:
         """The values themselves (a one-shot game has no per-step average)."""
@@ -147,7 +163,7 @@ def differentiable(V1, V2, params1, params2, *, name: str = "custom",
     >>> differentiable(x * y, -x * y, [x], [y], loss=True).V1
     -x*y
     """
-    V1, V2 = sp.sympify(V1), sp.sympify(V2)
+    V1, V2 = _value_expr(V1, "V1"), _value_expr(V2, "V2")
     if loss:
         V1, V2 = -V1, -V2
     return DifferentiableGame(V1, V2, params1, params2, name)

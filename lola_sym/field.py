@@ -22,10 +22,18 @@ import sympy as sp
 
 from lola_sym._validation import as_params, check_real
 from lola_sym import cache
-from lola_sym.compile import BACKENDS, CompiledProgram, compile_field, default_backend
+from lola_sym.compile import BACKENDS, CompiledProgram, chunk_rows, compile_field, default_backend
 from lola_sym.rules import Rule, get_rule
 
-__all__ = ["update_field", "UpdateField", "derive", "compiled_program"]
+__all__ = ["update_field", "UpdateField", "FieldError", "derive", "compiled_program"]
+
+
+class FieldError(ValueError):
+    """An update direction that is not finite at a point; ``index`` and ``reason`` say where and why."""
+
+    def __init__(self, message: str, index: tuple = (), reason: str = ""):
+        super().__init__(message)
+        self.index, self.reason = index, reason
 
 
 @lru_cache(maxsize=None)
@@ -43,16 +51,20 @@ def derive(game, rule_name: str, options: tuple = ()):
         from lola_sym.jacobian import jacobian_program
         prog = jacobian_program(derive(game, rule_name.split(":", 1)[1], options)[0], game)
     else:
-        prog = get_rule(rule_name).derive(game, **dict(options))
+        rule = get_rule(rule_name)
+        rule.check_size(game, dict(options))
+        prog = rule.derive(game, **dict(options))
     return prog.pruned(), time.perf_counter() - t0
 
 
 @lru_cache(maxsize=None)
 def compiled_program(game, what: str, backend: str, options: tuple = ()):
-    """Compile a rule (or ``"value"``) on ``game``, through the disk cache for llvm.
+    """Compile a rule (or ``"value"``) on ``game``, through the disk cache for c and llvm.
 
     Returns ``(CompiledProgram, meta)`` with ``meta`` the derivation and
-    compilation times of the build and ``from_cache``.
+    compilation times of the build and ``from_cache``. A cache directory that
+    cannot be used never fails the compilation: :mod:`lola_sym.cache` warns
+    once and the code is built in a private temporary directory instead.
     """
     if what == "value":
         hyper, n_out, stack = (), (1, 1), True
@@ -63,26 +75,44 @@ def compiled_program(game, what: str, backend: str, options: tuple = ()):
         rule = get_rule(what)
         hyper, n_out, stack = rule.hyper_symbols, rule.output_groups(game, dict(options)), False
     use_disk = backend in ("llvm", "c") and cache.enabled()
+    lib_dir = None
     if use_disk:
+        root = cache.location()                  # the configured directory, or a private one
+        lib_dir = root / "lib"
         key = cache.cache_key(game.spec(), what + "".join(f";{k}={v}" for k, v in options),
                               tuple(str(h) for h in hyper), backend)
-        payload = cache.load(key)
+        payload = cache.load(key, root=root)
         if payload is not None:
             try:
-                fn = CompiledProgram.from_payload(payload["compiled"], hyper, cache.lib_dir())
+                fn = CompiledProgram.from_payload(payload["compiled"], hyper, lib_dir)
                 return fn, {**payload["meta"], "from_cache": True}
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, OSError) as exc:
                 warnings.warn(f"lola_sym cache: unusable entry for {what} on {game.name} "
                               f"({exc}); rebuilding", cache.CacheWarning, stacklevel=2)
     prog, t_derive = derive(game, what, options)
     t0 = time.perf_counter()
-    fn = compile_field(prog, game.theta, hyper, n_out=n_out, stack=stack, backend=backend,
-                       lib_dir=cache.lib_dir() if use_disk else None)
+    try:
+        fn = compile_field(prog, game.theta, hyper, n_out=n_out, stack=stack, backend=backend,
+                           lib_dir=lib_dir)
+    except OSError as exc:                       # the directory broke since location() checked
+        if lib_dir is None:
+            raise
+        warnings.warn(f"lola_sym cache: could not write to {lib_dir} ({exc}); building in a "
+                      f"private temporary directory", cache.CacheWarning, stacklevel=2)
+        use_disk = False
+        fn = compile_field(prog, game.theta, hyper, n_out=n_out, stack=stack, backend=backend)
     meta = {"derive_seconds": t_derive, "compile_seconds": time.perf_counter() - t0,
             "from_cache": False}
     if use_disk:
-        cache.store(key, {"compiled": fn.to_payload(), "meta": meta})
+        compiled = fn.to_payload()
+        cache.store(key, {"compiled": compiled, "meta": meta}, root=root,
+                    libs=[compiled["lib"]] if "lib" in compiled else [])
     return fn, meta
+
+
+#: Digits accepted by :meth:`UpdateField.evaluate`: at least double precision's 16,
+#: at most an amount that still finishes (mpmath's cost grows with the digits).
+MIN_DPS, MAX_DPS = 16, 10_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,18 +165,66 @@ class UpdateField:
             return out
         return self.rule.combine(out, self.hyper, self.game)
 
-    def __call__(self, theta1, theta2) -> tuple:
-        """Ascent directions ``(g1, g2)``, each of shape ``(..., d_i)``."""
+    def __call__(self, theta1, theta2, *, failed: str = "raise") -> tuple:
+        """Ascent directions ``(g1, g2)``, each of shape ``(..., d_i)``.
+
+        Parameters
+        ----------
+        theta1, theta2 : array_like, shape (..., d_i)
+            Finite parameters (broadcast against each other).
+        failed : {"raise", "nan"}
+            Where the direction is not finite at a point (a payoff or
+            hyper-parameter so large that the computation overflows, or CGD's
+            singular linear system): raise a :class:`FieldError` naming the
+            first such point and the reason, or return NaN in those rows
+            (training uses this to mark the runs concerned).
+        """
+        if failed not in ("raise", "nan"):
+            raise ValueError(f"failed must be 'raise' or 'nan', got {failed!r}")
         d1, d2 = self.game.dims
         if (type(theta1) is np.ndarray and type(theta2) is np.ndarray
                 and theta1.dtype == np.float64 and theta2.dtype == np.float64
                 and theta1.shape == (d1,) and theta2.shape == (d2,)):
             out = self.compiled.point(theta1, theta2, self._hyper_array)
             if out is not None:
-                return self._finish(out)
+                return self._checked(self._finish(out), failed)
         t1 = as_params(theta1, "theta1", d1)
         t2 = as_params(theta2, "theta2", d2)
-        return self._finish(self.compiled(t1, t2, *self._program_hyper))
+        shape = np.broadcast_shapes(t1.shape[:-1], t2.shape[:-1])
+        n = int(np.prod(shape))
+        rows = chunk_rows(self.compiled.n_ops)
+        if self.rule.combine is None or n <= rows:
+            return self._checked(self._finish(self.compiled(t1, t2, *self._program_hyper)), failed)
+        # combined rules hold per-point matrices in numpy (CGD: (d1 + d2)^2 each): chunk them
+        a1 = np.broadcast_to(t1, shape + (d1,)).reshape(n, d1)
+        a2 = np.broadcast_to(t2, shape + (d2,)).reshape(n, d2)
+        g1, g2 = np.empty((n, d1)), np.empty((n, d2))
+        for lo in range(0, n, rows):
+            hi = min(lo + rows, n)
+            g1[lo:hi], g2[lo:hi] = self._finish(self.compiled(a1[lo:hi], a2[lo:hi],
+                                                              *self._program_hyper))
+        return self._checked((g1.reshape(shape + (d1,)), g2.reshape(shape + (d2,))), failed)
+
+    def _checked(self, g, failed):
+        g1, g2 = g
+        if failed == "nan":
+            return g
+        bad = ~(np.isfinite(g1).all(axis=-1) & np.isfinite(g2).all(axis=-1))
+        if not bad.any():
+            return g
+        where = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
+        raise FieldError(
+            f"the {self.rule.name!r} direction on {self.game.name} is not finite at point "
+            f"{where or 'given'} ({int(bad.sum())} of {bad.size} points): {self.failure_reason()}",
+            where, self.failure_reason())
+
+    def failure_reason(self) -> str:
+        """Why this field's direction can fail to be finite at a point (for error messages)."""
+        hyper = ", ".join(f"{k}={v:g}" for k, v in self.hyper.items())
+        generic = ("the computation overflowed double precision; the payoffs"
+                   + (f" or the hyper-parameters ({hyper})" if hyper else "")
+                   + " are too large, rescale them")
+        return f"{self.rule.failure}, or {generic}" if self.rule.failure else generic
 
     @property
     def symbolic(self) -> tuple:
@@ -182,6 +260,11 @@ class UpdateField:
         t2 = as_params(theta2, "theta2", self.game.dims[1])
         if t1.ndim != 1 or t2.ndim != 1:
             raise ValueError("evaluate takes one point: theta1 and theta2 must be 1-d")
+        if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)):
+            raise TypeError(f"dps must be an int (decimal digits), got {type(dps).__name__}")
+        if not MIN_DPS <= dps <= MAX_DPS:
+            raise ValueError(f"dps must be between {MIN_DPS} (double precision) and {MAX_DPS} "
+                             f"digits, got {dps}")
         vals = dict(zip(self.game.theta[0], (sp.Float(repr(float(x)), dps) for x in t1)))
         vals.update(zip(self.game.theta[1], (sp.Float(repr(float(x)), dps) for x in t2)))
         vals.update(zip(self.rule.hyper_symbols,
@@ -191,7 +274,7 @@ class UpdateField:
         for n in self.compiled.n_out:
             groups.append(out[i:i + n])
             i += n
-        return self._finish(tuple(groups))
+        return self._checked(self._finish(tuple(groups)), "raise")
 
     def size(self) -> int:
         """Operation count of the compiled code (after common-subexpression elimination)."""
@@ -239,9 +322,7 @@ def update_field(game, rule, backend: str | None = None, **hyper) -> UpdateField
     """
     rule = get_rule(rule)
     options, hyper = rule.split(hyper)
-    values = {}
-    for name, default in rule.hyper.items():
-        values[name] = check_real(hyper.get(name, default), name)
+    values = rule.hyper_values(hyper)
     backend = default_backend() if backend is None else backend
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from lola_sym._validation import as_params, as_rational
+from lola_sym._validation import as_rational
 from lola_sym.differentiable import DifferentiableGame, differentiable
 from lola_sym.layout import N_PARAMS, STATES, theta_symbols
 from lola_sym.program import sigmoid
@@ -181,10 +181,8 @@ class IteratedGame:
         >>> [round(float(x), 9) for x in (1 - g.gamma) * v]
         [-1.0, -1.0]
         """
-        from lola_sym.values import compiled_value
-        t1 = as_params(theta1, "theta1", self.dims[0])
-        t2 = as_params(theta2, "theta2", self.dims[1])
-        return compiled_value(self)(t1, t2)
+        from lola_sym.values import numeric_values
+        return numeric_values(self, theta1, theta2)
 
     def average_reward(self, theta1, theta2) -> np.ndarray:
         r"""The paper's average reward per step, :math:`(1 - \gamma) V`, shape ``(..., 2)``."""

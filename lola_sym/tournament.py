@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lola_sym._validation import check_positive_int, check_real
+from lola_sym._validation import check_int, check_positive_int, check_real
 from lola_sym.games import ipd
 from lola_sym.rules import get_rule
 from lola_sym.training import as_generator, train
@@ -223,8 +223,13 @@ def tournament(game=None, rules=DEFAULT_RULES, *, runs: int = 50, steps: int = 2
     Every entry (row rule as agent 1, column rule as agent 2) is trained with
     :func:`~lola_sym.training.train` from the *same* initial parameters
     :math:`\theta_1, \theta_2 \sim N(0, \text{init\_std}^2)` drawn once from ``seed``
-    (so an entry equals ``train(game, row, col, seed=seed, ...)`` for an int seed),
-    with ``on_divergence="mark"``.
+    with ``on_divergence="mark"``. A *trained* entry equals
+    ``train(game, row, col, seed=seed, ...)`` for an int seed. A *mirrored* entry
+    (``Pairing.mirrored``: the (B, A) entries of a symmetric game when ``ordered``
+    is false) is not trained: it is the (A, B) training with the agents' roles
+    exchanged, which equals training (B, A) from the swapped starts
+    :math:`(\theta_2, \theta_1)` up to rounding, and is therefore *not*
+    ``train(game, B, A, seed=seed, ...)``.
 
     Parameters
     ----------
@@ -278,11 +283,7 @@ def tournament(game=None, rules=DEFAULT_RULES, *, runs: int = 50, steps: int = 2
                         f"got {type(game).__name__}")
     rules = _check_rules(rules)
     runs = check_positive_int(runs, "runs")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
-        raise TypeError(f"steps must be an int, got {type(steps).__name__}")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    steps = int(steps)
+    steps = check_int(steps, "steps", 0)
     delta = check_real(delta, "delta", positive=True)
     init_std = check_real(init_std, "init_std", nonnegative=True)
     if ordered is None:

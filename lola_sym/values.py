@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import sympy as sp
 
 from lola_sym.layout import STATES, SWAP, prob_symbols, theta_symbols
@@ -213,6 +214,25 @@ def value_program(game) -> Program:
     (V_1, V_2)
     """
     return build_value_program(game.r1, game.r2, game.gamma)
+
+
+def numeric_values(game, theta1, theta2) -> np.ndarray:
+    """``(V1, V2)`` of ``game`` at finite parameters, shape ``(..., 2)``; an error if they overflow.
+
+    The one numeric value path of every game (``game.value``).
+    """
+    from lola_sym._validation import as_params
+    t1 = as_params(theta1, "theta1", game.dims[0])
+    t2 = as_params(theta2, "theta2", game.dims[1])
+    v = compiled_value(game)(t1, t2)
+    bad = ~np.isfinite(v).all(axis=-1)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else "given"
+        raise ValueError(f"the values of {game.name} are not finite at point {where} "
+                         f"({int(bad.sum())} of {bad.size}): they overflow double precision "
+                         f"or are undefined there (e.g. a log of a negative number); rescale "
+                         f"the payoffs or check the value expressions")
+    return v
 
 
 def compiled_value(game, backend: str | None = None):

@@ -163,7 +163,10 @@ class Rule:
                     or isinstance(v, (complex, np.complexfloating))):
                 raise TypeError(f"{name} must be a real number (rule {self.name!r}), "
                                 f"got {type(v).__name__} {v!r}")
-            v = float(v)
+            try:
+                v = float(v)
+            except OverflowError:               # an int beyond double precision
+                v = math.inf
             if not math.isfinite(v):
                 raise ValueError(f"{name} must be finite (rule {self.name!r}), got {v}")
             if v not in self.bound(name):

@@ -118,7 +118,7 @@ def hola_size(game, order: int = 2) -> int:
     >>> hola_size(ipd(), 4)
     6076
     """
-    return len(gradient_program(game)[0].steps) * (2 ** (order + 1) - 1)
+    return len(gradient_program(game)[0].steps) * (2 ** (min(order, 40) + 1) - 1)
 
 
 def derive_hola(game, order: int = 2):
