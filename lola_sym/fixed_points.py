@@ -30,7 +30,7 @@ import numpy as np
 import sympy as sp
 from scipy.special import expit
 
-from lola_sym._validation import check_positive_int, check_real
+from lola_sym._validation import as_params, check_positive_int, check_real
 from lola_sym.jacobian import explicit_field, jacobian_function
 from lola_sym.program import sigmoid
 from lola_sym.rules import get_rule
@@ -87,7 +87,9 @@ def residual(game, rule, theta1, theta2, **hyper) -> float:
     >>> residual(games.tandem(), "nl", [0.25], [0.75])
     0.0
     """
-    g1, g2 = _field(game, rule, **hyper)(np.asarray(theta1, float), np.asarray(theta2, float))
+    d1, d2 = game.dims
+    g1, g2 = _field(game, rule, **hyper)(as_params(theta1, "theta1", d1),
+                                         as_params(theta2, "theta2", d2))
     return float(max(np.max(np.abs(g1)), np.max(np.abs(g2))))
 
 
@@ -109,15 +111,20 @@ def find_fixed_points(game, rule, *, starts: int = 32, seed=0, scale: float = 3.
     game, rule
         As in :func:`lola_sym.update_field`; ``**hyper`` are the rule's hyper-parameters.
     starts : int
-        Number of starts, :math:`\theta \sim N(0, \text{scale}^2)`.
+        Number of starts (>= 1), :math:`\theta \sim N(0, \text{scale}^2)`, ``scale > 0``.
     seed : int or numpy.random.Generator
     tol : float
-        Largest residual accepted.
+        Largest residual accepted (finite, > 0).
     saturate : float
-        Logits beyond this magnitude mark a boundary (limit) point; only for
-        games with sigmoid policies.
+        Logits beyond this magnitude (finite, > 0) mark a boundary (limit)
+        point; only for games with sigmoid policies.
     x0 : array_like, optional
-        Extra starts of shape ``(n, d1 + d2)`` tried first.
+        Extra starts of shape ``(d1 + d2,)`` or ``(n, d1 + d2)``, finite, tried first.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For any argument of the wrong type, shape or range (the message names it).
 
     Returns
     -------
@@ -135,15 +142,14 @@ def find_fixed_points(game, rule, *, starts: int = 32, seed=0, scale: float = 3.
     starts = check_positive_int(starts, "starts")
     scale = check_real(scale, "scale", positive=True)
     tol = check_real(tol, "tol", positive=True)
-    f = _field(game, rule, **hyper)
+    saturate = check_real(saturate, "saturate", positive=True)
     d1, d2 = game.dims
     d = d1 + d2
+    extra = None if x0 is None else as_params(x0, "x0", d).reshape(-1, d)
     rng = as_generator(seed)
+    f = _field(game, rule, **hyper)
     X0 = rng.normal(0.0, scale, size=(starts, d))
-    if x0 is not None:
-        extra = np.asarray(x0, dtype=float).reshape(-1, d)
-        if not np.all(np.isfinite(extra)):
-            raise ValueError("x0 must be finite")
+    if extra is not None:
         X0 = np.concatenate([extra, X0])
     combined = f.rule.combine is not None
 

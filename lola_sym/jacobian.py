@@ -34,7 +34,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from lola_sym._validation import as_params
+from lola_sym._exact_input import exact_hyper, exact_number, exact_point
+from lola_sym._validation import as_params, check_real
 from lola_sym.program import Program
 from lola_sym.rules import get_rule
 
@@ -160,7 +161,8 @@ def _fd_jacobian(f, t1, t2) -> np.ndarray:
 def map_jacobian(J, delta) -> np.ndarray:
     r"""Jacobian :math:`I + \delta J` of the discrete map :math:`\theta + \delta g(\theta)`.
 
-    Works for numeric arrays ``(..., d, d)`` and sympy matrices (``delta`` may be a symbol).
+    Works for numeric arrays ``(..., d, d)`` and sympy matrices (``delta`` may be a symbol);
+    a numeric ``delta`` must be finite and > 0.
 
     Examples
     --------
@@ -171,18 +173,38 @@ def map_jacobian(J, delta) -> np.ndarray:
     [delta,      1]])
     """
     if isinstance(J, sp.MatrixBase):
+        if isinstance(delta, str):
+            raise TypeError(f"delta must be a number or a sympy Symbol, got the string {delta!r}")
+        delta = exact_number(delta, "delta", nonnegative=True, symbol=True)
+        if delta == 0:
+            raise ValueError("delta must be > 0, got 0")
         return sp.eye(J.shape[0]) + delta * J
-    J = np.asarray(J, dtype=float)
+    delta = check_real(delta, "delta", positive=True)
+    J = as_params(J, "J", None)
+    if J.ndim < 2 or J.shape[-1] != J.shape[-2]:
+        raise ValueError(f"J must have shape (..., d, d), got {J.shape}")
     return np.eye(J.shape[-1]) + delta * J
 
 
 def exact_jacobian(game, rule, theta1, theta2, **hyper) -> sp.Matrix:
     r"""The field's Jacobian at one point in exact arithmetic.
 
-    ``theta1``, ``theta2`` are exact numbers (ints, ``sympy.Rational``, or
-    strings like ``"1/3"``); sigmoids of them stay exact (``sigmoid(0) = 1/2``).
+    ``theta1``, ``theta2`` are sequences of exact numbers: ints, ``Fraction``,
+    sympy numbers (``sympy.Rational``, or constants such as ``sympy.sqrt(2)``),
+    floats (read from their shortest repr: ``0.1`` is ``1/10``) or strings that
+    are rational literals (``"1/3"``, ``"-2"``, ``"0.25"``; strings are never
+    evaluated). Sigmoids of them stay exact (``sigmoid(0) = 1/2``).
     Hyper-parameters not given stay symbols (``eta``, ...), so thresholds can be
-    derived as functions of the rates. Symbolic rules only.
+    derived as functions of the rates; given ones are non-negative exact numbers
+    or a ``sympy.Symbol`` of your own. Symbolic rules only.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a wrong number of entries, an entry or rate that is not finite, not
+        real, not a number or larger than
+        :data:`~lola_sym._exact_input.MAX_EXACT_ABS`, or a negative rate; the
+        message names the argument.
 
     Examples
     --------
@@ -191,52 +213,49 @@ def exact_jacobian(game, rule, theta1, theta2, **hyper) -> sp.Matrix:
     Matrix([
     [-eta/16,    -1/4],
     [    1/4, -eta/16]])
+    >>> exact_jacobian(games.matching_pennies(), "lola", ["0"], [0.0], eta="1/2")
+    Matrix([
+    [-1/32,  -1/4],
+    [  1/4, -1/32]])
     """
     from lola_sym.field import derive
     r, options, hyper = symbolic_rule(rule, hyper, "jacobian() for its finite-difference Jacobian")
-    prog, _ = derive(game, "jacobian:" + r.name, tuple(sorted(options.items())))
-    d1, d2 = game.dims
     env = {}
     for name, vals, syms in (("theta1", theta1, game.theta[0]), ("theta2", theta2, game.theta[1])):
-        vals = list(np.atleast_1d(np.asarray(vals, dtype=object)))
-        if len(vals) != len(syms):
-            raise ValueError(f"{name} must have {len(syms)} entries, got {len(vals)}")
-        env.update(zip(syms, (_exact(v, name) for v in vals)))
+        env.update(zip(syms, exact_point(vals, name, len(syms))))
+    prog, _ = derive(game, "jacobian:" + r.name, tuple(sorted(options.items())))
+    d1, d2 = game.dims
     for h in r.hyper_symbols:
         if h.name in hyper:
-            env[h] = _exact(hyper[h.name], h.name)
+            env[h] = hyper[h.name]
     entries = prog.evaluate_exact(env)
     d = d1 + d2
     return sp.Matrix(d, d, entries)
 
 
-def _exact(v, name):
-    if isinstance(v, float):
-        raise TypeError(f"{name}: give exact numbers (int, Rational or str like '1/3'), "
-                        f"not the float {v!r}")
-    return sp.sympify(v, rational=True)
-
-
 def symbolic_rule(rule, hyper: dict, instead: str) -> tuple:
     """``(rule, options, hyper)`` for a rule with a symbolic form; combined rules are refused.
 
-    ``instead`` names what to use for combined rules (in the error message).
+    ``instead`` names what to use for combined rules (in the error message). The
+    hyper-parameters come back as exact numbers or sympy Symbols
+    (:func:`~lola_sym._exact_input.exact_hyper`).
     """
     r = get_rule(rule)
     if r.combine is not None:
         raise ValueError(f"rule {r.name!r} is combined numerically (no symbolic form); "
                          f"use {instead}")
-    options, hyper = r.split(hyper)
+    options, hyper = exact_hyper(r, hyper)
     return r, options, hyper
 
 
 def explicit_field(game, rule, instead: str, **hyper) -> list:
     r"""The field :math:`(g_1, g_2)` as explicit sympy expressions, for small fields only.
 
-    Given hyper-parameters are substituted as exact numbers, the others stay
-    symbols. Refuses (``ValueError`` naming ``instead``) a field whose explicit
-    form exceeds :data:`SYMBOLIC_MAX_OPS` operations; the size is estimated
-    before anything is expanded (the IPD's would not fit in memory).
+    Given hyper-parameters are substituted as exact numbers (validated as in
+    :func:`exact_jacobian`), the others stay symbols. Refuses (``ValueError``
+    naming ``instead``) a field whose explicit form exceeds
+    :data:`SYMBOLIC_MAX_OPS` operations; the size is estimated before anything
+    is expanded (the IPD's would not fit in memory).
 
     Examples
     --------
@@ -251,8 +270,7 @@ def explicit_field(game, rule, instead: str, **hyper) -> list:
     if size > 20 * SYMBOLIC_MAX_OPS:
         raise ValueError(f"the explicit {r.name} field on {game.name} is too large "
                          f"(about {size:.3g} operations); use {instead}")
-    values = {h: sp.sympify(hyper[h.name], rational=True) for h in r.hyper_symbols
-              if h.name in hyper}
+    values = {h: hyper[h.name] for h in r.hyper_symbols if h.name in hyper}
     g = [e.xreplace(values) for e in prog.explicit()]
     ops = sum(sp.count_ops(e) for e in g)
     if ops > SYMBOLIC_MAX_OPS:

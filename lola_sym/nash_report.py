@@ -23,10 +23,11 @@ import numpy as np
 import sympy as sp
 
 from lola_sym import games
+from lola_sym._validation import check_int, check_positive_int, check_real
 from lola_sym.reproduce import nash_distance
 from lola_sym.rules import RULES, get_rule
 from lola_sym.stability import classify, exact_lr_threshold
-from lola_sym.training import train
+from lola_sym.training import as_generator, train
 
 __all__ = ["matching_pennies_report", "NashRow", "NashReport", "REPORT_RULES"]
 
@@ -94,6 +95,16 @@ def _eigen_text(eigenvalues) -> str:
     return ", ".join(parts)
 
 
+def _names(x, what: str) -> tuple:
+    """A non-empty sequence of names (a single string is refused, not split in letters)."""
+    if isinstance(x, str) or not isinstance(x, (list, tuple)) or \
+            not all(isinstance(v, str) for v in x):
+        raise TypeError(f"{what} must be a list or tuple of names (str), got {x!r}")
+    if not x:
+        raise ValueError(f"{what} must name at least one entry")
+    return tuple(x)
+
+
 def matching_pennies_report(rules=REPORT_RULES, *, delta: float = 1.0, eta: float = 1.0,
                             runs: int = 20, steps: int = 200, init_std: float = 0.5,
                             near: float = 0.01, seed=0, include=("one-shot", "iterated")):
@@ -103,12 +114,19 @@ def matching_pennies_report(rules=REPORT_RULES, *, delta: float = 1.0, eta: floa
     ----------
     rules : sequence of str
     delta, eta : float
-        Learning and lookahead rates (the LOLA paper uses 1 and 1 for IMP).
+        Learning and lookahead rates, ``delta > 0``, ``eta >= 0`` (the LOLA
+        paper uses 1 and 1 for IMP).
     runs, steps, init_std, seed
         The training check: ``runs`` self-play runs from :math:`N(0, \text{init\_std}^2)`.
     near : float
-        A run has converged when :math:`\max|p - 1/2| <` ``near``.
+        A run has converged when :math:`\max|p - 1/2| <` ``near`` (finite, > 0).
     include : subset of {"one-shot", "iterated"}
+
+    Raises
+    ------
+    ValueError, TypeError
+        For any argument of the wrong type or range, before anything is trained;
+        the message names the argument.
 
     Examples
     --------
@@ -116,12 +134,20 @@ def matching_pennies_report(rules=REPORT_RULES, *, delta: float = 1.0, eta: floa
     >>> [(r.rule, r.flow, r.map, r.exact_threshold) for r in rep.rows]
     [('nl', 'centre', 'diverges', '0'), ('lola', 'stable', 'converges', '32*eta/(eta**2 + 16)')]
     """
+    chosen = {"one-shot": games.matching_pennies, "iterated": games.imp}
+    rules, include = _names(rules, "rules"), _names(include, "include")
     for r in rules:
         get_rule(r)
-    chosen = {"one-shot": games.matching_pennies, "iterated": games.imp}
     unknown = set(include) - set(chosen)
     if unknown:
         raise ValueError(f"include must be a subset of {sorted(chosen)}, got {sorted(unknown)}")
+    delta = check_real(delta, "delta", positive=True)
+    eta = check_real(eta, "eta", nonnegative=True)
+    runs = check_positive_int(runs, "runs")
+    steps = check_int(steps, "steps", 0)
+    init_std = check_real(init_std, "init_std", nonnegative=True)
+    near = check_real(near, "near", positive=True)
+    as_generator(seed)          # type and sign checked here, before any training
     rows = []
     for kind in include:
         game = chosen[kind]()

@@ -12,17 +12,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lola_sym._validation import check_positive_int
+from lola_sym._validation import as_params, check_int, check_positive_int, check_real
 from lola_sym.training import train
 
 __all__ = ["vector_field", "basins", "Basins", "plane_points", "portrait"]
 
 
 def _grid(x, name):
-    x = np.asarray(x, dtype=float)
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be a 1-d grid of numbers, got {type(x).__name__}")
+    try:
+        arr = np.asarray(x)
+    except Exception:
+        arr = None
+    if arr is None or arr.dtype == object or arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a 1-d grid of real numbers"
+                        + ("" if arr is None else f", got dtype {arr.dtype}"))
+    x = arr.astype(float)
     if x.ndim != 1 or x.size < 2 or not np.all(np.isfinite(x)):
         raise ValueError(f"{name} must be a finite 1-d grid of at least 2 values")
     return x
+
+
+def _index(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 def _axes(game, axes):
@@ -36,6 +49,8 @@ def _axes(game, axes):
         (a1, i1), (a2, i2) = axes
     except (TypeError, ValueError):
         raise ValueError(f"axes must be ((agent, index), (agent, index)), got {axes!r}") from None
+    if not all(_index(v) for v in (a1, i1, a2, i2)):
+        raise TypeError(f"axes must hold ints ((agent, index), (agent, index)), got {axes!r}")
     for a, i in ((a1, i1), (a2, i2)):
         if a not in (1, 2) or not 0 <= i < game.dims[a - 1]:
             raise ValueError(f"axis ({a}, {i}) does not exist: agents are 1 and 2 with "
@@ -43,6 +58,24 @@ def _axes(game, axes):
     if (a1, i1) == (a2, i2):
         raise ValueError("the two axes must differ")
     return ((a1, i1), (a2, i2))
+
+
+def _base(game, base) -> tuple:
+    """The base point ``(theta1, theta2)`` of the plane, zeros when not given."""
+    d1, d2 = game.dims
+    if base is None:
+        return np.zeros(d1), np.zeros(d2)
+    if isinstance(base, (str, bytes)) or not isinstance(base, (list, tuple)) or len(base) != 2:
+        raise ValueError(f"base must be a pair (theta1, theta2) of shapes ({d1},) and ({d2},)")
+    out = []
+    for k, (b, d) in enumerate(zip(base, (d1, d2)), 1):
+        try:
+            out.append(as_params(b, f"base theta{k}", d))
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+        if out[-1].ndim != 1:
+            raise ValueError(f"base theta{k} must have shape ({d},), got {out[-1].shape}")
+    return tuple(out)
 
 
 def plane_points(game, x, y, *, axes=None, base=None):
@@ -57,9 +90,8 @@ def plane_points(game, x, y, *, axes=None, base=None):
     """
     x, y = _grid(x, "x"), _grid(y, "y")
     ax = _axes(game, axes)
+    b1, b2 = _base(game, base)
     d1, d2 = game.dims
-    b1 = np.zeros(d1) if base is None else np.asarray(base[0], dtype=float).reshape(d1)
-    b2 = np.zeros(d2) if base is None else np.asarray(base[1], dtype=float).reshape(d2)
     X, Y = np.meshgrid(x, y)
     t = [np.broadcast_to(b1, X.shape + (d1,)).copy(), np.broadcast_to(b2, X.shape + (d2,)).copy()]
     (a1, i1), (a2, i2) = ax
@@ -83,6 +115,25 @@ def vector_field(game, rule, x, y, *, axes=None, base=None, **hyper):
     g = update_field(game, rule, **hyper)(t1, t2)
     (a1, i1), (a2, i2) = _axes(game, axes)
     return g[a1 - 1][..., i1], g[a2 - 1][..., i2]
+
+
+def _points(points, d1, d2) -> np.ndarray:
+    """End points ``[(theta1, theta2), ...]`` as rows of an ``(n, d1 + d2)`` array."""
+    if isinstance(points, (str, bytes)) or not isinstance(points, (list, tuple)):
+        raise TypeError(f"points must be a list of (theta1, theta2) pairs, got "
+                        f"{type(points).__name__}")
+    if len(points) == 0:
+        raise ValueError("points: give at least one end point")
+    rows = []
+    for k, p in enumerate(points):
+        if isinstance(p, (str, bytes)) or not isinstance(p, (list, tuple)) or len(p) != 2:
+            raise TypeError(f"points[{k}] must be a pair (theta1, theta2), got {p!r}")
+        a, b = (as_params(v, f"points[{k}] theta{j}", d) for j, v, d in ((1, p[0], d1),
+                                                                          (2, p[1], d2)))
+        if a.ndim != 1 or b.ndim != 1:
+            raise ValueError(f"points[{k}] must be one point, shapes ({d1},) and ({d2},)")
+        rows.append(np.concatenate([a, b]))
+    return np.array(rows)
 
 
 @dataclass(frozen=True)
@@ -124,7 +175,15 @@ def basins(game, rule1, rule2=None, *, x, y, points, labels=None, radius: float 
     labels : sequence of str, optional
         Names of ``points`` (for the plot legend).
     radius : float
-        A run ends *at* a point when its final distance is below this.
+        A run ends *at* a point when its final distance is below this (finite, > 0).
+    steps, delta, method, max_abs, **hyper
+        As in :func:`lola_sym.train`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For any argument of the wrong type, shape or range, before training; the
+        message names the argument.
 
     Examples
     --------
@@ -136,13 +195,12 @@ def basins(game, rule1, rule2=None, *, x, y, points, labels=None, radius: float 
     [[0, 0], [0, 0]]
     """
     steps = check_positive_int(steps, "steps")
+    radius = check_real(radius, "radius", positive=True)
+    delta = check_real(delta, "delta", positive=True)
     t1, t2 = plane_points(game, x, y, axes=axes, base=base)
     shape = t1.shape[:2]
     d1, d2 = game.dims
-    if len(points) == 0:
-        raise ValueError("give at least one end point")
-    P = np.array([np.concatenate([np.asarray(a, float).reshape(d1), np.asarray(b, float).reshape(d2)])
-                  for a, b in points])
+    P = _points(points, d1, d2)
     labels = tuple(labels) if labels is not None else tuple(f"point {k}" for k in range(len(P)))
     if len(labels) != len(P):
         raise ValueError(f"{len(labels)} labels for {len(P)} points")
@@ -185,6 +243,10 @@ def portrait(game, rule, x, y, *, starts: int = 16, seed=0, trajectories=0, delt
     x, y = _grid(x, "x"), _grid(y, "y")
     if game.dims != (1, 1):
         raise ValueError(f"portrait needs a two-parameter game, {game.name} has {game.dims}")
+    trajectories = check_int(trajectories, "trajectories", 0)
+    starts = check_positive_int(starts, "starts")
+    steps = check_positive_int(steps, "steps")
+    delta = check_real(delta, "delta", positive=True)
     xs, ys = np.linspace(x[0], x[-1], 41), np.linspace(y[0], y[-1], 41)
     U, V = vector_field(game, rule, xs, ys, **hyper)
     rng = as_generator(seed)
@@ -199,8 +261,8 @@ def portrait(game, rule, x, y, *, starts: int = 16, seed=0, trajectories=0, delt
         pts.append({"x": round(a, 12) + 0.0, "y": round(b, 12) + 0.0, "label": flow})
     paths = []
     if trajectories:
-        t1 = rng.uniform(x[0], x[-1], (int(trajectories), 1))
-        t2 = rng.uniform(y[0], y[-1], (int(trajectories), 1))
+        t1 = rng.uniform(x[0], x[-1], (trajectories, 1))
+        t2 = rng.uniform(y[0], y[-1], (trajectories, 1))
         tr = train(game, rule, theta1=t1, theta2=t2, steps=steps, delta=delta,
                    on_divergence="mark", **hyper)
         paths = [np.stack([tr.theta1[:, k, 0], tr.theta2[:, k, 0]], axis=1)

@@ -93,7 +93,7 @@ def test_bad_input():
         exact_fixed_points(games.tandem(), "sos")
     with pytest.raises(ValueError, match="starts"):
         find_fixed_points(games.tandem(), "nl", starts=0)
-    with pytest.raises(ValueError, match="x0 must be finite"):
+    with pytest.raises(ValueError, match="x0 has a non-finite entry"):
         find_fixed_points(games.tandem(), "nl", starts=1, x0=[[np.nan, 0.0]])
 
 
@@ -109,3 +109,29 @@ def test_boundary_limits_say_whether_they_attract():
     interior = [q for q in find_fixed_points(games.matching_pennies(), "nl", starts=4, seed=0)
                 if not q.boundary]
     assert interior[0].attracting is None
+
+
+@pytest.mark.parametrize("name, bad, error", [
+    ("saturate", float("nan"), ValueError), ("saturate", -1.0, ValueError),
+    ("saturate", float("inf"), ValueError), ("saturate", "12", TypeError),
+    ("scale", float("nan"), ValueError), ("scale", True, TypeError),
+    ("tol", float("nan"), ValueError), ("tol", 0.0, ValueError), ("tol", "1e-10", TypeError),
+    ("starts", 2.0, TypeError), ("starts", True, TypeError), ("starts", "4", TypeError),
+    ("seed", -1, ValueError), ("seed", 0.5, TypeError),
+    ("x0", [[0.0, 0.0, 0.0]], ValueError), ("x0", [["a", "b"]], TypeError),
+    ("x0", [[np.inf, 0.0]], ValueError), ("x0", "00", TypeError),
+])
+def test_search_arguments_are_validated(name, bad, error):
+    """Before: saturate=nan silently reported no boundary point, x0 of the wrong width a
+    numpy reshape error."""
+    with pytest.raises(error, match=name):
+        find_fixed_points(games.tandem(), "nl", starts=1, **{name: bad})
+
+
+def test_residual_arguments_are_validated():
+    with pytest.raises(ValueError, match="theta1"):
+        residual(games.tandem(), "nl", [np.nan], [0.0])
+    with pytest.raises(ValueError, match="theta2"):
+        residual(games.tandem(), "nl", [0.0], [0.0, 1.0])
+    with pytest.raises(TypeError, match="theta1"):
+        residual(games.tandem(), "nl", "0", [0.0])

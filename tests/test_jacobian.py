@@ -96,8 +96,11 @@ def test_map_jacobian():
 
 
 def test_bad_input():
-    with pytest.raises(TypeError, match="exact numbers"):
-        exact_jacobian(games.imp(), "nl", [0.5] * 5, [0] * 5)
+    # floats are read exactly (0.5 -> 1/2); non-finite ones are refused, naming the entry
+    assert exact_jacobian(games.matching_pennies(), "nl", [0.5], [0]) == \
+        exact_jacobian(games.matching_pennies(), "nl", ["1/2"], [0])
+    with pytest.raises(ValueError, match=r"theta1\[2\] must be finite"):
+        exact_jacobian(games.imp(), "nl", [0, 0, float("nan"), 0, 0], [0] * 5)
     with pytest.raises(ValueError, match="combined numerically"):
         exact_jacobian(games.tandem(), "sos", [0], [0])
     with pytest.raises(ValueError, match="must have 5 entries"):
