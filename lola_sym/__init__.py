@@ -19,7 +19,8 @@ from lola_sym.opponent_model import fit_policy, model_opponent, train_om, train_
 from lola_sym.compare import Comparison, compare
 from lola_sym.jacobian import exact_jacobian, jacobian, symbolic_jacobian
 from lola_sym.fixed_points import FixedPoint, exact_fixed_points, find_fixed_points
-from lola_sym.stability import Stability, classify, exact_lr_threshold, game_hessian
+from lola_sym.stability import Stability, classify, game_hessian
+from lola_sym.thresholds import exact_lr_threshold
 from lola_sym.portraits import basins, vector_field
 from lola_sym.nash_report import matching_pennies_report
 from lola_sym.tournament import tournament

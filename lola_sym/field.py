@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from lola_sym._validation import as_params, check_real
+from lola_sym._validation import as_params
 from lola_sym import cache
 from lola_sym.compile import BACKENDS, CompiledProgram, chunk_rows, compile_field, default_backend
 from lola_sym.rules import Rule, get_rule

@@ -44,3 +44,20 @@ def test_bad_input():
         matching_pennies_report(["nl"], include=("chess",))
     with pytest.raises(ValueError, match="unknown rule"):
         matching_pennies_report(["nope"])
+
+
+def test_nash_report_arguments_are_validated():
+    """Before: near=nan counted no run as converged; a string of rules was split in letters."""
+    from lola_sym.nash_report import matching_pennies_report
+    ok = dict(rules=["nl"], include=("one-shot",), runs=1, steps=1)
+    nan = float("nan")
+    cases = [("rules", "lola", TypeError), ("include", "one-shot", TypeError),
+             ("rules", [], ValueError), ("delta", nan, ValueError), ("delta", 0, ValueError),
+             ("eta", nan, ValueError), ("eta", -1.0, ValueError), ("eta", "1", TypeError),
+             ("runs", 0, ValueError), ("runs", True, TypeError), ("steps", -1, ValueError),
+             ("steps", 2.5, TypeError), ("init_std", nan, ValueError),
+             ("init_std", -0.5, ValueError), ("near", nan, ValueError), ("near", 0.0, ValueError),
+             ("near", "0.01", TypeError), ("seed", -1, ValueError), ("seed", 1.5, TypeError)]
+    for name, bad, error in cases:
+        with pytest.raises(error, match=name):
+            matching_pennies_report(**{**ok, name: bad})

@@ -84,3 +84,40 @@ def test_portrait_marks_classified_fixed_points():
                        for p in pts)
     with pytest.raises(ValueError, match="two-parameter game"):
         portrait(games.imp(), "nl", [0, 1], [0, 1])
+
+
+def test_portrait_arguments_are_validated():
+    from lola_sym.portraits import basins, plane_points, portrait, vector_field
+    tandem = games.tandem()
+    with pytest.raises(TypeError, match="x must"):
+        vector_field(tandem, "nl", ["a", "b"], [0.0, 1.0])
+    with pytest.raises(TypeError, match="y must"):
+        vector_field(tandem, "nl", [0.0, 1.0], [True, False])
+    with pytest.raises(ValueError, match="x must"):
+        plane_points(tandem, [0.0, np.nan], [0.0, 1.0])
+    ipd = games.ipd()
+    for axes in (((True, 0), (2, 0)), ((1, 0.5), (2, 0)), ((1, "0"), (2, 0))):
+        with pytest.raises(TypeError, match="axes"):
+            plane_points(ipd, [0.0, 1.0], [0.0, 1.0], axes=axes)
+    for base in (([0.0] * 4, [0.0] * 5), ([np.nan] * 5, [0.0] * 5), np.zeros(10), "ab"):
+        with pytest.raises(ValueError, match="base"):
+            plane_points(ipd, [0.0, 1.0], [0.0, 1.0], axes=((1, 0), (2, 0)), base=base)
+    kw = dict(x=[-1.0, 1.0], y=[-1.0, 1.0], points=[([0.0], [0.0])], steps=2)
+    for bad, error, match in [({"radius": float("nan")}, ValueError, "radius"),
+                              ({"radius": 0.0}, ValueError, "radius"),
+                              ({"radius": "0.1"}, TypeError, "radius"),
+                              ({"points": [([np.nan], [0.0])]}, ValueError, "points"),
+                              ({"points": [([0.0, 1.0], [0.0])]}, ValueError, "points"),
+                              ({"points": "ab"}, TypeError, "points"),
+                              ({"delta": float("nan")}, ValueError, "delta")]:
+        with pytest.raises(error, match=match):
+            basins(tandem, "nl", **{**kw, **bad})
+    for bad, error, match in [({"trajectories": -1}, ValueError, "trajectories"),
+                              ({"trajectories": 1.5}, TypeError, "trajectories"),
+                              ({"trajectories": True}, TypeError, "trajectories"),
+                              ({"delta": float("nan")}, ValueError, "delta"),
+                              ({"steps": 0}, ValueError, "steps"),
+                              ({"starts": 0}, ValueError, "starts"),
+                              ({"seed": -3}, ValueError, "seed")]:
+        with pytest.raises(error, match=match):
+            portrait(games.matching_pennies(), "nl", [-1.0, 1.0], [-1.0, 1.0], **bad)
