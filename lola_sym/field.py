@@ -187,15 +187,20 @@ class UpdateField:
                 and theta1.shape == (d1,) and theta2.shape == (d2,)):
             out = self.compiled.point(theta1, theta2, self._hyper_array)
             if out is not None:
-                return self._checked(self._finish(out), failed)
+                g = self._finish(out)
+                if failed == "nan" or (np.isfinite(g[0]).all() and np.isfinite(g[1]).all()):
+                    return g                    # the common case, checked cheaply
+                return self._checked(g, failed)
         t1 = as_params(theta1, "theta1", d1)
         t2 = as_params(theta2, "theta2", d2)
         shape = np.broadcast_shapes(t1.shape[:-1], t2.shape[:-1])
         n = int(np.prod(shape))
-        rows = chunk_rows(self.compiled.n_ops)
+        # combined rules hold a few arrays of the outputs' size per point (CGD: (d1 + d2)^2
+        # matrices and the solver's copies); numpy-compiled programs hold their temporaries
+        rows = (chunk_rows(self.compiled.n_ops) if self.compiled.backend == "numpy"
+                else chunk_rows(4 * sum(self.compiled.n_out)))
         if self.rule.combine is None or n <= rows:
             return self._checked(self._finish(self.compiled(t1, t2, *self._program_hyper)), failed)
-        # combined rules hold per-point matrices in numpy (CGD: (d1 + d2)^2 each): chunk them
         a1 = np.broadcast_to(t1, shape + (d1,)).reshape(n, d1)
         a2 = np.broadcast_to(t2, shape + (d2,)).reshape(n, d2)
         g1, g2 = np.empty((n, d1)), np.empty((n, d2))

@@ -235,17 +235,17 @@ def test_large_numpy_batches_run_in_bounded_memory():
 
 
 def test_large_cgd_batches_run_in_bounded_memory():
-    """CGD's per-point (d1 + d2)^2 matrices: 48 MB for 60,000 IPD pairs, more in the solve."""
+    """CGD's per-point (d1 + d2)^2 matrices: 296 MB peak for 200,000 IPD pairs unchunked."""
     f = update_field(games.ipd(), "cgd")
     rng = np.random.default_rng(1)
-    a, b = rng.normal(size=(60_000, 5)), rng.normal(size=(60_000, 5))
+    a, b = rng.normal(size=(200_000, 5)), rng.normal(size=(200_000, 5))
     tracemalloc.start()
     try:
         g1, _ = f(a, b)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"
+    assert peak < 120e6, f"peak {peak / 1e6:.0f} MB"      # measured 68 MB chunked
     np.testing.assert_allclose(g1[-1], f(a[-1], b[-1])[0], rtol=1e-13)
 
 
