@@ -8,7 +8,7 @@ from numbers import Number
 import numpy as np
 import sympy as sp
 
-__all__ = ["as_params", "as_point", "as_rational", "check_int", "check_positive_int", "check_real"]
+__all__ = ["as_numeric_array", "as_params", "as_point", "as_rational", "check_int", "check_positive_int", "check_real"]
 
 
 def as_params(x, name: str, size: int | None = 5) -> np.ndarray:
@@ -23,21 +23,37 @@ def as_params(x, name: str, size: int | None = 5) -> np.ndarray:
     ...
     ValueError: theta1 must have shape (..., 5) (last axis = 5 logits [s0, CC, CD, DC, DD]); got shape (2,)
     """
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name} is not a regular array: {exc}") from None
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
+    arr = as_numeric_array(x, name, "biuf").astype(np.float64, copy=False)
     if size is not None and (arr.ndim == 0 or arr.shape[-1] != size):
         what = " (last axis = 5 logits [s0, CC, CD, DC, DD])" if size == 5 else ""
         raise ValueError(f"{name} must have shape (..., {size}){what}; got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} has a non-finite entry at index {tuple(int(i) for i in bad)}")
+    return arr
+
+
+def as_numeric_array(x, name: str, kinds: str = "biuf") -> np.ndarray:
+    """``x`` as a numpy array whose dtype kind is one of ``kinds`` (no strings, objects, ragged lists).
+
+    Examples
+    --------
+    >>> as_numeric_array([1j, 2], "eigenvalues", "iufc").dtype
+    dtype('complex128')
+    >>> as_numeric_array("12", "J")
+    Traceback (most recent call last):
+    ...
+    TypeError: J must be an array of numbers, got str
+    """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} is not a regular array: {exc}") from None
+    if arr.dtype == object or arr.dtype.kind not in kinds:
+        raise TypeError(f"{name} must hold {'numbers' if 'c' in kinds else 'real numbers'}, "
+                        f"got dtype {arr.dtype}")
     return arr
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lola_sym._validation import as_params, check_real
+from lola_sym._validation import as_numeric_array, as_params, check_real
 from lola_sym.jacobian import jacobian
 from lola_sym.thresholds import exact_lr_threshold  # noqa: F401  (re-exported)
 
@@ -51,14 +51,7 @@ EIG_TOL = 1e-9
 
 def _eigenvalues(x) -> np.ndarray:
     """Eigenvalues as a non-empty finite complex 1-d array, with a clear error otherwise."""
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"eigenvalues must be an array of numbers, got {type(x).__name__}")
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"eigenvalues are not a regular array: {exc}") from None
-    if arr.dtype == object or arr.dtype.kind not in "iufc":
-        raise TypeError(f"eigenvalues must be numbers, got dtype {arr.dtype}")
+    arr = as_numeric_array(x, "eigenvalues", "iufc")
     if arr.ndim != 1:
         raise ValueError(f"eigenvalues must be 1-d, got shape {arr.shape}")
     if arr.size == 0:
@@ -70,14 +63,7 @@ def _eigenvalues(x) -> np.ndarray:
 
 def _matrix(J) -> np.ndarray:
     """A Jacobian as a finite real square 2-d float array, with a clear error otherwise."""
-    if isinstance(J, (str, bytes)) or J is None:
-        raise TypeError(f"J must be a real square matrix, got {type(J).__name__}")
-    try:
-        arr = np.asarray(J)
-    except Exception as exc:
-        raise ValueError(f"J is not a regular array: {exc}") from None
-    if arr.dtype == object or arr.dtype.kind not in "iuf":
-        raise TypeError(f"J must be a real matrix, got dtype {arr.dtype}")
+    arr = as_numeric_array(J, "J", "iuf")
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
         raise ValueError(f"J must be a square matrix (d, d), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

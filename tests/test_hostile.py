@@ -218,17 +218,22 @@ def test_hola_order_is_refused_before_deriving_with_an_estimate():
     assert get_rule("hola").size_estimate(games.tandem(), 6) < 10_000   # HOLA6 on Tandem is fine
 
 
+def _peak_memory(fn, *args):
+    """``fn(*args)`` and the peak of memory traced while it ran (numpy reports to tracemalloc)."""
+    tracemalloc.start()
+    try:
+        out = fn(*args)
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_large_numpy_batches_run_in_bounded_memory():
     """LOLA on the IPD held ~3.9 KB per pair unchunked on numpy (234 MB for 60,000 pairs)."""
     f = update_field(games.ipd(), "lola", backend="numpy")
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(60_000, 5)), rng.normal(size=(60_000, 5))
-    tracemalloc.start()
-    try:
-        g1, g2 = f(a, b)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (g1, g2), peak = _peak_memory(f, a, b)
     assert peak < 80e6, f"peak {peak / 1e6:.0f} MB"
     i = 12_345                                  # a row of the middle chunk: same as alone
     np.testing.assert_allclose(np.r_[g1[i], g2[i]], np.r_[f(a[i], b[i])], rtol=1e-14)
@@ -239,12 +244,7 @@ def test_large_cgd_batches_run_in_bounded_memory():
     f = update_field(games.ipd(), "cgd")
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(200_000, 5)), rng.normal(size=(200_000, 5))
-    tracemalloc.start()
-    try:
-        g1, _ = f(a, b)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (g1, _), peak = _peak_memory(f, a, b)
     assert peak < 120e6, f"peak {peak / 1e6:.0f} MB"      # measured 68 MB chunked
     np.testing.assert_allclose(g1[-1], f(a[-1], b[-1])[0], rtol=1e-13)
 
