@@ -27,6 +27,8 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from lola_sym._validation import parse_rational
+
 __all__ = ["MAX_EXACT_ABS", "exact_number", "exact_point", "exact_hyper"]
 
 #: Largest magnitude of an exact input. A logit of 1000 puts a probability within
@@ -38,12 +40,10 @@ _WHAT = "a number (int, Fraction, finite float, sympy number) or a rational lite
 
 
 def _literal(text: str, name: str) -> sp.Rational:
-    """A string that :class:`fractions.Fraction` reads as a rational literal, and nothing else."""
+    """A string read strictly as a rational literal (:func:`~lola_sym._validation.parse_rational`)."""
     try:
-        return sp.Rational(Fraction(text))
-    except ZeroDivisionError:
-        raise ValueError(f"{name}: the literal {text!r} divides by zero") from None
-    except ValueError:
+        return sp.Rational(parse_rational(text, name))
+    except TypeError:
         raise TypeError(f"{name} must be {_WHAT}; the string {text!r} is not a rational literal "
                         f"(strings are never evaluated: pass sympy numbers such as sp.sqrt(2) "
                         f"as objects)") from None

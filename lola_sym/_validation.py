@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from fractions import Fraction
 from numbers import Number
 
 import numpy as np
 import sympy as sp
 
-__all__ = ["as_numeric_array", "as_params", "as_point", "as_rational", "check_int", "check_positive_int", "check_real"]
+__all__ = ["as_numeric_array", "as_params", "as_point", "as_rational", "parse_rational",
+           "check_magnitude", "check_result_size", "check_int", "check_positive_int", "check_real"]
 
 
 def as_params(x, name: str, size: int | None = 5) -> np.ndarray:
@@ -67,11 +70,100 @@ def as_point(theta1, theta2, what: str, size: int | None = 5) -> tuple:
     return t1, t2
 
 
+#: Exact numbers given by users lie in [-10**MAX_EXPONENT, 10**MAX_EXPONENT], and a non-zero
+#: one has magnitude at least 10**-MAX_EXPONENT: well inside double precision, so compiled
+#: constants stay exact to rounding (and values, at most max|R| / (1 - gamma), stay finite).
+MAX_EXPONENT = 300
+MAX_MAGNITUDE = Fraction(10) ** MAX_EXPONENT
+MIN_MAGNITUDE = 1 / MAX_MAGNITUDE
+#: Longest digit string accepted in a literal (mantissa, numerator or denominator), so that
+#: parsing is always fast.
+MAX_DIGITS = 400
+_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
+_RATIO = re.compile(r"([+-]?)(\d+)/(\d+)")
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for an error message, shortened when long."""
+    return repr(text) if len(text) <= 40 else f"{text[:30]!r}... ({len(text)} characters)"
+
+
+def parse_rational(text: str, name: str) -> Fraction:
+    """A rational literal (``"2"``, ``"-0.25"``, ``"1e-3"``, ``"-1/3"``), parsed strictly, never evaluated.
+
+    The one parser of exact numbers written as text (command line, ``gamma="0.9"``,
+    exact inputs). Magnitudes are checked before any large power is formed, so a
+    literal such as ``"1e-100000000"`` is refused at once.
+
+    Examples
+    --------
+    >>> parse_rational("-1/3", "x"), parse_rational("0.1", "x"), parse_rational("-1e-3", "x")
+    (Fraction(-1, 3), Fraction(1, 10), Fraction(-1, 1000))
+    >>> parse_rational("1e-100000000", "gamma")
+    Traceback (most recent call last):
+    ...
+    ValueError: gamma must be zero or of magnitude at least 1e-300, got '1e-100000000'
+    >>> parse_rational("__import__('os')", "eta")
+    Traceback (most recent call last):
+    ...
+    TypeError: eta must be a number such as 0.5, 1e-3 or 1/2; the string "__import__('os')" is not one (strings are never evaluated)
+    """
+    s = text.strip()
+    dec, ratio = _DECIMAL.fullmatch(s), _RATIO.fullmatch(s)
+    if dec and (dec.group(2) or dec.group(3)):
+        sign, whole, frac, exp = dec.groups()
+        frac = frac or ""
+        if len(whole) + len(frac) > MAX_DIGITS:
+            raise ValueError(f"{name} must have at most {MAX_DIGITS} digits, got {_shown(text)}")
+        if exp is not None and len(exp) > 12:            # beyond any limit below: clamp
+            exp = "-1" + "0" * 12 if exp.startswith("-") else "1" + "0" * 12
+        e = int(exp or 0) - len(frac)
+        mantissa = int(whole + frac or "0")
+        size = len(str(mantissa)) + e if mantissa else 0       # log10 |v| rounded up
+        if abs(size) > MAX_EXPONENT + 1:                       # before computing 10**e
+            _magnitude_error(name, text, size > 0)
+        v = Fraction(mantissa) * Fraction(10) ** e if mantissa else Fraction(0)
+        v = -v if sign == "-" else v
+    elif ratio:
+        sign, num, den = ratio.groups()
+        if len(num) > MAX_DIGITS or len(den) > MAX_DIGITS:
+            raise ValueError(f"{name} must have at most {MAX_DIGITS} digits above and below, "
+                             f"got {_shown(text)}")
+        if int(den) == 0:
+            raise ValueError(f"{name} must be finite, got {_shown(text)} (division by zero)")
+        v = Fraction(int(sign + num), int(den))
+    else:
+        raise TypeError(f"{name} must be a number such as 0.5, 1e-3 or 1/2; the string "
+                        f"{_shown(text)} is not one (strings are never evaluated)")
+    return check_magnitude(v, name, text)
+
+
+def _magnitude_error(name, shown, large):
+    if large:
+        raise ValueError(f"{name} must have magnitude at most 1e{MAX_EXPONENT}, got {_shown(str(shown))}")
+    raise ValueError(f"{name} must be zero or of magnitude at least 1e-{MAX_EXPONENT}, "
+                     f"got {_shown(str(shown))}")
+
+
+def check_magnitude(v: Fraction, name: str, shown=None) -> Fraction:
+    """``v`` if zero or of magnitude in [1e-300, 1e300], else a ``ValueError`` (checked by bit length first)."""
+    shown = v if shown is None else shown
+    if v:
+        bits = abs(v.numerator).bit_length() - v.denominator.bit_length()
+        if abs(bits) > 1100:                    # far outside: no big-number comparison needed
+            _magnitude_error(name, shown, bits > 0)
+        if abs(v) > MAX_MAGNITUDE or abs(v) < MIN_MAGNITUDE:
+            _magnitude_error(name, shown, abs(v) > 1)
+    return v
+
+
 def as_rational(x, name: str) -> sp.Rational:
-    """An exact rational from an int, Fraction, sympy number, string or float.
+    """An exact rational from an int, Fraction, Decimal, rational sympy number, string or float.
 
     Floats are read from their shortest decimal representation, so ``0.96``
-    becomes ``24/25``.
+    becomes ``24/25``; strings must be rational literals (:func:`parse_rational`).
+    Magnitudes must lie in [1e-300, 1e300] (or be zero). Irrational numbers are
+    refused rather than silently approximated.
 
     Examples
     --------
@@ -81,26 +173,42 @@ def as_rational(x, name: str) -> sp.Rational:
     Traceback (most recent call last):
     ...
     ValueError: gamma must be a finite number, got nan
+    >>> as_rational(sp.sqrt(2), "R1[0][0]")
+    Traceback (most recent call last):
+    ...
+    ValueError: R1[0][0] must be rational (exact), got the irrational sqrt(2); pass a float or a sympy Rational approximation
     """
-    if isinstance(x, bool):
+    if isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{name} must be a number, got a bool")
-    if isinstance(x, sp.Basic):
-        if not x.is_number or x.is_Rational is not True:
-            if x.is_number and x.is_real and x.is_finite:
-                return sp.Rational(str(sp.Float(x, 17)))
-            raise ValueError(f"{name} must be a finite real number, got {x}")
-        return sp.Rational(x)
+    if isinstance(x, str):
+        return sp.Rational(parse_rational(x, name))
     if isinstance(x, (int, np.integer, Fraction)):
-        return sp.Rational(Fraction(x))
+        return sp.Rational(check_magnitude(Fraction(int(x)) if not isinstance(x, Fraction) else x,
+                                           name))
     if isinstance(x, (float, np.floating)):
         if not np.isfinite(x):
             raise ValueError(f"{name} must be a finite number, got {x}")
-        return sp.Rational(repr(float(x)))
-    if isinstance(x, str):
-        try:
-            return sp.Rational(x)
-        except (TypeError, ValueError, sp.SympifyError):
-            raise ValueError(f"{name} must be a number, got the string {x!r}") from None
+        return sp.Rational(check_magnitude(Fraction(repr(float(x))), name))
+    if isinstance(x, Decimal):
+        if not x.is_finite():
+            raise ValueError(f"{name} must be a finite number, got {x}")
+        if x and abs(x.adjusted()) > MAX_EXPONENT + 1:
+            _magnitude_error(name, x, x.adjusted() > 0)
+        return sp.Rational(check_magnitude(Fraction(x), name))
+    if isinstance(x, sp.Basic):
+        if isinstance(x, sp.Rational):
+            return sp.Rational(check_magnitude(Fraction(int(x.p), int(x.q)), name))
+        if isinstance(x, sp.Float):
+            if not x.is_finite:
+                raise ValueError(f"{name} must be a finite number, got {x}")
+            v = float(x)                          # magnitude first: no huge exact conversion
+            if (x != 0 and v == 0.0) or not np.isfinite(v):
+                _magnitude_error(name, x, v != 0.0)
+            return sp.Rational(check_magnitude(Fraction(repr(v)), name))
+        if isinstance(x, sp.Expr) and x.is_number and x.is_real and x.is_finite:
+            raise ValueError(f"{name} must be rational (exact), got the irrational {x}; pass a "
+                             f"float or a sympy Rational approximation")
+        raise ValueError(f"{name} must be a finite real number, got {x}")
     if isinstance(x, Number):
         raise TypeError(f"{name} must be real, got {type(x).__name__} {x!r}")
     raise TypeError(f"{name} must be a number, got {type(x).__name__}")
@@ -145,3 +253,23 @@ def check_int(x, name: str, minimum: int = 0) -> int:
     if x < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {x}")
     return int(x)
+
+
+#: Largest array (in bytes) that one call may allocate for its results; beyond it a call
+#: is refused up front with its estimate, instead of a MemoryError or swapping part-way.
+MAX_RESULT_BYTES = 8 * 2 ** 30
+
+
+def check_result_size(nbytes: int, what: str, hint: str) -> None:
+    """Refuse a result estimated beyond :data:`MAX_RESULT_BYTES`, saying what to change.
+
+    Examples
+    --------
+    >>> check_result_size(10 ** 12 * 8, "train(runs=10**12)", "use fewer runs")
+    Traceback (most recent call last):
+    ...
+    ValueError: train(runs=10**12) would hold about 8,000 GB (limit 8.6 GB); use fewer runs
+    """
+    if nbytes > MAX_RESULT_BYTES:
+        raise ValueError(f"{what} would hold about {nbytes / 1e9:,.0f} GB "
+                         f"(limit {MAX_RESULT_BYTES / 1e9:.1f} GB); {hint}")

@@ -21,7 +21,7 @@ lookahead rate, ``--hyper k=v ...`` for any other (values may be fractions,
 iterated game (``--hyper gamma=...`` is consensus optimisation's ``gamma``).
 Numbers may be negative after any option (``--theta1 -1/2 -1e-3``); exact
 numbers are parsed strictly (never evaluated) and must lie within
-:data:`MAX_MAGNITUDE` (a typo such as ``1e400`` is a usage error).
+1e300 (a typo such as ``1e400`` is a usage error).
 
 Exit codes: 0 on success, 2 on bad arguments, 1 on a failure while running
 (e.g. divergence with ``--on-divergence raise``). Errors are one line on
@@ -49,20 +49,10 @@ class UsageError(Exception):
 
 
 # ------------------------------------------------------------------ argument types
-#: Exact numbers on the command line lie in [-MAX_MAGNITUDE, MAX_MAGNITUDE] (10**MAX_EXPONENT),
-#: and non-zero ones are at least MIN_MAGNITUDE in size: within double precision
-#: (1.8e308, 2.2e-308 normal) with room for arithmetic, so that a typo such as
-#: ``1e400`` is a usage error instead of an overflow while running.
-MAX_EXPONENT = 300
-MAX_MAGNITUDE = Fraction(10) ** MAX_EXPONENT
-MIN_MAGNITUDE = 1 / MAX_MAGNITUDE
-#: Integer options (runs, steps, seeds, ...) stay below 2**63 (numpy's int64).
+#: Exact numbers on the command line are parsed by ``_validation.parse_rational``: magnitudes
+#: within [1e-300, 1e300], so that a typo such as ``1e400`` is a usage error instead of an
+#: overflow while running. Integer options (runs, steps, seeds, ...) stay below 2**63.
 MAX_INT = 2 ** 63 - 1
-#: Longest digit string accepted in a number (mantissa, numerator or denominator);
-#: also bounds the exponent of ``1e...`` forms, so parsing is always fast.
-MAX_DIGITS = 400
-_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
-_RATIO = re.compile(r"([+-]?)(\d+)/(\d+)")
 #: Command-line words that argparse must take as values, not options: negative
 #: numbers in any form (``-1/2``, ``-1e-3``, ``-.5``) and ``-inf``/``-nan`` (then
 #: refused with a clear message). Plain argparse knows only ``-1`` and ``-0.5``.
@@ -72,14 +62,6 @@ _NEGATIVE_NUMBER = re.compile(r"^-(\.?\d|inf|nan)", re.IGNORECASE)
 def _shown(text: str) -> str:
     """``text`` quoted for an error message, shortened when long."""
     return repr(text) if len(text) <= 40 else f"{text[:30]!r}... ({len(text)} characters)"
-
-
-def _out_of_range(text: str, large: bool) -> argparse.ArgumentTypeError:
-    if large:
-        return argparse.ArgumentTypeError(f"expected a number of magnitude at most "
-                                          f"1e{MAX_EXPONENT}, got {_shown(text)}")
-    return argparse.ArgumentTypeError(f"expected zero or a number of magnitude at least "
-                                      f"1e-{MAX_EXPONENT}, got {_shown(text)}")
 
 
 def _number(kind, lower, strict):
@@ -121,8 +103,8 @@ _nonneg_float = _number(float, 0.0, False)
 def _exact(text) -> Fraction:
     """An argparse type: an exact finite number such as ``2``, ``0.1``, ``-1/3`` or ``-1e-3``.
 
-    Parsed strictly (a decimal with an optional exponent, or an integer
-    fraction; never evaluated), within :data:`MAX_MAGNITUDE`.
+    Parsed strictly by :func:`lola_sym._validation.parse_rational` (never
+    evaluated), magnitudes within [1e-300, 1e300].
 
     Examples
     --------
@@ -131,48 +113,24 @@ def _exact(text) -> Fraction:
     >>> _exact("nan")
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: expected a finite number (e.g. 0.5 or 1/2), got 'nan'
+    argparse.ArgumentTypeError: expected a finite number such as 0.5, 1e-3 or 1/2, got 'nan'
     >>> _exact("1e400")
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: expected a number of magnitude at most 1e300, got '1e400'
+    argparse.ArgumentTypeError: the number must have magnitude at most 1e300, got '1e400'
     >>> _exact("1/0")
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: expected a finite number, got '1/0' (division by zero)
+    argparse.ArgumentTypeError: the number must be finite, got '1/0' (division by zero)
     """
-    s = text.strip()
-    dec, ratio = _DECIMAL.fullmatch(s), _RATIO.fullmatch(s)
-    if dec and (dec.group(2) or dec.group(3)):
-        sign, whole, frac, exp = dec.groups()
-        frac = frac or ""
-        if len(whole) + len(frac) > MAX_DIGITS:
-            raise argparse.ArgumentTypeError(f"expected a number of at most {MAX_DIGITS} "
-                                             f"digits, got {_shown(text)}")
-        if exp is not None and len(exp) > 12:            # beyond any limit below: clamp
-            exp = "-1" + "0" * 12 if exp.startswith("-") else "1" + "0" * 12
-        e = int(exp or 0) - len(frac)
-        mantissa = int(whole + frac or "0")
-        size = len(str(mantissa)) + e if mantissa else 0       # log10 |v| rounded up
-        if abs(size) > MAX_EXPONENT + 1:                       # before computing 10**e
-            raise _out_of_range(text, size > 0)
-        v = Fraction(mantissa) * Fraction(10) ** e if mantissa else Fraction(0)
-        v = -v if sign == "-" else v
-    elif ratio:
-        sign, num, den = ratio.groups()
-        if len(num) > MAX_DIGITS or len(den) > MAX_DIGITS:
-            raise argparse.ArgumentTypeError(f"expected a fraction of at most {MAX_DIGITS} "
-                                             f"digits above and below, got {_shown(text)}")
-        if int(den) == 0:
-            raise argparse.ArgumentTypeError(f"expected a finite number, got {_shown(text)} "
-                                             f"(division by zero)")
-        v = Fraction(int(sign + num), int(den))
-    else:
+    from lola_sym._validation import parse_rational
+    try:
+        return parse_rational(text, "the number")
+    except TypeError:
         raise argparse.ArgumentTypeError(
-            f"expected a finite number (e.g. 0.5 or 1/2), got {_shown(text)}")
-    if abs(v) > MAX_MAGNITUDE or (v and abs(v) < MIN_MAGNITUDE):
-        raise _out_of_range(text, abs(v) > 1)
-    return v
+            f"expected a finite number such as 0.5, 1e-3 or 1/2, got {_shown(text)}") from None
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _discount(text) -> Fraction:
