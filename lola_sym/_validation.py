@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 
 __all__ = ["as_numeric_array", "as_params", "as_point", "as_rational", "parse_rational",
-           "check_magnitude", "check_result_size", "check_int", "check_positive_int", "check_real"]
+           "check_magnitude", "check_result_size", "check_game", "check_int", "check_positive_int", "check_real"]
 
 
 def as_params(x, name: str, size: int | None = 5) -> np.ndarray:
@@ -139,6 +139,9 @@ def parse_rational(text: str, name: str) -> Fraction:
 
 
 def _magnitude_error(name, shown, large):
+    if isinstance(shown, (Fraction, int)) and shown:
+        v = Fraction(shown)
+        shown = f"about 1e{round((abs(v.numerator).bit_length() - v.denominator.bit_length()) * 0.30103)}"
     if large:
         raise ValueError(f"{name} must have magnitude at most 1e{MAX_EXPONENT}, got {_shown(str(shown))}")
     raise ValueError(f"{name} must be zero or of magnitude at least 1e-{MAX_EXPONENT}, "
@@ -273,3 +276,21 @@ def check_result_size(nbytes: int, what: str, hint: str) -> None:
     if nbytes > MAX_RESULT_BYTES:
         raise ValueError(f"{what} would hold about {nbytes / 1e9:,.0f} GB "
                          f"(limit {MAX_RESULT_BYTES / 1e9:.1f} GB); {hint}")
+
+
+def check_game(game, what: str = "game"):
+    """``game`` if it is a lola_sym game (iterated or differentiable), else a ``TypeError``.
+
+    Examples
+    --------
+    >>> check_game("ipd")
+    Traceback (most recent call last):
+    ...
+    TypeError: game must be a lola_sym game such as lola_sym.games.ipd(), got str 'ipd'
+    """
+    if not all(hasattr(game, a) for a in ("dims", "theta", "value_program", "spec", "kind")):
+        shown = repr(game)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise TypeError(f"{what} must be a lola_sym game such as lola_sym.games.ipd(), "
+                        f"got {type(game).__name__} {shown}")
+    return game

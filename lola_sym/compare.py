@@ -34,10 +34,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.special import expit
 
-from lola_sym._validation import check_positive_int, check_real
+from lola_sym._validation import check_game, check_positive_int, check_real
 from lola_sym.reproduce import nash_distance, tft_like
 from lola_sym.rules import get_rule
-from lola_sym.training import METHODS, as_generator, train
+from lola_sym.training import METHODS, initial_parameters, train
 
 __all__ = ["compare", "Comparison", "Outcome", "target_distance", "DEFAULT_RULES",
            "default_target"]
@@ -204,6 +204,7 @@ def compare(game, rules=DEFAULT_RULES, *, runs: int = 20, steps: int = 200, delt
     >>> round(-(lola.r1_mean + lola.r2_mean) / 2, 4), abs(sos.r1_mean + sos.r2_mean) < 1e-9
     (0.4444, True)
     """
+    check_game(game)
     if isinstance(rules, str):
         rules = [rules]
     specs = [_spec(r) for r in rules]
@@ -227,14 +228,15 @@ def compare(game, rules=DEFAULT_RULES, *, runs: int = 20, steps: int = 200, delt
                          f"they take {sorted(takes)}")
     runs = check_positive_int(runs, "runs")
     near = check_real(near, "near", positive=True)
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
+    if not (target is None or isinstance(target, str) or callable(target)):
+        raise TypeError(f"target must be 'default', 'tft', 'nash', a callable or None, "
+                        f"got {type(target).__name__}")
     target = default_target(game) if target == "default" else target
-    rng = as_generator(seed)
+    max_abs = check_real(max_abs, "max_abs", positive=True)
     std = check_real(init_std, "init_std", nonnegative=True)
-    d1, d2 = game.dims
-    theta1 = rng.normal(0.0, std, size=(runs, d1))
-    theta2 = rng.normal(0.0, std, size=(runs, d2))
+    theta1, theta2 = initial_parameters(game, runs, seed, std, max_abs)
     if target is not None:
         target_distance(game, target, theta1[:1], theta2[:1])   # validate before training
     outcomes, trajectories = [], {}

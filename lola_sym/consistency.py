@@ -28,11 +28,14 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from lola_sym._validation import as_rational, check_positive_int, check_real
+from lola_sym._validation import check_game, as_rational, check_int, check_real, check_result_size
 from lola_sym.field import derive
 from lola_sym.gradients import at_shifted_point
 from lola_sym.rules import get_rule
 from lola_sym.rules.lola import ETA
+
+#: Largest |low|, |high| of the box of :func:`expected_consistency`.
+MAX_BOX = 1e6
 
 __all__ = ["consistency_program", "consistency", "expected_consistency", "ConsistencyEstimate"]
 
@@ -77,6 +80,7 @@ def consistency(game, rule, theta1, theta2, eta: float, **options) -> np.ndarray
     >>> float(c)   # no lookahead: naive steps are consistent
     0.0
     """
+    check_game(game)
     from lola_sym._validation import as_params
     eta = _eta(rule, eta)
     t1 = as_params(theta1, "theta1", game.dims[0])
@@ -121,11 +125,16 @@ def expected_consistency(game, rule, eta, low: float = -1.0, high: float = 1.0, 
     >>> expected_consistency(tandem(), "exact_lola", 1).exact   # COLA paper, Table 1
     128
     """
+    check_game(game)
     from lola_sym.training import as_generator
     eta = _eta(rule, eta)
     lo, hi = check_real(low, "low"), check_real(high, "high")
     if not hi > lo:
         raise ValueError(f"need low < high, got [{lo}, {hi}]")
+    if max(abs(lo), abs(hi)) > MAX_BOX:
+        raise ValueError(f"the box [{lo:g}, {hi:g}] is absurdly large: parameters beyond "
+                         f"{MAX_BOX:g} in magnitude saturate every sigmoid and overflow "
+                         f"polynomials; use |low|, |high| <= {MAX_BOX:g}")
     key = tuple(sorted(get_rule(rule).check_options(options).items()))
     prog = consistency_program(game, rule, key)
     params = tuple(game.theta[0]) + tuple(game.theta[1])
@@ -143,8 +152,15 @@ def expected_consistency(game, rule, eta, low: float = -1.0, high: float = 1.0, 
             for p in params:
                 val = sp.integrate(val, (p, a, b)) / (b - a)
             val = sp.nsimplify(val)
-            return ConsistencyEstimate(float(val), 0.0, val, 0)
-    n = check_positive_int(samples, "samples")
+            mean = float(val)
+            if not np.isfinite(mean):
+                raise ValueError(f"the exact expected consistency {sp.Float(val, 3)} is beyond "
+                                 f"double precision (eta={eta:g}); its exact value is still "
+                                 f"available as an expression: use a smaller eta")
+            return ConsistencyEstimate(mean, 0.0, val, 0)
+    n = check_int(samples, "samples", 2)      # a standard error needs two samples
+    check_result_size(16 * n * sum(game.dims), f"expected_consistency(samples={n})",
+                      "use fewer samples")
     rng = as_generator(seed)
     d1, d2 = game.dims
     t1 = rng.uniform(lo, hi, (n, d1))

@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from lola_sym._validation import as_params
+from lola_sym._validation import check_game, as_params
 from lola_sym import cache
 from lola_sym.compile import BACKENDS, CompiledProgram, chunk_rows, compile_field, default_backend
 from lola_sym.rules import Rule, get_rule
@@ -325,6 +325,7 @@ def update_field(game, rule, backend: str | None = None, **hyper) -> UpdateField
     ...
     ValueError: rule 'lola' has no hyper-parameter 'beta'; it takes ['eta']
     """
+    check_game(game)
     rule = get_rule(rule)
     options, hyper = rule.split(hyper)
     values = rule.hyper_values(hyper)

@@ -30,7 +30,7 @@ import numpy as np
 import sympy as sp
 from scipy.special import expit
 
-from lola_sym._validation import as_params, check_positive_int, check_real
+from lola_sym._validation import check_game, as_params, check_positive_int, check_real
 from lola_sym.jacobian import explicit_field, jacobian_function
 from lola_sym.program import sigmoid
 from lola_sym.rules import get_rule
@@ -138,9 +138,16 @@ def find_fixed_points(game, rule, *, starts: int = 32, seed=0, scale: float = 3.
     >>> [(round(float(p.theta1[0]), 9), p.boundary) for p in pts if not p.boundary]
     [(0.0, False)]
     """
+    check_game(game)
     from scipy.optimize import root     # imported here: scipy.optimize costs 0.2 s at start-up
     starts = check_positive_int(starts, "starts")
+    if starts > MAX_STARTS:
+        raise ValueError(f"starts={starts} is more than {MAX_STARTS:,} root searches (each about a "
+                         f"millisecond to a second); use fewer starts, or pass x0 for chosen ones")
     scale = check_real(scale, "scale", positive=True)
+    if scale > MAX_SCALE:
+        raise ValueError(f"scale={scale:g} draws starts beyond {MAX_SCALE:g} in magnitude, where "
+                         f"every sigmoid saturates and fields overflow; use scale <= {MAX_SCALE:g}")
     tol = check_real(tol, "tol", positive=True)
     saturate = check_real(saturate, "saturate", positive=True)
     d1, d2 = game.dims
@@ -154,12 +161,16 @@ def find_fixed_points(game, rule, *, starts: int = 32, seed=0, scale: float = 3.
     combined = f.rule.combine is not None
 
     def fun(z):
-        g1, g2 = f(z[:d1], z[d1:])
+        if not np.all(np.isfinite(z)):          # the solver wandered off: no root there
+            return np.full(d, np.nan)
+        g1, g2 = f(z[:d1], z[d1:], failed="nan")
         return np.concatenate([g1, g2])
 
     jac_theta = None if combined else jacobian_function(game, rule, **hyper)
 
     def jac(z):
+        if not np.all(np.isfinite(z)):
+            return np.full((d, d), np.nan)
         return jac_theta(z[:d1], z[d1:])
 
     sig = _uses_sigmoid(game)
@@ -171,7 +182,7 @@ def find_fixed_points(game, rule, *, starts: int = 32, seed=0, scale: float = 3.
         if not np.all(np.isfinite(z)):
             continue
         res = float(np.max(np.abs(fun(z))))
-        if res > tol:
+        if not res <= tol:                      # also NaN: the field overflowed at this start
             continue
         sat = tuple((1 if k < d1 else 2, k if k < d1 else k - d1, int(z[k] > 0))
                     for k in range(d) if sig and abs(z[k]) > saturate)
@@ -179,6 +190,11 @@ def find_fixed_points(game, rule, *, starts: int = 32, seed=0, scale: float = 3.
         found.append(FixedPoint(z[:d1].copy(), z[d1:].copy(), res, bool(sat), sat, attracting))
     return _dedupe(found, sig)
 
+
+#: Most random starts :func:`find_fixed_points` takes (each is one root search).
+MAX_STARTS = 100_000
+#: Largest standard deviation of the random starts.
+MAX_SCALE = 1e3
 
 #: Saturated logits are pulled back to this magnitude to read the field's direction there.
 PROBE_LOGIT = 10.0
@@ -221,6 +237,7 @@ def exact_fixed_points(game, rule, **hyper) -> list:
     >>> exact_fixed_points(games.tandem(), "lola")
     [{x: -y - 1/(2*eta - 1)}]
     """
+    check_game(game)
     if _iterated(game):
         raise ValueError(f"{game.name} is an iterated game: its field is too large for "
                          f"sympy.solve; use find_fixed_points")

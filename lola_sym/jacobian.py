@@ -35,7 +35,7 @@ import numpy as np
 import sympy as sp
 
 from lola_sym._exact_input import exact_hyper, exact_number, exact_point
-from lola_sym._validation import as_params, check_real
+from lola_sym._validation import check_game, as_params, check_real
 from lola_sym.program import Program
 from lola_sym.rules import get_rule
 
@@ -138,6 +138,7 @@ def jacobian(game, rule, theta1, theta2, *, backend=None, **hyper) -> np.ndarray
     >>> jacobian(games.hamiltonian(), "nl", [0.3], [0.1]).tolist()
     [[0.0, -1.0], [1.0, 0.0]]
     """
+    check_game(game)
     return jacobian_function(game, rule, backend=backend, **hyper)(theta1, theta2)
 
 
@@ -218,6 +219,7 @@ def exact_jacobian(game, rule, theta1, theta2, **hyper) -> sp.Matrix:
     [-1/32,  -1/4],
     [  1/4, -1/32]])
     """
+    check_game(game)
     from lola_sym.field import derive
     r, options, hyper = symbolic_rule(rule, hyper, "jacobian() for its finite-difference Jacobian")
     env = {}
@@ -293,6 +295,7 @@ def symbolic_jacobian(game, rule, **hyper) -> sp.Matrix:
     [-2, -2],
     [-2, -2]])
     """
+    check_game(game)
     g = explicit_field(game, rule, "exact_jacobian at a point instead", **hyper)
     thetas = [t for group in game.theta for t in group]
     J = sp.Matrix(g).jacobian(thetas)

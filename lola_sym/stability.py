@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lola_sym._validation import as_numeric_array, as_params, check_real
+from lola_sym._validation import check_game, as_numeric_array, as_params, check_real
 from lola_sym.jacobian import jacobian
 from lola_sym.thresholds import exact_lr_threshold  # noqa: F401  (re-exported)
 
@@ -147,7 +147,8 @@ def lr_threshold(eigenvalues, tol: float = EIG_TOL) -> float:
         return float("inf")
     if np.any(lam.real / scale >= -tol):
         return 0.0
-    return float(np.min(-2 * lam.real / np.abs(lam) ** 2))
+    r = np.abs(lam)
+    return float(np.min(-2 * (lam.real / r) / r))      # |lambda|^2 would overflow beyond 1e154
 
 
 def game_hessian(game, theta1, theta2) -> np.ndarray:
@@ -239,6 +240,7 @@ def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: flo
     >>> classify(games.matching_pennies(), "lola", [0.0], [0.0], delta=1.0, eta=1.0).map
     'converges'
     """
+    check_game(game)
     from lola_sym.field import update_field
     tol = check_real(tol, "tol", positive=True)
     fixed_tol = check_real(fixed_tol, "fixed_tol", positive=True)

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lola_sym._validation import as_params, check_int, check_positive_int, check_real
+from lola_sym._validation import (as_params, check_game, check_int, check_positive_int, check_real,
+                                  check_result_size)
 from lola_sym.field import update_field
 from lola_sym.rules import get_rule
 
-__all__ = ["train", "Trajectory", "DivergenceError", "as_generator", "METHODS"]
+__all__ = ["train", "Trajectory", "DivergenceError", "as_generator", "initial_parameters",
+           "METHODS"]
 
 #: Ways of turning update directions into steps (see :func:`train`).
 METHODS = ("simultaneous", "extragradient", "optimistic")
@@ -105,7 +107,7 @@ def _reward_scale(game) -> float:
     return float(1 - gamma) if gamma is not None else 1.0
 
 
-def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
+def train(game, rule1="lola", rule2=None, *, runs: int | None = None, steps: int = 200,
           delta: float = 1.0, seed=0, init_std: float = 1.0, theta1=None, theta2=None,
           hyper1: dict | None = None, hyper2: dict | None = None,
           on_divergence: str = "raise", max_abs: float = 1e4, method: str = "simultaneous",
@@ -118,7 +120,8 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
     rule1, rule2 : str
         Rules of agent 1 and agent 2 (``rule2`` defaults to ``rule1``).
     runs, steps : int
-        Number of independent runs and of updates.
+        Number of independent runs (default 50, or the rows of ``theta1``) and
+        of updates.
     delta : float
         Learning rate :math:`\delta`.
     seed : int or numpy.random.Generator
@@ -153,13 +156,18 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
     >>> tr.theta1.shape, tr.reward.shape
     ((6, 3, 5), (6, 3, 2))
     """
+    check_game(game)
     rule2 = rule1 if rule2 is None else rule2
-    runs = check_positive_int(runs, "runs")
+    runs = None if runs is None else check_positive_int(runs, "runs")
     steps = check_int(steps, "steps", 0)
     delta = check_real(delta, "delta", positive=True)
     max_abs = check_real(max_abs, "max_abs", positive=True)
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    if not isinstance(method, str) or not isinstance(on_divergence, str):
+        raise TypeError("method and on_divergence must be strings")
     if on_divergence not in ("raise", "mark"):
         raise ValueError(f"on_divergence must be 'raise' or 'mark', got {on_divergence!r}")
     takes = set(_takes(rule1)) | set(_takes(rule2))
@@ -180,20 +188,24 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
     f2 = f1 if (rule2 == rule1 and h1 == h2) else update_field(game, rule2, **_only(rule2, h2))
     d1, d2 = game.dims
     if theta1 is None and theta2 is None:
-        rng = as_generator(seed)
-        std = check_real(init_std, "init_std", nonnegative=True)
-        t1 = rng.normal(0.0, std, size=(runs, d1))
-        t2 = rng.normal(0.0, std, size=(runs, d2))
+        t1, t2 = initial_parameters(game, 50 if runs is None else runs, seed, init_std, max_abs)
     elif theta1 is not None and theta2 is not None:
         t1 = np.array(as_params(theta1, "theta1", d1), dtype=np.float64, copy=True)
         t2 = np.array(as_params(theta2, "theta2", d2), dtype=np.float64, copy=True)
         if t1.ndim != 2 or t2.ndim != 2 or t1.shape[0] != t2.shape[0]:
             raise ValueError(f"theta1 and theta2 must have shapes (runs, {d1}) and (runs, {d2}); "
                              f"got {t1.shape} and {t2.shape}")
+        if runs is not None and runs != t1.shape[0]:
+            raise ValueError(f"runs={runs} but theta1 has {t1.shape[0]} rows; give one or the other")
+        if not (_ok(t1, max_abs).all() and _ok(t2, max_abs).all()):
+            raise ValueError(f"initial parameters beyond max_abs={max_abs:g} (which counts as "
+                             f"divergence); raise max_abs")
         runs = t1.shape[0]
     else:
         raise ValueError("give both theta1 and theta2, or neither (random initialisation)")
 
+    check_result_size(8 * (steps + 1) * runs * (d1 + d2 + 2),
+                      f"train(runs={runs}, steps={steps})", "use fewer runs or steps")
     T1 = np.empty((steps + 1, runs, d1))
     T2 = np.empty((steps + 1, runs, d2))
     T1[0], T2[0] = t1, t2
@@ -207,16 +219,20 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
 
     previous = None
     for t in range(steps):
-        g1, g2 = direction(t1, t2)
-        if method == "simultaneous":
-            n1, n2 = t1 + delta * g1, t2 + delta * g2
-        elif method == "extragradient":
-            h1, h2 = direction(t1 + delta * g1, t2 + delta * g2)
-            n1, n2 = t1 + delta * h1, t2 + delta * h2
-        else:   # optimistic
-            q1, q2 = (g1, g2) if previous is None else previous
-            n1, n2 = t1 + delta * (2 * g1 - q1), t2 + delta * (2 * g2 - q2)
-            previous = (g1, g2)
+        with np.errstate(over="ignore", invalid="ignore"):   # overflow is divergence, found below
+            g1, g2 = direction(t1, t2)
+            if method == "simultaneous":
+                n1, n2 = t1 + delta * g1, t2 + delta * g2
+            elif method == "extragradient":
+                a1, a2 = t1 + delta * g1, t2 + delta * g2
+                ok = (_ok(a1, np.inf) & _ok(a2, np.inf))[:, None]    # trial point finite
+                h1, h2 = direction(np.where(ok, a1, t1), np.where(ok, a2, t2))
+                n1 = np.where(ok, t1 + delta * h1, np.nan)
+                n2 = np.where(ok, t2 + delta * h2, np.nan)
+            else:   # optimistic
+                q1, q2 = (g1, g2) if previous is None else previous
+                n1, n2 = t1 + delta * (2 * g1 - q1), t2 + delta * (2 * g2 - q2)
+                previous = (g1, g2)
         bad = alive & ~(_ok(n1, max_abs) & _ok(n2, max_abs))
         if bad.any():
             idx = np.flatnonzero(bad)
@@ -238,6 +254,30 @@ def train(game, rule1="lola", rule2=None, *, runs: int = 50, steps: int = 200,
     reward = _reward_scale(game) * game.value(T1, T2)
     return Trajectory(game, T1, T2, reward, diverged_at, (f1.rule.name, f2.rule.name),
                       ({**f1.hyper, **f1.options}, {**f2.hyper, **f2.options}), delta, method)
+
+
+def initial_parameters(game, runs: int, seed, init_std: float, max_abs: float = 1e4) -> tuple:
+    r"""Initial parameters :math:`\theta_i \sim N(0, \text{init\_std}^2)`, shapes ``(runs, d_i)``.
+
+    The one draw used by :func:`train` and :func:`lola_sym.compare.compare`:
+    agent 1's parameters, then agent 2's, from ``seed``. An ``init_std`` whose
+    draws would reach ``max_abs`` (counted as divergence) is refused.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> t1, t2 = initial_parameters(ipd(), 3, 0, 1.0)
+    >>> t1.shape, bool(np.all(t1 == train(ipd(), "nl", runs=3, steps=0, seed=0).theta1[0]))
+    ((3, 5), True)
+    """
+    std = check_real(init_std, "init_std", nonnegative=True)
+    if std * 10 > max_abs:
+        raise ValueError(f"init_std={std:g} draws initial parameters beyond max_abs={max_abs:g} "
+                         f"(which counts as divergence); lower init_std or raise max_abs")
+    d1, d2 = game.dims
+    check_result_size(8 * runs * (d1 + d2), f"{runs} runs", "use fewer runs")
+    rng = as_generator(seed)
+    return rng.normal(0.0, std, size=(runs, d1)), rng.normal(0.0, std, size=(runs, d2))
 
 
 def _ok(x, max_abs):

@@ -8,6 +8,8 @@ Cache, CLI and exact-input classes live beside their modules (``test_cache.py``,
 
 import tracemalloc
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -15,7 +17,8 @@ import sympy as sp
 
 import lola_sym as ls
 from lola_sym import games
-from lola_sym.compile import BACKENDS
+from lola_sym.compile import BACKENDS, compile_field
+from lola_sym.program import Program
 from lola_sym.field import FieldError, compiled_program, update_field
 from lola_sym.rules import RULES, get_rule
 
@@ -49,12 +52,36 @@ def test_constants_reach_every_backend_exactly(backend, c):
     np.testing.assert_allclose(got, want, rtol=RTOL_REFERENCE)
 
 
+@pytest.mark.parametrize("c", [sp.Integer(10) ** 400, sp.Rational(1, 10 ** 400), "1e-100000000",
+                               Fraction(1, 10 ** 10000), Decimal("1e-99999999")],
+                         ids=["1e400", "1e-400", "1e-1e8 text", "1e-10000", "Decimal 1e-99999999"])
+def test_payoffs_beyond_double_are_refused_at_once(c):
+    """Before: compiled to inf or 0 (10**400), or hung (the literal 1e-100000000)."""
+    with pytest.raises(ValueError, match="magnitude"):
+        games.iterated([[c, 0], [5, 1]], [[3, 5], [0, 1]], sp.Rational(9, 10))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("c", [sp.Integer(10) ** 400, sp.Rational(1, 10 ** 400)], ids=["1e400", "1e-400"])
-def test_constants_beyond_double_are_refused(backend, c):
-    g = games.iterated([[c, 0], [5, 1]], [[3, 5], [0, 1]], sp.Rational(9, 10))
+def test_constants_beyond_double_are_refused_by_every_backend(backend, c):
+    """A derived program whose constant has no double (here 1e400 * x) is refused, not rounded to inf/0."""
+    prog = Program.from_steps((x, y), [("u", c * x * y)]).with_outputs([sp.Symbol("u"), x])
     with pytest.raises(ValueError, match="double precision"):
-        compiled_program(g, "value", backend)
+        compile_field(prog, [(x,), (y,)], n_out=(1, 1), backend=backend)
+
+
+@pytest.mark.parametrize("gamma", [1 - Fraction(1, 10 ** 16), 1 - Fraction(1, 10 ** 7), "0.99999999"])
+def test_discount_too_close_to_one_is_refused(gamma):
+    """Before: ipd(1 - 1e-16) gave V = +1.2e16 for TFT where the value is -1.5e16 (wrong sign)."""
+    with pytest.raises(ValueError, match="too close to 1"):
+        games.ipd(gamma)
+
+
+def test_discount_at_the_bound_is_accurate():
+    g = games.ipd(1 - Fraction(1, 10 ** 6))
+    t1, t2 = ls.policy("tft"), np.array([0.3, -2.0, 1.0, 0.5, 4.0])
+    want = np.array([float(v) for v in reference.values(g.R1, g.R2, g.gamma, t1, t2)])
+    np.testing.assert_allclose(g.value(t1, t2), want, rtol=1e-9)   # measured 2.2e-10
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -161,12 +188,6 @@ def test_one_shot_game_with_nan_is_refused():
         g.value(np.array([-1.0]), np.array([1.0]))
 
 
-def test_overflowing_values_are_an_error():
-    g = games.iterated([[1e308, 0], [5, 1]], [[3, 5], [0, 1]], 0.99)
-    with pytest.raises(ValueError, match="not finite"):
-        g.value(np.full(5, 10.0), np.full(5, 10.0))
-
-
 def test_inf_logit_gives_the_promised_error_not_a_runtime_warning():
     f = update_field(games.ipd(), "lola")
     with warnings.catch_warnings():
@@ -258,3 +279,83 @@ def test_tournament_docstring_claims_hold():
     assert not p.mirrored and np.array_equal(p.reward, tr.final_reward)
     q = res.pairings[("lola", "nl")]
     assert q.mirrored and np.array_equal(q.reward, p.reward[:, ::-1])
+
+
+# ------------------------------------------------- neighbours found by a hostile review
+@pytest.mark.parametrize("call", [
+    lambda g: update_field(g, "nl"), lambda g: ls.train(g), lambda g: ls.compare(g, ["nl"]),
+    lambda g: ls.find_fixed_points(g, "nl"), lambda g: ls.classify(g, "nl", [0], [0]),
+    lambda g: ls.exact_jacobian(g, "nl", [0], [0]), lambda g: ls.consistency(g, "lola", [0], [0], 1.0)],
+    ids=["update_field", "train", "compare", "find_fixed_points", "classify", "exact_jacobian",
+         "consistency"])
+def test_a_non_game_is_a_type_error(call):
+    """Before: AttributeError: 'str' object has no attribute 'dims'."""
+    for bad in ("ipd", None, 5):
+        with pytest.raises(TypeError, match="must be a lola_sym game"):
+            call(bad)
+
+
+def test_expected_consistency_neighbours():
+    with pytest.raises(ValueError, match="beyond double precision"):   # exact value ~5.5e603
+        ls.expected_consistency(games.tandem(), "exact_lola", 1e300)
+    with pytest.raises(ValueError, match="samples must be >= 2"):     # NaN standard error before
+        ls.expected_consistency(games.matching_pennies(), "lola", 1.0, samples=1)
+    with pytest.raises(ValueError, match="absurdly large"):           # OverflowError before
+        ls.expected_consistency(games.tandem(), "exact_lola", 1, low=-1e308, high=1e308,
+                                exact=False)
+
+
+def test_overflow_in_combined_rules_is_reported_not_warned():
+    """SOS and SGA with payoffs of 1e200 overflowed with a RuntimeWarning (an error in this suite)."""
+    z = np.zeros(5)
+    big = games.iterated([[3e200, 0], [5e200, 1e200]], [[3e200, 5e200], [0, 1e200]], 0.96)
+    for rule in ("sos", "sga"):
+        with pytest.raises(FieldError, match="overflow"):
+            update_field(big, rule)(z + 0.3, z - 0.2)
+    tr = ls.train(big, "sos", runs=2, steps=2, on_divergence="mark")
+    assert tr.diverged_at.tolist() == [1, 1]
+    g1, _ = update_field(games.ipd(), "sos", eta=1e160)(z, z)     # large but finite: no error
+    assert np.isfinite(g1).all()
+
+
+@pytest.mark.parametrize("method", ["simultaneous", "extragradient", "optimistic"])
+def test_training_with_an_absurd_rate_marks_divergence_without_warnings(method):
+    tr = ls.train(games.tandem(), "nl", runs=3, steps=3, delta=1e300, method=method,
+                  on_divergence="mark")
+    assert tr.diverged.all() and np.isfinite(tr.theta1).all()
+
+
+def test_training_arguments_neighbours():
+    g = games.ipd()
+    with pytest.raises(ValueError, match="init_std=1e\\+308"):       # named theta2 before
+        ls.train(g, "nl", init_std=1e308)
+    with pytest.raises(ValueError, match="runs=7 but theta1 has 2 rows"):   # used 2 silently
+        ls.train(g, "nl", runs=7, theta1=np.zeros((2, 5)), theta2=np.zeros((2, 5)))
+    with pytest.raises(TypeError, match="callback must be callable"):  # failed after a step
+        ls.train(g, "nl", steps=0, callback="x")
+    with pytest.raises(ValueError, match="would hold about"):          # MemoryError before
+        ls.train(g, "nl", runs=10 ** 12)
+    with pytest.raises(ValueError, match="would hold about"):
+        ls.train(g, "nl", runs=10 ** 5, steps=10 ** 5)
+    with pytest.raises(ValueError, match="unknown method"):           # ambiguous truth value
+        ls.train(g, "nl", method=np.array(["simultaneous"]))
+    with pytest.raises(TypeError, match="target must be"):
+        ls.compare(g, ["nl"], target=np.zeros(3))
+
+
+def test_threshold_and_fixed_point_neighbours():
+    mp = games.matching_pennies()
+    st = ls.classify(mp, "lola", [0], [0], eta=1e300)   # |lambda|^2 overflowed in lr_threshold
+    assert st.flow == "stable"
+    with pytest.raises(ValueError, match="starts=10000000 is more than"):   # hung before
+        ls.find_fixed_points(mp, "lola", starts=10 ** 7)
+    with pytest.raises(ValueError, match="scale=1e\\+200"):
+        ls.find_fixed_points(games.hamiltonian(), "sga", scale=1e200)
+    # a start where the field overflows is skipped instead of aborting the search
+    pts = ls.find_fixed_points(games.tandem(), "lola", starts=4, x0=[1e308, -1e308], eta=0.2)
+    assert pts and all(abs(p.theta1[0] + p.theta2[0] - 5 / 3) < 1e-9 for p in pts)
+
+
+def test_hola_order_may_be_a_numpy_int():
+    f = update_field(games.tandem(), "hola", order=np.int64(1))
+    assert f.options == {"order": 1}

@@ -191,7 +191,7 @@ class Rule:
         for k, v in given.items():
             if k not in self.options:
                 raise ValueError(f"rule {self.name!r} has no option {k!r}")
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise ValueError(f"option {k!r} of rule {self.name!r} must be a non-negative int, "
                                  f"got {v!r}")
             out[k] = int(v)

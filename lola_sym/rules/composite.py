@@ -71,6 +71,11 @@ def _sizes3(game, **_):
 
 
 def combine_sos(groups, hyper, game):
+    with np.errstate(over="ignore", invalid="ignore"):   # overflow: the field reports the point
+        return _combine_sos(groups, hyper, game)
+
+
+def _combine_sos(groups, hyper, game):
     xi, hoxi, chi = groups
     eta, a, b = hyper["eta"], hyper["a"], hyper["b"]
     xi0 = xi + eta * hoxi
@@ -101,6 +106,7 @@ def _sga_sizes(game, **_):
 
 
 def _combine_sga(aligned):
+    @np.errstate(over="ignore", invalid="ignore")      # overflow: the field reports the point
     def combine(groups, hyper, game):
         xi, htxi, hxi = groups
         at_xi = 0.5 * (htxi - hxi)
@@ -136,6 +142,7 @@ def _cgd_sizes(game, **_):
     return (("xi", d1 + d2), ("H_12", d1 * d2), ("H_21", d2 * d1))
 
 
+@np.errstate(over="ignore", invalid="ignore")          # overflow: the field reports the point
 def combine_cgd(groups, hyper, game):
     xi, h12, h21 = groups
     d1, d2 = game.dims
