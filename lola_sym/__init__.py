@@ -4,7 +4,7 @@ The public API is re-exported here; see the submodules for the derivations.
 """
 
 from lola_sym import games
-from lola_sym.field import UpdateField, update_field
+from lola_sym.field import FieldError, UpdateField, update_field
 from lola_sym.games import IteratedGame, iterated
 from lola_sym.layout import from_release, policy, to_release
 from lola_sym.program import Program, sigmoid
@@ -29,7 +29,7 @@ from lola_sym.derive import render, rule_page
 
 __version__ = "0.1.0"
 
-__all__ = ["games", "IteratedGame", "iterated", "update_field", "UpdateField", "policy",
+__all__ = ["games", "IteratedGame", "iterated", "update_field", "UpdateField", "FieldError", "policy",
            "to_release", "from_release", "Program", "sigmoid", "RULES", "get_rule",
            "train", "Trajectory", "DivergenceError", "consistency", "expected_consistency",
            "DifferentiableGame", "differentiable", "Rollouts", "rollout", "exact_targets",
