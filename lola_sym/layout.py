@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from lola_sym._validation import as_params
+from lola_sym._validation import as_params, check_real
 
 __all__ = [
     "STATES", "N_PARAMS", "SWAP", "theta_symbols", "prob_symbols",
@@ -79,6 +79,8 @@ def prob_symbols(agent: int) -> tuple:
 
 
 def _check_agent(agent):
+    if isinstance(agent, (bool, np.bool_)) or not isinstance(agent, (int, np.integer)):
+        raise TypeError(f"agent must be the int 1 or 2, got {type(agent).__name__} {agent!r}")
     if agent not in (1, 2):
         raise ValueError(f"agent must be 1 or 2, got {agent!r}")
 
@@ -88,17 +90,26 @@ def policy(name: str, logit: float = LOGIT_CLIP) -> np.ndarray:
 
     Names: ``"tft"`` (tit-for-tat), ``"alld"``, ``"allc"``, ``"wsls"``
     (win-stay lose-shift), ``"grim"``. The same vector serves both agents.
+    ``logit`` is a positive finite real number (not a string, bool or array).
 
     Examples
     --------
     >>> policy("tft", 5.0)
     array([ 5.,  5., -5.,  5., -5.])
+    >>> policy("tft", "5")
+    Traceback (most recent call last):
+    ...
+    TypeError: logit must be a real number, got str
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a policy name (str), one of {sorted(_POLICIES)}; "
+                        f"got {type(name).__name__}")
     try:
         probs = _POLICIES[name]
     except KeyError:
         raise ValueError(f"unknown policy {name!r}; choose one of {sorted(_POLICIES)}") from None
-    if not (np.isfinite(logit) and logit > 0):
+    logit = check_real(logit, "logit")
+    if not logit > 0:
         raise ValueError(f"logit must be a positive finite number, got {logit!r}")
     return np.where(np.array(probs) == 1, logit, -logit).astype(float)
 

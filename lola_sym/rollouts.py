@@ -30,14 +30,16 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 from scipy.special import expit
 
-from lola_sym._validation import as_params, as_point, check_positive_int
-from lola_sym.layout import SWAP
+from lola_sym._validation import as_params, as_point, check_positive_int, check_result_size
+from lola_sym.layout import SWAP, _check_agent
+from lola_sym.rules import get_rule
 from lola_sym.training import as_generator
 
 __all__ = ["Rollouts", "rollout", "chain", "joint_distribution", "TERMINATIONS", "Targets",
@@ -45,6 +47,21 @@ __all__ = ["Rollouts", "rollout", "chain", "joint_distribution", "TERMINATIONS",
 
 #: Accepted values of ``termination``.
 TERMINATIONS = ("fixed", "geometric")
+#: Most steps one :func:`rollout` simulates. Steps are sequential numpy passes costing
+#: 13-20 us each even for a single episode (measured), so 10**6 steps take under 20 s;
+#: longer horizons are refused up front instead of running for minutes.
+MAX_HORIZON = 10 ** 6
+#: Most episode-steps (parameter pairs x batch x steps) one :func:`rollout` simulates:
+#: at 30-50 ns each (measured) about 20 s.
+MAX_EPISODE_STEPS = 5 * 10 ** 8
+#: Bytes :func:`rollout` holds per episode-step (own states, actions of both agents and the
+#: mask, 5 bytes, built step-major and copied once) and per episode (the draws and lookups
+#: of one step), for :func:`~lola_sym._validation.check_result_size`.
+ROLLOUT_BYTES_PER_STEP, ROLLOUT_BYTES_PER_EPISODE = 10, 64
+#: Forward sums of :func:`exact_targets` with ``method="sum"`` are sequential (about 50 us
+#: a step, measured): longer horizons are refused (``method="tail"`` has no limit), and
+#: ``method="auto"`` switches to the tail form above :data:`AUTO_SUM_HORIZON`.
+MAX_SUM_HORIZON, AUTO_SUM_HORIZON = 10 ** 5, 1000
 
 
 def _check_game(game):
@@ -242,7 +259,7 @@ def rollout(game, theta1, theta2, batch: int, horizon: int | None = None, *, see
     t1 = as_params(theta1, "theta1")
     t2 = as_params(theta2, "theta2")
     batch = check_positive_int(batch, "batch")
-    if termination not in TERMINATIONS:
+    if not isinstance(termination, str) or termination not in TERMINATIONS:
         raise ValueError(f"unknown termination {termination!r}; choose one of {TERMINATIONS}")
     if horizon is not None:
         horizon = check_positive_int(horizon, "horizon")
@@ -250,35 +267,98 @@ def rollout(game, theta1, theta2, batch: int, horizon: int | None = None, *, see
         raise ValueError("termination='fixed' needs a horizon (number of steps >= 1)")
     rng = as_generator(seed)
     lead = np.broadcast_shapes(t1.shape[:-1], t2.shape[:-1])
+    n = math.prod(lead)
+    if n == 0:
+        raise ValueError(f"theta1 and theta2 broadcast to the leading shape {lead}, which holds "
+                         f"no parameter pair: give at least one pair of shape (..., 5)")
+    gamma = float(game.gamma)
+    steps = horizon
+    if termination == "geometric":          # until every episode ended (or the cap)
+        steps = _longest_episode(n * batch, game.gamma)
+        steps = steps if horizon is None else min(horizon, steps)
+    if steps > MAX_HORIZON:
+        how = (f"horizon={horizon:,}" if horizon is not None else
+               f"geometric termination with gamma={gamma:g} and {n * batch:,} episodes would "
+               f"run about {steps:,} steps until every episode ended; that")
+        raise ValueError(f"{how} exceeds the limit of {MAX_HORIZON:,} sequential steps per "
+                         f"rollout (under 20 s); "
+                         + ("use a shorter horizon" if horizon is not None else
+                            "pass horizon= to cap the episodes (which biases the estimators), "
+                            "or use a smaller gamma"))
+    if n * batch * steps > MAX_EPISODE_STEPS:
+        raise ValueError(f"rollout of {n:,} parameter pair(s) x batch={batch:,} x {steps:,} steps "
+                         f"would simulate {n * batch * steps:.3g} episode-steps (limit "
+                         f"{MAX_EPISODE_STEPS:.0e}, about 20 s); use a smaller batch or horizon, "
+                         f"or split the batch over several calls (seeded differently)")
+    check_result_size(n * batch * (steps * ROLLOUT_BYTES_PER_STEP + ROLLOUT_BYTES_PER_EPISODE),
+                      f"rollout of {n:,} parameter pair(s) x batch={batch:,} x {steps:,} steps",
+                      "use a smaller batch or horizon, or fewer parameter pairs per call")
     t1 = np.array(np.broadcast_to(t1, lead + (5,)))
     t2 = np.array(np.broadcast_to(t2, lead + (5,)))
-    n = int(np.prod(lead, dtype=int))
-    p1, p2 = expit(t1).reshape(n, 5), expit(t2).reshape(n, 5)
-    rows = np.arange(n)[:, None]
-    gamma = float(game.gamma)
-    s1 = np.zeros((n, batch), dtype=np.intp)
-    s2 = np.zeros((n, batch), dtype=np.intp)
-    alive = np.ones((n, batch), dtype=bool)
-    S, A, M = [], [], []
-    t = 0
-    while (horizon is None or t < horizon) and alive.any():
-        u = rng.random((2, n, batch))
-        a1 = (u[0] >= p1[rows, s1]).astype(np.int8)          # C (0) with probability p
-        a2 = (u[1] >= p2[rows, s2]).astype(np.int8)
-        S.append(np.stack([s1, s2]).astype(np.int8))
-        A.append(np.stack([a1, a2]))
-        M.append(alive.copy())
-        s1 = 1 + 2 * a1.astype(np.intp) + a2
-        s2 = 1 + 2 * a2.astype(np.intp) + a1
-        if termination == "geometric":
-            alive &= rng.random((n, batch)) < gamma
-        t += 1
+    states, actions, mask = _simulate(expit(t1).reshape(n, 5), expit(t2).reshape(n, 5), batch,
+                                      horizon, termination == "geometric", gamma, rng, steps)
+    t = states.shape[0]
     shape = (2,) + lead + (batch, t)
-    states = np.stack(S, axis=-1).reshape(shape)
-    actions = np.stack(A, axis=-1).reshape(shape)
-    mask = np.stack(M, axis=-1).reshape(shape[1:])
+    states = np.ascontiguousarray(np.moveaxis(states, 0, -1)).reshape(shape)
+    actions = np.ascontiguousarray(np.moveaxis(actions, 0, -1)).reshape(shape)
+    mask = np.ascontiguousarray(np.moveaxis(mask, 0, -1)).reshape(shape[1:])
     kappa = gamma if termination == "fixed" else 1.0
     return Rollouts(game, t1, t2, states, actions, mask, termination, kappa)
+
+
+def _longest_episode(episodes: int, gamma) -> int:
+    r"""Steps after which all of ``episodes`` geometric episodes have ended but for odds of
+    :math:`e^{-5}` (:math:`N \gamma^t \le e^{-5}`)."""
+    rate = -math.log1p(-float(1 - gamma))            # -log(gamma), accurate near gamma = 1
+    return max(1, math.ceil((math.log(episodes) + 5.0) / rate))
+
+
+def _simulate(p1, p2, batch, horizon, geometric, gamma, rng, expected):
+    """Step-major states, actions (T, 2, n, batch) and mask (T, n, batch) of one simulation.
+
+    ``geometric``: each episode continues with probability ``gamma`` after every step,
+    until every episode ended (at most ``horizon`` steps, or :data:`MAX_HORIZON` when
+    ``horizon`` is None). The random stream is one ``(2, n, batch)`` uniform draw per
+    step, followed for geometric termination by one ``(n, batch)`` draw.
+    """
+    n = p1.shape[0]
+    cap = MAX_HORIZON if horizon is None else horizon
+    size = min(cap, expected)
+    S = np.empty((size, 2, n, batch), np.int8)
+    A = np.empty((size, 2, n, batch), np.int8)
+    M = np.empty((size, n, batch), bool)
+    pflat = np.concatenate([p1.ravel(), p2.ravel()])
+    base = (5 * np.arange(2 * n, dtype=np.intp)).reshape(2, n, 1)
+    s = np.zeros((2, n, batch), np.int8)                # own states: 0 = s0
+    idx = np.empty((2, n, batch), np.intp)
+    u, p = np.empty((2, n, batch)), np.empty((2, n, batch))
+    alive = np.ones((n, batch), dtype=bool)
+    survive = np.empty((n, batch))
+    t = 0
+    while t < cap and (not geometric or alive.any()):
+        if t == S.shape[0]:                              # geometric episodes ran long: grow
+            more = min(cap, 2 * t) - t
+            S = np.concatenate([S, np.empty((more,) + S.shape[1:], np.int8)])
+            A = np.concatenate([A, np.empty((more,) + A.shape[1:], np.int8)])
+            M = np.concatenate([M, np.empty((more,) + M.shape[1:], bool)])
+        rng.random(out=u)
+        S[t] = s
+        np.add(base, s, out=idx)
+        pflat.take(idx, out=p)
+        a = A[t]
+        np.greater_equal(u, p, out=a, casting="unsafe")  # C (0) with probability p
+        M[t] = alive
+        np.multiply(a, 2, out=s)                         # own state 1 + 2 own + other's action
+        s += a[::-1]
+        s += 1
+        if geometric:
+            rng.random(out=survive)
+            alive &= survive < gamma
+        t += 1
+    if horizon is None and alive.any():
+        raise ValueError(f"geometric episodes were still running after {MAX_HORIZON:,} steps "
+                         f"(gamma={gamma:g}); pass horizon= to cap them")
+    return S[:t], A[:t], M[:t]
 
 
 def chain(game, theta1, theta2) -> tuple:
@@ -327,10 +407,35 @@ def joint_distribution(game, theta1, theta2, horizon: int) -> np.ndarray:
     """
     horizon = check_positive_int(horizon, "horizon")
     p0, P, _ = chain(game, theta1, theta2)
-    out = [np.broadcast_to(p0, P.shape[:-1])]
-    for _ in range(horizon - 1):
-        out.append(np.einsum("...i,...ij->...j", out[-1], P))
-    return np.stack(out, axis=-2)
+    check_result_size(8 * 4 * horizon * math.prod(P.shape[:-2]),
+                      f"joint_distribution(horizon={horizon:,}) of {math.prod(P.shape[:-2]):,} "
+                      f"parameter pair(s)", "use a shorter horizon or fewer parameter pairs")
+    return _orbit(p0, P, horizon)
+
+
+def _orbit(x0, M, T: int) -> np.ndarray:
+    r"""Row vectors :math:`x_0 M^t` for :math:`t < T`, shape (..., T, n), in blocks.
+
+    Within a block of :math:`B` steps every row is :math:`x_{kB} M^j` from the stored
+    powers :math:`M^0, \ldots, M^{B-1}`, so the Python loop runs :math:`T / B` times
+    (:math:`B \le T / 4`: the powers never outweigh the result).
+    """
+    lead = np.broadcast_shapes(x0.shape[:-1], M.shape[:-2])
+    n = M.shape[-1]
+    out = np.empty(lead + (T, n))
+    B = max(1, min(1024, T // 4))
+    powers = np.empty(M.shape[:-2] + (B, n, n))
+    powers[..., 0, :, :] = np.eye(n)
+    for j in range(1, B):
+        powers[..., j, :, :] = powers[..., j - 1, :, :] @ M
+    step = powers[..., B - 1, :, :] @ M                             # M^B
+    x = np.broadcast_to(x0, lead + (n,))
+    for start in range(0, T, B):
+        k = min(B, T - start)
+        out[..., start:start + k, :] = np.einsum("...i,...kij->...kj", x, powers[..., :k, :, :])
+        if start + B < T:
+            x = np.einsum("...i,...ij->...j", x, step)
+    return out
 
 
 #: What an estimator estimates, for agent ``i`` with opponent ``j``: own gradient
@@ -364,18 +469,22 @@ class Targets:
 
     def grad(self, of: int, wrt: int) -> np.ndarray:
         r""":math:`\nabla_{wrt} V_{of}`, shape (5,)."""
+        _check_agent(of), _check_agent(wrt)
         return self.gradient[of - 1, _BLOCK[wrt]]
 
     def cross_hessian(self, of: int) -> np.ndarray:
         r""":math:`\nabla_1 \nabla_2 V_{of}`, shape (5, 5): rows agent 1's logits."""
+        _check_agent(of)
         return self.hessian[of - 1, _BLOCK[1], _BLOCK[2]]
 
     def quantity(self, name: str, agent: int = 1, eta: float = 1.0) -> np.ndarray:
-        """The exact value of an estimator's target (see :data:`QUANTITIES`)."""
-        if agent not in (1, 2):
-            raise ValueError(f"agent must be 1 or 2, got {agent!r}")
-        if name not in QUANTITIES:
-            raise ValueError(f"unknown quantity {name!r}; choose one of {list(QUANTITIES)}")
+        """The exact value of an estimator's target (see :data:`QUANTITIES`).
+
+        ``eta`` (LOLA's look-ahead, for ``"lola"``) is validated by the LOLA rule.
+        """
+        _check_agent(agent)
+        _check_quantity(name)
+        eta = _check_eta(eta)
         i, j = agent, 3 - agent
         if name == "grad":
             return self.grad(i, i)
@@ -384,12 +493,27 @@ class Targets:
         hess = self.hessian[j - 1, _BLOCK[i], _BLOCK[j]]
         if name == "hessian":
             return hess
-        corr = hess @ self.grad(i, j)
-        return corr if name == "correction" else self.grad(i, i) + eta * corr
+        with np.errstate(over="ignore", invalid="ignore"):
+            corr = hess @ self.grad(i, j)
+            out = corr if name == "correction" else self.grad(i, i) + eta * corr
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"the exact {name!r} target of agent {agent} overflows double "
+                             f"precision (eta={eta:g}); use a smaller eta or rescale the payoffs")
+        return out
 
     def __sub__(self, other: "Targets") -> "Targets":
         return Targets(self.value - other.value, self.gradient - other.gradient,
                        self.hessian - other.hessian, None)
+
+
+def _check_eta(eta) -> float:
+    """LOLA's look-ahead validated by the LOLA rule (a finite real number >= 0)."""
+    return get_rule("lola").hyper_values({"eta": eta})["eta"]
+
+
+def _check_quantity(name):
+    if not isinstance(name, str) or name not in QUANTITIES:
+        raise ValueError(f"unknown quantity {name!r}; choose one of {list(QUANTITIES)}")
 
 
 _BLOCK = {1: slice(0, 5), 2: slice(5, 10)}
@@ -450,15 +574,50 @@ def _propagate(p, dp, d2p, P, dP, d2P):
     return p @ P, dp @ P + np.einsum("i,aij->aj", p, dP), d2
 
 
+def _times(X, Y):
+    """The product of two matrices with their first and second derivatives."""
+    A, dA, d2A = X
+    B, dB, d2B = Y
+    d2 = (d2A @ B + A @ d2B + np.einsum("aij,bjk->abik", dA, dB)
+          + np.einsum("bij,ajk->abik", dA, dB))
+    return A @ B, dA @ B + A @ dB, d2
+
+
+def _power(P, dP, d2P, k: int):
+    """:math:`P^k` with its first and second derivatives, by repeated squaring."""
+    n, m = P.shape[-1], dP.shape[0]
+    result = (np.eye(n), np.zeros((m, n, n)), np.zeros((m, m, n, n)))
+    base = (P, dP, d2P)
+    while k:
+        if k & 1:
+            result = _times(result, base)
+        k >>= 1
+        if k:
+            base = _times(base, base)
+    return result
+
+
+def _finite(targets: Targets, r, what: str) -> Targets:
+    for name in ("value", "gradient", "hessian"):
+        if not np.all(np.isfinite(getattr(targets, name))):
+            raise ValueError(f"{what} overflow double precision (payoffs up to "
+                             f"{np.max(np.abs(r)):.3g}): rescale the payoffs, e.g. divide R1 "
+                             f"and R2 by a common factor")
+    return targets
+
+
 def exact_targets(game, theta1, theta2, horizon: int | None = None,
-                  method: str = "sum") -> Targets:
+                  method: str = "auto") -> Targets:
     r"""Exact values, gradients and Hessians of both agents at one point.
 
     With ``horizon=None`` the infinite discounted value
     :math:`V_i = p_0^\top (I - \gamma P)^{-1} r_i`; with a horizon ``T`` the
     truncated :math:`V^T_i = \sum_{t<T} \gamma^t p_t^\top r_i`, computed by
-    forward-mode recursion of :math:`p_{t+1} = p_t P` (``method="sum"``) or as
-    :math:`V - \gamma^T p_T^\top (I - \gamma P)^{-1} r` (``method="tail"``).
+    forward-mode recursion of :math:`p_{t+1} = p_t P` (``method="sum"``, at most
+    :data:`MAX_SUM_HORIZON` steps) or as
+    :math:`V - \gamma^T p_T^\top (I - \gamma P)^{-1} r` with :math:`(\gamma P)^T`
+    by repeated squaring (``method="tail"``, any horizon); ``"auto"`` sums up to
+    :data:`AUTO_SUM_HORIZON` steps and uses the tail form beyond.
     The derivatives are exact up to rounding (closed-form linear algebra).
 
     Examples
@@ -474,34 +633,45 @@ def exact_targets(game, theta1, theta2, horizon: int | None = None,
     True
     """
     (p0, dp0, d2p0, P, dP, d2P), gamma, r = _point(game, theta1, theta2)
-    if method not in ("sum", "tail"):
-        raise ValueError(f"unknown method {method!r}; choose 'sum' or 'tail'")
-    full = Targets(*_start_value(p0, dp0, d2p0, P, dP, d2P, gamma, r))
+    if not isinstance(method, str) or method not in ("auto", "sum", "tail"):
+        raise ValueError(f"unknown method {method!r}; choose 'auto', 'sum' or 'tail'")
+    if horizon is not None:
+        horizon = check_positive_int(horizon, "horizon")
+        if method == "sum" and horizon > MAX_SUM_HORIZON:
+            raise ValueError(f"method='sum' adds the horizon={horizon:,} steps one by one (limit "
+                             f"{MAX_SUM_HORIZON:,}, about 5 s); use method='tail' (closed form, "
+                             f"any horizon)")
+    with np.errstate(over="ignore", invalid="ignore"):
+        full = Targets(*_start_value(p0, dp0, d2p0, P, dP, d2P, gamma, r))
+    what = "the exact values and derivatives"
     if horizon is None:
-        return full
-    horizon = check_positive_int(horizon, "horizon")
-    if method == "tail":
-        tail = truncation_bias(game, theta1, theta2, horizon)
-        diff = full - tail
-        return Targets(diff.value, diff.gradient, diff.hessian, horizon)
+        return _finite(full, r, what)
+    if method == "tail" or (method == "auto" and horizon > AUTO_SUM_HORIZON):
+        with np.errstate(over="ignore", invalid="ignore"):
+            diff = full - truncation_bias(game, theta1, theta2, horizon)
+        return _finite(Targets(diff.value, diff.gradient, diff.hessian, horizon), r, what)
     p, dp, d2p = p0, dp0, d2p0
     V, G, H = np.zeros(2), np.zeros((2, 10)), np.zeros((2, 10, 10))
     disc = 1.0
-    for t in range(horizon):
-        V += disc * (r @ p)
-        G += disc * (dp @ r.T).T
-        H += disc * np.einsum("abi,ki->kab", d2p, r)
-        if t + 1 < horizon:
-            p, dp, d2p = _propagate(p, dp, d2p, P, dP, d2P)
-        disc *= gamma
-    return Targets(V, G, H, horizon)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(horizon):
+            V += disc * (r @ p)
+            G += disc * (dp @ r.T).T
+            H += disc * np.einsum("abi,ki->kab", d2p, r)
+            if t + 1 < horizon:
+                p, dp, d2p = _propagate(p, dp, d2p, P, dP, d2P)
+            disc *= gamma
+    return _finite(Targets(V, G, H, horizon), r, what)
 
 
 def truncation_bias(game, theta1, theta2, horizon: int) -> Targets:
     r"""Exact :math:`V - V^T = \gamma^T p_T^\top (I - \gamma P)^{-1} r` and its derivatives.
 
     The bias of every estimator from episodes of ``horizon`` steps with
-    respect to the infinite discounted value (:math:`p_T = p_0 P^T`).
+    respect to the infinite discounted value (:math:`p_T = p_0 P^T`). The
+    discounted distribution :math:`\gamma^T p_T = p_0 (\gamma P)^T` and its
+    derivatives come from repeated squaring: any horizon takes
+    :math:`O(\log T)` matrix products.
 
     Examples
     --------
@@ -515,12 +685,14 @@ def truncation_bias(game, theta1, theta2, horizon: int) -> Targets:
     """
     (p0, dp0, d2p0, P, dP, d2P), gamma, r = _point(game, theta1, theta2)
     horizon = check_positive_int(horizon, "horizon")
-    p, dp, d2p = p0, dp0, d2p0
-    for _ in range(horizon):
-        p, dp, d2p = _propagate(p, dp, d2p, P, dP, d2P)
-    V, G, H = _start_value(p, dp, d2p, P, dP, d2P, gamma, r)
-    scale = gamma ** horizon
-    return Targets(scale * V, scale * G, scale * H, horizon)
+    with np.errstate(over="ignore", invalid="ignore"):
+        A, dA, d2A = _power(gamma * P, gamma * dP, gamma * d2P, horizon)
+        q = p0 @ A                                                  # gamma^T p_T
+        dq = dp0 @ A + np.einsum("i,aij->aj", p0, dA)
+        d2q = (d2p0 @ A + np.einsum("ai,bij->abj", dp0, dA) + np.einsum("bi,aij->abj", dp0, dA)
+               + np.einsum("i,abij->abj", p0, d2A))
+        V, G, H = _start_value(q, dq, d2q, P, dP, d2P, gamma, r)
+    return _finite(Targets(V, G, H, horizon), r, "the truncation bias and its derivatives")
 
 
 def target_for(rollouts: Rollouts) -> Targets:
@@ -528,5 +700,8 @@ def target_for(rollouts: Rollouts) -> Targets:
 
     Fixed horizon: the truncated value; geometric termination: the exact value.
     """
+    if not isinstance(rollouts, Rollouts):
+        raise TypeError(f"expected Rollouts from lola_sym.rollouts.rollout, got "
+                        f"{type(rollouts).__name__}")
     horizon = rollouts.horizon if rollouts.termination == "fixed" else None
     return exact_targets(rollouts.game, rollouts.theta1, rollouts.theta2, horizon)

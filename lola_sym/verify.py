@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit
 
-from lola_sym._validation import as_point, check_positive_int, check_real
-from lola_sym.estimators import ESTIMATORS, estimate
-from lola_sym.layout import STATES, SWAP
-from lola_sym.rollouts import QUANTITIES, _check_game, exact_targets, rollout
+from lola_sym._validation import (as_numeric_array, as_point, check_positive_int, check_real,
+                                  check_result_size)
+from lola_sym.estimators import ESTIMATOR_BYTES_PER_STEP, ESTIMATORS, estimate
+from lola_sym.layout import STATES, SWAP, _check_agent
+from lola_sym.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, ROLLOUT_BYTES_PER_STEP,
+                               _check_eta, _check_game, _check_quantity, exact_targets, rollout)
 from lola_sym.training import as_generator
 
 __all__ = ["BiasVariance", "bias_variance", "GradientCheck", "GradientCheckError",
@@ -39,6 +41,16 @@ __all__ = ["BiasVariance", "bias_variance", "GradientCheck", "GradientCheckError
 
 #: Episode-steps simulated at once (replicates are chunked to stay below).
 CHUNK_STEPS = 2_000_000
+#: Most episode-steps one :func:`bias_variance` call simulates over all replicates, batch
+#: sizes and horizons: every estimator costs 0.2-0.6 us per episode-step (measured), so
+#: this is about 5 minutes per estimator.
+MAX_TOTAL_EPISODE_STEPS = 10 ** 9
+#: Most points of :func:`check_gradient`: the user's function is called once per point
+#: from Python (our part costs about 10 us a point, measured).
+MAX_POINTS = 10 ** 6
+#: Largest ``scale`` of :func:`check_gradient`: beyond logits of about 745 every sigmoid is
+#: exactly 0 or 1 in double precision and every gradient vanishes, so a check would test nothing.
+MAX_SCALE = 1000.0
 
 
 @dataclass(frozen=True)
@@ -105,13 +117,17 @@ class BiasVariance:
 
     @property
     def relative_bias(self) -> np.ndarray:
-        """Mean |mean - exact| over entries relative to mean |exact|, (e, b, h)."""
-        return np.mean(np.abs(self.mean - self.exact), axis=self._axes) / np.mean(np.abs(self.exact))
+        """Mean |mean - exact| over entries relative to mean |exact|, (e, b, h).
+
+        Where the exact target is zero: 0 for a zero numerator, else inf.
+        """
+        return _ratio(np.mean(np.abs(self.mean - self.exact), axis=self._axes),
+                      np.mean(np.abs(self.exact)))
 
     @property
     def relative_std(self) -> np.ndarray:
         """Mean standard deviation over entries relative to mean |exact|, (e, b, h)."""
-        return np.mean(self.std, axis=self._axes) / np.mean(np.abs(self.exact))
+        return _ratio(np.mean(self.std, axis=self._axes), np.mean(np.abs(self.exact)))
 
     def as_dict(self) -> dict:
         """Plain arrays and labels (JSON-able after ``.tolist()``)."""
@@ -168,7 +184,7 @@ def _fmt_T(T):
 def _estimator(spec, quantity, agent, eta, independent):
     if callable(spec):
         return getattr(spec, "__name__", "custom"), spec
-    if spec not in ESTIMATORS:
+    if not isinstance(spec, str) or spec not in ESTIMATORS:
         raise ValueError(f"unknown estimator {spec!r}; choose one of {sorted(ESTIMATORS)} "
                          "or pass a function f(rollouts) -> array")
     if ESTIMATORS[spec][0] == "reinforce" and quantity not in ("grad", "cross"):
@@ -213,30 +229,38 @@ def bias_variance(game, theta1, theta2, *, quantity: str = "grad", estimators=("
     """
     _check_game(game)
     t1, t2 = as_point(theta1, theta2, "bias_variance")
-    if quantity not in QUANTITIES:
-        raise ValueError(f"unknown quantity {quantity!r}; choose one of {list(QUANTITIES)}")
-    if agent not in (1, 2):
-        raise ValueError(f"agent must be 1 or 2, got {agent!r}")
+    _check_quantity(quantity)
+    _check_agent(agent)
+    eta = _check_eta(eta)
+    if not isinstance(independent, (bool, np.bool_)):
+        raise TypeError(f"independent must be a bool, got {type(independent).__name__}")
     if isinstance(estimators, str) or callable(estimators):
         estimators = [estimators]
-    specs = [_estimator(s, quantity, agent, eta, independent) for s in estimators]
+    specs = [_estimator(s, quantity, agent, eta, independent)
+             for s in _sequence(estimators, "estimators")]
     if not specs:
         raise ValueError("estimators is empty: give at least one name or function")
-    batch_sizes = np.array([check_positive_int(b, "batch size") for b in batch_sizes])
-    if batch_sizes.size == 0:
+    batch_sizes = [check_positive_int(b, "batch size")
+                   for b in _sequence(batch_sizes, "batch_sizes")]
+    if not batch_sizes:
         raise ValueError("batch_sizes is empty")
     replicates = check_positive_int(replicates, "replicates")
     if replicates < 2:
         raise ValueError("replicates must be >= 2 to estimate a variance")
+    if not isinstance(termination, str):
+        raise ValueError(f"unknown termination {termination!r}; choose 'fixed' or 'geometric'")
     if termination == "geometric":
-        horizons = np.array([-1])
+        horizons = [-1]
     elif termination == "fixed":
-        if horizons is None or len(horizons) == 0:
+        horizons = [] if horizons is None else _sequence(horizons, "horizons")
+        if len(horizons) == 0:
             raise ValueError("termination='fixed' needs horizons (a non-empty list of ints >= 1)")
-        horizons = np.array([check_positive_int(T, "horizon") for T in horizons])
+        horizons = [check_positive_int(T, "horizon") for T in horizons]
     else:
         raise ValueError(f"unknown termination {termination!r}; choose 'fixed' or 'geometric'")
-    check_real(eta, "eta")
+    mean_len = 3.0 / (1.0 - float(game.gamma))
+    _check_work(batch_sizes, [mean_len if T < 0 else T for T in horizons], replicates, len(specs))
+    batch_sizes, horizons = np.array(batch_sizes), np.array(horizons)
     rng = as_generator(seed)
     exact_all = exact_targets(game, t1, t2)
     exact = exact_all.quantity(quantity, agent, eta)
@@ -245,7 +269,6 @@ def bias_variance(game, theta1, theta2, *, quantity: str = "grad", estimators=("
                        for T in horizons])
     shape = (len(specs), len(batch_sizes), len(horizons)) + exact.shape
     mean, std, mse = np.empty(shape), np.empty(shape), np.empty(shape[:3])
-    mean_len = 3.0 / (1.0 - float(game.gamma))
     for b, N in enumerate(batch_sizes):
         for h, T in enumerate(horizons):
             steps = N * (mean_len if T < 0 else T)
@@ -261,19 +284,68 @@ def bias_variance(game, theta1, theta2, *, quantity: str = "grad", estimators=("
                 done += n
             for e in range(len(specs)):
                 v = np.concatenate(values[e])
-                mean[e, b, h], std[e, b, h] = v.mean(axis=0), v.std(axis=0, ddof=1)
-                mse[e, b, h] = np.mean(np.sum((v - exact).reshape(replicates, -1) ** 2, axis=1))
+                mean[e, b, h], std[e, b, h], mse[e, b, h] = _moments(v, exact, specs[e][0])
     return BiasVariance(game.name, quantity, agent, termination, replicates,
                         tuple(name for name, _ in specs), batch_sizes, horizons, exact, target,
                         mean, std, mse)
 
 
+def _sequence(x, name):
+    """``x`` as a list, with a clear error for a non-sequence (a bare number or a string)."""
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
+        raise TypeError(f"{name} must be a sequence (e.g. a list), got {type(x).__name__} {x!r}")
+    return list(x)
+
+
+def _check_work(batch_sizes, lengths, replicates, n_estimators):
+    """Refuse before simulating: one replicate too large for a rollout or the estimators'
+    memory, or a total beyond :data:`MAX_TOTAL_EPISODE_STEPS`."""
+    N, T = max(batch_sizes), max(lengths)
+    one = N * T
+    if T > MAX_HORIZON or one > MAX_EPISODE_STEPS:
+        raise ValueError(f"one replicate of batch size {N:,} and horizon {T:,.0f} simulates "
+                         f"{one:.3g} episode-steps (limits: {MAX_EPISODE_STEPS:.0e} episode-steps "
+                         f"and {MAX_HORIZON:,} steps per rollout); use smaller batch_sizes or "
+                         f"horizons")
+    check_result_size(int(one * (ESTIMATOR_BYTES_PER_STEP + ROLLOUT_BYTES_PER_STEP)),
+                      f"bias_variance at batch size {N:,} and horizon {T:,.0f}",
+                      "use smaller batch_sizes or horizons")
+    check_result_size(8 * replicates * 25 * n_estimators,
+                      f"bias_variance(replicates={replicates:,})", "use fewer replicates")
+    total = replicates * float(sum(batch_sizes)) * sum(lengths)
+    if total > MAX_TOTAL_EPISODE_STEPS:
+        raise ValueError(f"bias_variance would simulate {total:.3g} episode-steps ({replicates:,} "
+                         f"replicates x all batch sizes x all horizons; limit "
+                         f"{MAX_TOTAL_EPISODE_STEPS:.0e}, about 5 minutes per estimator); use "
+                         f"fewer replicates or smaller batch_sizes or horizons, or split the "
+                         f"study over several calls")
+
+
 def _check_output(value, shape, name):
-    value = np.asarray(value, dtype=float)
+    value = as_numeric_array(value, f"estimator {name!r} output", "iuf").astype(float)
     if value.shape != shape:
         raise ValueError(f"estimator {name!r} returned shape {value.shape}; expected {shape} "
                          "(one estimate per replicate)")
+    if not np.all(np.isfinite(value)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
+        raise ValueError(f"estimator {name!r} returned a non-finite estimate (at index {bad})")
     return value
+
+
+def _moments(v, exact, name):
+    """Mean and standard deviation over replicates and the mean squared error against exact."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = v.mean(axis=0), v.std(axis=0, ddof=1)
+        mse = np.mean(np.sum((v - exact).reshape(len(v), -1) ** 2, axis=1))
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+            scale = np.max(np.abs(v), axis=0)           # moments of values scaled into [-1, 1]
+            scale = np.where(scale > 0, scale, 1.0)
+            x = v / scale
+            mean, std = x.mean(axis=0) * scale, x.std(axis=0, ddof=1) * scale
+    if not (np.isfinite(mse) and np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+        raise ValueError(f"the squared errors of estimator {name!r} exceed double precision "
+                         f"(estimates up to {np.max(np.abs(v)):.3g}); rescale the payoffs")
+    return mean, std, mse
 
 
 # ------------------------------------------------------------------ gradient checks
@@ -310,18 +382,24 @@ class GradientCheck:
     @property
     def abs_error(self) -> np.ndarray:
         """|got - expected| (inf where the user value is not finite), (points, 2, 5)."""
-        err = np.abs(self.got - self.expected)
+        with np.errstate(over="ignore", invalid="ignore"):     # beyond double range: inf
+            err = np.abs(self.got - self.expected)
         return np.where(np.isfinite(self.got), err, np.inf)
 
     @property
     def rel_error(self) -> np.ndarray:
-        """abs_error / (|expected| + atol)."""
-        return self.abs_error / (np.abs(self.expected) + self.atol)
+        """abs_error / (|expected| + atol) (0 where both are 0, inf beyond double range)."""
+        return _ratio(self.abs_error, np.abs(self.expected) + self.atol)
+
+    @property
+    def _allowed(self) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return self.atol + self.rtol * np.abs(self.expected)
 
     @property
     def failing(self) -> np.ndarray:
         """Boolean (points, 2, 5): entries outside ``atol + rtol * |expected|``."""
-        bad = self.abs_error > self.atol + self.rtol * np.abs(self.expected)
+        bad = self.abs_error > self._allowed
         bad[:, [a - 1 for a in (1, 2) if a not in self.agents]] = False
         return bad
 
@@ -343,7 +421,7 @@ class GradientCheck:
     @property
     def worst(self) -> tuple:
         """(point, agent, state name) of the largest error relative to the tolerance."""
-        score = self.abs_error / (self.atol + self.rtol * np.abs(self.expected))
+        score = _ratio(self.abs_error, self._allowed)
         score[:, [a - 1 for a in (1, 2) if a not in self.agents]] = -1
         k, i, s = np.unravel_index(int(np.argmax(score)), score.shape)
         return int(k), int(i) + 1, STATES[s]
@@ -382,12 +460,20 @@ class GradientCheck:
         return "\n".join(lines)
 
 
+def _ratio(num, den):
+    """``num / den`` elementwise: 0 where both are 0, inf where the ratio leaves double range."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        out = num / den
+    return np.where(num == 0, 0.0, np.where(np.isnan(out), np.inf, out))
+
+
 def _as_pair(out, name):
-    """User output -> ((5,) or None, (5,) or None)."""
+    """User output -> ((5,) or None, (5,) or None), real numbers only."""
     if isinstance(out, (tuple, list)) and len(out) == 2:
-        parts = [np.asarray(o, dtype=float) for o in out]
+        parts = [as_numeric_array(o, f"{name}'s g{i + 1}", "iuf").astype(float)
+                 for i, o in enumerate(out)]
     else:
-        arr = np.asarray(out, dtype=float)
+        arr = as_numeric_array(out, f"{name}'s output", "iuf").astype(float)
         if arr.shape == (5,):
             return arr, None
         if arr.shape != (2, 5):
@@ -404,6 +490,7 @@ def _close(a, b, rtol, atol):
     return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
 
 
+@np.errstate(over="ignore", invalid="ignore")          # non-finite user values never match
 def _hints(got, expected, theta1, theta2, agents, rtol, atol):
     out = []
     for a in agents:
@@ -431,18 +518,22 @@ def check_gradient(fn, game, *, rule: str = "nl", points: int = 8, seed=0, scale
     ----------
     fn : callable
         ``fn(theta1, theta2)`` with 1-d float arrays of shape (5,) returning
-        agent 1's direction (shape (5,)) or both ``(g1, g2)``. For ``rule="nl"``
-        these are :math:`\nabla_1 V_1` and :math:`\nabla_2 V_2`.
+        agent 1's direction (shape (5,)) or both ``(g1, g2)``, real numbers (a
+        complex, boolean or non-numeric result is a ``TypeError``; non-finite
+        entries fail the check). For ``rule="nl"`` these are
+        :math:`\nabla_1 V_1` and :math:`\nabla_2 V_2`.
     game : IteratedGame
     rule : str
         The exact rule to compare with (``"nl"``, ``"lola"``, ...); ``**hyper``
         are its hyper-parameters (e.g. ``eta``).
     points, seed, scale
-        Number of points, their seed, logits uniform in ``[-scale, scale]``.
+        Number of points (at most :data:`MAX_POINTS`), their seed, logits uniform in
+        ``[-scale, scale]`` (``0 < scale <=`` :data:`MAX_SCALE`).
     rtol, atol : float
         An entry passes when ``|got - exact| <= atol + rtol |exact|``.
     raise_on_fail : bool
-        Raise :class:`GradientCheckError` (an ``AssertionError``) with the report.
+        Raise :class:`GradientCheckError` (an ``AssertionError``) with the report
+        (``True`` or ``False``; anything else is a ``TypeError``).
 
     Examples
     --------
@@ -464,9 +555,19 @@ def check_gradient(fn, game, *, rule: str = "nl", points: int = 8, seed=0, scale
     from lola_sym.field import update_field
     field_ = update_field(game, rule, **hyper)
     points = check_positive_int(points, "points")
+    if points > MAX_POINTS:
+        raise ValueError(f"points={points:,} exceeds {MAX_POINTS:,}: fn is called once per point "
+                         f"from Python; use fewer points, or several seeds")
     scale = check_real(scale, "scale", positive=True)
+    if scale > MAX_SCALE:
+        raise ValueError(f"scale must be at most {MAX_SCALE:g}, got {scale:g}: beyond logits of "
+                         f"about 745 every sigmoid is exactly 0 or 1 and every gradient vanishes, "
+                         f"so the check would test nothing")
     rtol = check_real(rtol, "rtol", nonnegative=True)
     atol = check_real(atol, "atol", nonnegative=True)
+    if not isinstance(raise_on_fail, (bool, np.bool_)):
+        raise TypeError(f"raise_on_fail must be True or False, got {type(raise_on_fail).__name__} "
+                        f"{raise_on_fail!r}")
     rng = as_generator(seed)
     t1 = rng.uniform(-scale, scale, (points, 5))
     t2 = rng.uniform(-scale, scale, (points, 5))

@@ -15,7 +15,7 @@ from lola_sym.estimators import (ESTIMATORS, Targets, baseline_values, dice, est
                                  exact_targets, lola_pg_hessian, policy_gradient, target_for,
                                  truncation_bias)
 from lola_sym.layout import SWAP
-from lola_sym.rollouts import chain, rollout
+from lola_sym.rollouts import Rollouts, chain, rollout
 from tolerances import EPS, RTOL_REFERENCE, Z_MC
 
 #: closed-form targets (float linear algebra) vs the compiled exact fields: rounding only
@@ -306,3 +306,83 @@ def test_bad_inputs_raise_clear_errors():
         exact_targets(game, np.zeros(5), np.zeros(5), 3, method="cramer")
     with pytest.raises(ValueError, match="unknown quantity"):
         Targets(np.zeros(2), np.zeros((2, 10)), np.zeros((2, 10, 10))).quantity("value")
+
+
+# ------------------------------------------------------------------ overflow and sizes
+#: the same episodes with every payoff multiplied by 1e299: estimates scale exactly (up to
+#: rounding of the scaled moments)
+RTOL_SCALED = 1e3 * EPS
+
+
+def _scaled_game(factor):
+    return games.iterated([[f"{-factor}", f"{-3 * factor}"], ["0", f"{-2 * factor}"]],
+                          [[f"{-factor}", "0"], [f"{-3 * factor}", f"{-2 * factor}"]], "24/25")
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_huge_payoffs_give_the_scaled_estimates_and_standard_errors(name):
+    """Payoffs of 1e299: sums of squares leave double precision, the moments must not."""
+    t1, t2 = _point(14)
+    small = rollout(_scaled_game(1), t1, t2, 40, 6, seed=0)
+    big = rollout(_scaled_game(10 ** 299), t1, t2, 40, 6, seed=0)
+    assert np.array_equal(small.actions, big.actions)
+    quantities = ("grad", "cross") + (("hessian",) if ESTIMATORS[name][0] != "reinforce" else ())
+    for quantity in quantities:
+        a, b = estimate(small, quantity, name), estimate(big, quantity, name)
+        assert np.all(np.isfinite(b.value)) and np.all(np.isfinite(b.stderr))
+        assert np.allclose(b.value, 1e299 * a.value, rtol=RTOL_SCALED, atol=0)
+        assert np.allclose(b.stderr, 1e299 * a.stderr, rtol=RTOL_SCALED, atol=0)
+        # the check can fail: the unscaled standard error is far off
+        assert not np.allclose(b.stderr, a.stderr, rtol=0.5)
+    if ESTIMATORS[name][0] != "reinforce":     # Hessian x gradient ~ 1e600: refused, named
+        with pytest.raises(ValueError, match="LOLA correction .*overflowed double precision "
+                                             r"\(payoffs up to 3e\+299"):
+            estimate(big, "lola", name)
+
+
+def test_eta_is_validated_by_the_lola_rule_and_overflow_is_refused(ipd_batch):
+    ro, _ = ipd_batch
+    with pytest.raises(ValueError, match=r"eta must lie in \[0, inf\) \(rule 'lola'\), got -1.0"):
+        estimate(ro, "lola", "dice", eta=-1)
+    with pytest.raises(ValueError, match="eta must be finite"):
+        estimate(ro, "grad", eta=float("inf"))
+    with pytest.raises(TypeError, match="eta must be a real number"):
+        estimate(ro, "lola", "dice", eta=True)
+    small = rollout(games.ipd(), np.full(5, 2.0), np.full(5, -1.0), 50, 20, seed=1)
+    corr = estimate(small, "correction", "lola_pg").value
+    assert np.max(np.abs(corr)) > 1.8                    # so that 1e308 * corr overflows
+    for name in ("dice", "lola_pg"):
+        with pytest.raises(ValueError, match=r"overflowed double precision at eta=1e\+308 .*"
+                                             "smaller eta"):
+            estimate(small, "lola", name, eta=1e308)
+    # a large eta whose direction is finite is computed, not refused
+    own = estimate(small, "grad", "lola_pg").value
+    assert np.allclose(estimate(small, "lola", "lola_pg", eta=1e300).value, own + 1e300 * corr,
+                       rtol=RTOL_IDENTITY, atol=0)
+
+
+def test_estimates_from_too_many_episode_steps_are_refused_before_allocating():
+    game = games.ipd()
+    n, batch, T = 10 ** 4, 10 ** 3, 10 ** 3                # 1e10 episode-steps, views of zeros
+    zeros = np.broadcast_to(np.int8(0), (2, n, batch, T))
+    ro = Rollouts(game, np.zeros((n, 5)), np.zeros((n, 5)), zeros, zeros,
+                  np.broadcast_to(True, (n, batch, T)), "fixed", 0.96)
+    for call in (lambda: estimate(ro, "grad"), lambda: dice(ro), lambda: lola_pg_hessian(ro),
+                 lambda: baseline_values(ro, 1, "time")):
+        with pytest.raises(ValueError, match=r"estimating from 10,000,000,000 episode-steps .* "
+                                             r"would hold about 5,000 GB"):
+            call()
+
+
+def test_agents_estimators_and_baselines_of_the_wrong_type_are_refused(ipd_batch):
+    ro, _ = ipd_batch
+    with pytest.raises(TypeError, match="agent must be the int 1 or 2, got bool"):
+        estimate(ro, "grad", agent=True)
+    with pytest.raises(TypeError, match="agent must be the int 1 or 2, got float"):
+        policy_gradient(ro, of=1.0)
+    with pytest.raises(ValueError, match=r"unknown estimator \['dice'\]"):
+        estimate(ro, "grad", ["dice"])
+    with pytest.raises(TypeError, match="baseline must hold real numbers, got dtype bool"):
+        estimate(ro, "grad", baseline=True)
+    with pytest.raises(TypeError, match="independent must be a bool"):
+        estimate(ro, "lola", "dice", independent="yes")

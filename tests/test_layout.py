@@ -1,5 +1,8 @@
 """Tests of lola_sym.layout: the own-perspective convention and converters."""
 
+from decimal import Decimal
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -58,3 +61,29 @@ def test_symbols_and_agent_check():
     assert str(theta_symbols(2)[2]) == "theta_2,CD"
     with pytest.raises(ValueError, match="agent must be 1 or 2"):
         theta_symbols(3)
+    # a bool or float agent is refused, not read as agent 1 ("theta_True,s0")
+    for bad in (True, 1.0, np.array([1, 2])):
+        with pytest.raises(TypeError, match="agent must be the int 1 or 2"):
+            theta_symbols(bad)
+
+
+@pytest.mark.parametrize("logit, error, match", [
+    ("5", TypeError, "logit must be a real number, got str"),
+    (None, TypeError, "logit must be a real number, got NoneType"),
+    (True, TypeError, "logit must be a real number, got bool"),
+    (np.array([1.0, 2.0]), TypeError, "logit must be a real number, got ndarray"),
+    (10 ** 400, ValueError, "logit must be finite, got an int of 401 digits"),
+    (Decimal("NaN"), ValueError, "logit must be finite"),
+    (0, ValueError, "positive finite"),
+])
+def test_policy_logit_must_be_a_positive_finite_real(logit, error, match):
+    with pytest.raises(error, match=match):
+        policy("tft", logit)
+
+
+def test_policy_accepts_exact_numbers_and_refuses_unhashable_names():
+    assert np.array_equal(policy("tft", Decimal(2)), policy("tft", 2.0))
+    assert np.array_equal(policy("alld", Fraction(1, 2)), np.full(5, -0.5))
+    for name in ([], ["tft"], None, 3):
+        with pytest.raises(TypeError, match=r"name must be a policy name \(str\)"):
+            policy(name)

@@ -9,7 +9,7 @@ from lola_sym.layout import SWAP, policy
 from lola_sym.opponent_model import (OpponentModel, SampleTrajectory, fit_policy, model_opponent,
                                      train_om, train_pg)
 from lola_sym.rollouts import rollout
-from lola_sym.training import train
+from lola_sym.training import DivergenceError, train
 from tolerances import Z_MC
 
 #: LOLA-OM with 5000 episodes per step vs exact LOLA over 5 steps (delta = eta = 1): largest
@@ -26,8 +26,9 @@ COOPERATIVE_REWARD = -1.5
 #: NL-PG "defects": mean average reward per step over runs below this (a run may still find
 #: cooperation, as exact NL sometimes does: Table 3's NL-Ex std is 0.14)
 DEFECTING_REWARD = -1.8
-#: the PG experiment of the tests: small enough for the time budget (about 15 s)
-PG_TEST = dict(runs=16, steps=100, batch=200, horizon=50, delta=1.0, eta=1.0)
+#: the PG experiment of the tests: small enough for the time budget (about 15 s); LOLA's
+#: look-ahead eta = 1 is the rule's default (the naive learner takes none)
+PG_TEST = dict(runs=16, steps=100, batch=200, horizon=50, delta=1.0)
 
 THETA1 = np.array([0.2, -0.4, 0.8, -0.1, 0.5])
 THETA2 = np.array([1.0, 0.5, -0.5, 0.3, -1.0])
@@ -149,7 +150,7 @@ def test_train_om_rewards_are_exact_and_runs_are_deterministic():
 @pytest.fixture(scope="module")
 def ipd_pg():
     game = games.ipd()
-    return (train_pg(game, "lola", estimator="dice_baseline", seed=0, **PG_TEST),
+    return (train_pg(game, "lola", estimator="dice_baseline", seed=0, eta=1.0, **PG_TEST),
             train_pg(game, "nl", estimator="reinforce_baseline", seed=0, **PG_TEST))
 
 
@@ -246,3 +247,126 @@ def test_bad_inputs_raise_clear_errors():
         train_pg(game, theta1=np.zeros((2, 5)), theta2=np.full((2, 5), np.inf))
     with pytest.raises(ValueError, match="unknown rule"):
         train_om(game, "sgd")
+
+
+# ------------------------------------------------------------------ hyper-parameters
+def test_train_om_passes_hyper_parameters_to_every_rule_that_takes_them():
+    """Replay one LOLA-OM step: the update is the exact rule with the given eta at the models."""
+    game = games.ipd()
+    kw = dict(runs=2, steps=1, batch=30, horizon=8, seed=4)
+    for rule, hyper in (("la", dict(eta=0.3)), ("sos", dict(eta=7.0)),
+                        ("hola", dict(eta=0.5, order=1)), ("co", dict(gamma=0.05))):
+        tr = train_om(game, rule, **kw, **hyper)
+        f = update_field(game, rule, **hyper)
+        assert np.allclose(tr.theta1[1], tr.theta1[0] + f(tr.theta1[0], tr.model1[0])[0],
+                           rtol=0, atol=1e-12)
+        assert np.allclose(tr.theta2[1], tr.theta2[0] + f(tr.model2[0], tr.theta2[0])[1],
+                           rtol=0, atol=1e-12)
+        assert tr.settings["hyper"][0] == {**f.hyper, **f.options}
+        # the check can fail: the rule's default hyper-parameters give another step
+        default = update_field(game, rule, **{k: v for k, v in hyper.items() if k == "order"})
+        assert not np.allclose(tr.theta1[1], tr.theta1[0]
+                               + default(tr.theta1[0], tr.model1[0])[0], rtol=0, atol=1e-6)
+    # eta goes to the rule of each agent that takes it
+    mixed = train_om(game, "lola", "nl", eta=0.4, **kw)
+    assert mixed.settings["hyper"] == ({"eta": 0.4}, {})
+
+
+def test_train_om_and_train_pg_refuse_hyper_parameters_a_rule_does_not_take():
+    game = games.ipd()
+    with pytest.raises(ValueError, match="rule 'nl' has no hyper-parameter 'eta'; it takes"):
+        train_om(game, "nl", eta=0.5)
+    with pytest.raises(ValueError, match="neither 'nl' nor 'lola' takes a hyper-parameter 'lam'"):
+        train_om(game, "nl", "lola", lam=1.0)
+    with pytest.raises(ValueError, match="hyper2 names 'eta', which rule 'nl'"):
+        train_om(game, "lola", "nl", hyper2={"eta": 1.0})
+    with pytest.raises(ValueError, match=r"eta must lie in \[0, inf\) \(rule 'lola'\)"):
+        train_om(game, "lola", eta=-1.0)
+    with pytest.raises(ValueError, match=r"a must lie in \(0, 1\) \(rule 'sos'\)"):
+        train_om(game, "sos", a=2.0)
+    with pytest.raises(ValueError, match="rule 'nl' has no hyper-parameter 'eta'"):
+        train_pg(game, "nl", eta=0.5)
+    with pytest.raises(ValueError, match=r"eta must lie in \[0, inf\) \(rule 'lola'\)"):
+        train_pg(game, "lola", eta=-0.5)
+    with pytest.raises(ValueError, match="eta must be finite"):
+        train_pg(game, "lola", eta=float("nan"))
+
+
+# ------------------------------------------------------------------ divergence
+@pytest.mark.parametrize("train_fn", [train_om, train_pg])
+def test_divergence_is_detected_and_named_like_exact_training(train_fn):
+    game = games.ipd()
+    kw = dict(runs=3, steps=3, batch=20, horizon=5, seed=0)
+    if train_fn is train_pg:
+        kw["estimator"] = "reinforce_baseline"
+    for delta in (1e5, 1e308):                # 1e308 overflowed with a RuntimeWarning
+        with pytest.raises(DivergenceError, match=r"diverged at update 1 of 3 in run\(s\) "
+                                                  r"\[0, 1, 2\] .*max_abs=10000; lower delta"):
+            train_fn(game, "nl", delta=delta, **kw)
+    marked = train_fn(game, "nl", delta=1e308, on_divergence="mark", **kw)
+    assert np.array_equal(marked.diverged_at, [1, 1, 1]) and marked.diverged.all()
+    assert np.all(np.isfinite(marked.theta1)) and np.array_equal(marked.theta1[-1],
+                                                                marked.theta1[0])
+    # the check can fail: a small step does not diverge, and a tight bound does
+    calm = train_fn(game, "nl", delta=0.1, **kw)
+    assert not calm.diverged.any() and np.array_equal(calm.diverged_at, [-1, -1, -1])
+    with pytest.raises(DivergenceError):
+        train_fn(game, "nl", delta=0.1, max_abs=calm.theta1[0].__abs__().max() + 1e-9, **kw)
+
+
+def test_huge_payoffs_diverge_clearly_instead_of_overflowing():
+    huge = games.iterated([["-1e299", "-3e299"], [0, "-2e299"]],
+                          [["-1e299", 0], ["-3e299", "-2e299"]], "24/25")
+    with pytest.raises(DivergenceError, match="exceeded max_abs"):
+        train_pg(huge, "nl", estimator="reinforce", runs=2, steps=1, batch=10, horizon=5)
+
+
+def test_bad_training_settings_are_refused_up_front():
+    game = games.ipd()
+    with pytest.raises(ValueError, match=r"init_std=1e\+308 drew initial parameters beyond "
+                                         r"max_abs"):
+        train_pg(game, "nl", init_std=1e308, runs=2, steps=1)
+    with pytest.raises(ValueError, match=r"train_pg would simulate 5e\+14 episode-steps"):
+        train_pg(game, "nl", steps=10 ** 9)
+    with pytest.raises(ValueError, match=r"train_om\(runs=1,000,000,000,000\) would hold"):
+        train_om(game, "nl", runs=10 ** 12)
+    with pytest.raises(ValueError, match="one run's batch=1,000,000,000,000 episodes"):
+        train_om(game, "nl", batch=10 ** 12)
+    with pytest.raises(ValueError, match="on_divergence must be 'raise' or 'mark'"):
+        train_om(game, "nl", on_divergence="ignore")
+    with pytest.raises(ValueError, match="max_abs must be > 0"):
+        train_pg(game, "nl", max_abs=0)
+    with pytest.raises(ValueError, match="unknown termination"):
+        train_pg(game, "nl", steps=0, termination="poisson")
+    with pytest.raises(TypeError, match="independent must be a bool"):
+        train_pg(game, "lola", steps=0, independent=1)
+    with pytest.raises(ValueError, match=r"unknown estimator \['dice'\]"):
+        train_pg(game, "lola", estimator=["dice"])
+
+
+# ------------------------------------------------------------------ extreme counts
+def test_huge_pseudo_counts_give_finite_estimates_or_a_clear_error():
+    m = fit_policy([[0, 1]], [[0, 1]], prior=(1e308, 1e308))     # n + a + b overflowed
+    assert np.array_equal(m.theta, np.zeros(5)) and np.array_equal(m.probability, np.full(5, 0.5))
+    lo, hi = m.interval(0.95, "wald")
+    assert np.all(np.isfinite(lo) & np.isfinite(hi) & (lo < 0) & (hi > 0))
+    with pytest.raises(ValueError, match="beyond double precision at pseudo-counts .*'wald'"):
+        m.interval(0.95, "beta")
+    # a lopsided prior: the beta interval on the logit scale stays finite (logit(1.0) was inf)
+    lop = fit_policy([[0, 1]], [[0, 1]], prior=(1e20, 1.0))
+    lo, hi = lop.interval(0.95)
+    assert np.all(np.isfinite(lo) & np.isfinite(hi) & (lo < lop.theta) & (lop.theta < hi))
+    with pytest.raises(ValueError, match="beyond double precision"):
+        fit_policy([[0, 1]], [[0, 1]], prior=(1e-300, 1e-300)).interval(0.95, "beta")
+
+
+def test_fit_policy_and_model_opponent_refuse_misleading_types():
+    with pytest.raises(TypeError, match="mask must hold booleans"):
+        fit_policy([[0, 1]], [[0, 1]], mask=[[0.5, 1.0]])
+    with pytest.raises(TypeError, match="states must hold integers, got dtype bool"):
+        fit_policy([[True, False]], [[0, 1]])
+    ro = rollout(games.ipd(), THETA1, THETA2, 2, 2, seed=0)
+    with pytest.raises(TypeError, match="agent must be the int 1 or 2, got bool"):
+        model_opponent(ro, agent=True)
+    with pytest.raises(ValueError, match="unknown interval method"):
+        fit_policy([[0, 1]], [[0, 1]]).interval(0.9, ["beta"])

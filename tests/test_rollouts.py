@@ -1,12 +1,14 @@
 """Tests of lola_sym.rollouts: the simulator against the exact Markov chain."""
 
+import time
+
 import numpy as np
 import pytest
 
 from lola_sym import games
-from lola_sym.estimators import exact_targets
+from lola_sym.estimators import exact_targets, truncation_bias
 from lola_sym.layout import SWAP, policy
-from lola_sym.rollouts import Rollouts, chain, joint_distribution, rollout
+from lola_sym.rollouts import Rollouts, chain, joint_distribution, rollout, target_for
 from tolerances import Z_MC
 
 #: episodes for the frequency checks (standard errors ~ 1 / sqrt(4 * 20000) = 0.0035)
@@ -156,3 +158,118 @@ def test_repr_names_the_sizes():
     ro = rollout(games.ipd(), np.zeros(5), np.zeros(5), 3, 2, seed=0)
     assert isinstance(ro, Rollouts)
     assert "batch=3" in repr(ro) and "T=2" in repr(ro)
+
+
+# ------------------------------------------------------------------ sizes, time and edge cases
+#: wall-clock bound of calls that must be refused or finish at once (they ran > 30 s, or
+#: raised MemoryError, before the size checks; generous for shared CI cores)
+FAST_SECONDS = 5.0
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    assert time.perf_counter() - t0 < FAST_SECONDS
+    return out
+
+
+def _reference_rollout(p1, p2, batch, horizon, rng, gamma=None):
+    """Episode by episode from the same stream: per step one (2, batch) uniform draw, then for
+    geometric termination one (batch,) draw. Own states 1 + 2 own + other's action."""
+    S, A = np.zeros((2, batch, horizon), np.int8), np.zeros((2, batch, horizon), np.int8)
+    M = np.zeros((batch, horizon), bool)
+    s, alive = np.zeros((2, batch), int), np.ones(batch, bool)
+    for t in range(horizon):
+        u = rng.random((2, batch))
+        for e in range(batch):
+            a = [int(u[i, e] >= (p1, p2)[i][s[i, e]]) for i in (0, 1)]
+            S[:, e, t], A[:, e, t], M[e, t] = s[:, e], a, alive[e]
+            s[0, e], s[1, e] = 1 + 2 * a[0] + a[1], 1 + 2 * a[1] + a[0]
+        if gamma is not None:
+            alive &= rng.random(batch) < gamma
+    return S, A, M
+
+
+@pytest.mark.parametrize("termination", ["fixed", "geometric"])
+def test_rollout_matches_a_plain_reference_simulation(termination):
+    from scipy.special import expit
+    game, (t1, t2) = games.ipd(), _point(10)
+    ro = rollout(game, t1, t2, 6, 7, seed=3, termination=termination)
+    gamma = 0.96 if termination == "geometric" else None
+    S, A, M = _reference_rollout(expit(t1), expit(t2), 6, ro.horizon, np.random.default_rng(3),
+                                 gamma)
+    assert np.array_equal(ro.states, S) and np.array_equal(ro.actions, A)
+    assert np.array_equal(ro.mask, M) and ro.states.flags.c_contiguous
+    # the check can fail: another seed gives other episodes
+    assert not np.array_equal(rollout(game, t1, t2, 6, 7, seed=4).actions, A)
+
+
+def test_huge_horizons_and_batches_are_refused_at_once_with_the_size():
+    game, z = games.ipd(), np.zeros(5)
+    with pytest.raises(ValueError, match=r"horizon=1,000,000,000,000 exceeds the limit of "
+                                         r"1,000,000 sequential steps"):
+        _timed(lambda: rollout(game, z, z, batch=2, horizon=10 ** 12))
+    with pytest.raises(ValueError, match=r"would simulate 3e\+12 episode-steps .*smaller batch"):
+        _timed(lambda: rollout(game, z, z, batch=10 ** 12, horizon=3))
+    with pytest.raises(ValueError, match=r"would hold about 15 GB .*smaller batch"):
+        _timed(lambda: rollout(game, np.zeros((10 ** 4, 5)), z, batch=2 * 10 ** 4, horizon=1))
+    near_one = games.iterated([[1, 0], [0, 1]], [[1, 0], [0, 1]], "999999/1000000")
+    with pytest.raises(ValueError, match="geometric termination .* pass horizon= to cap"):
+        _timed(lambda: rollout(near_one, z, z, 10, termination="geometric"))
+    with pytest.raises(ValueError, match=r"joint_distribution\(horizon=1,000,000,000\) .* 32 GB"):
+        _timed(lambda: joint_distribution(game, z, z, 10 ** 9))
+
+
+def test_long_exact_horizons_are_fast_and_agree_with_the_closed_form():
+    game, (t1, t2) = games.ipd(), _point(11)
+    T = 10 ** 6                                              # 0.96^T underflows: V^T = V
+    p = _timed(lambda: joint_distribution(game, t1, t2, T))
+    _, P, r = chain(game, t1, t2)
+    assert np.allclose(p[-1], p[-1] @ P, rtol=0, atol=1e-13)       # stationary by then
+    assert np.allclose(p.sum(axis=-1), 1.0, rtol=0, atol=1e-12)
+    full = exact_targets(game, t1, t2)
+    long = _timed(lambda: exact_targets(game, t1, t2, horizon=T))
+    tail = _timed(lambda: truncation_bias(game, t1, t2, 10 ** 12))
+    assert np.array_equal(tail.gradient, np.zeros((2, 10)))
+    assert np.allclose(long.hessian, full.hessian, rtol=1e-12, atol=0) and long.horizon == T
+    # the tail form (repeated squaring) agrees with the forward sum at a horizon where both run
+    T = 2000
+    tail, summed = (exact_targets(game, t1, t2, T, method=m) for m in ("tail", "sum"))
+    assert np.allclose(tail.hessian, summed.hessian, rtol=1e-11, atol=1e-13)
+    bias = truncation_bias(game, t1, t2, 300)
+    assert np.allclose(bias.gradient, full.gradient - exact_targets(game, t1, t2, 300).gradient,
+                       rtol=1e-9, atol=1e-12)
+    # the check can fail: the bias of a horizon 1 longer differs
+    assert not np.allclose(truncation_bias(game, t1, t2, 301).gradient, bias.gradient,
+                           rtol=1e-3, atol=0)
+    with pytest.raises(ValueError, match="method='sum' adds .* use method='tail'"):
+        exact_targets(game, t1, t2, 10 ** 6, method="sum")
+
+
+def test_empty_parameter_batches_get_a_clear_error():
+    with pytest.raises(ValueError, match=r"leading shape \(0,\), which holds no parameter pair"):
+        rollout(games.ipd(), np.zeros((0, 5)), np.zeros(5), batch=2, horizon=3)
+
+
+def test_target_quantities_validate_eta_and_agent():
+    game, (t1, t2) = games.ipd(), _point(12)
+    ex = exact_targets(game, t1, t2)
+    assert np.array_equal(ex.quantity("lola", 2, eta=0.5),
+                          ex.grad(2, 2) + 0.5 * ex.quantity("correction", 2))
+    with pytest.raises(ValueError, match=r"eta must lie in \[0, inf\)"):
+        ex.quantity("lola", 1, eta=-1.0)
+    with pytest.raises(ValueError, match="eta must be finite"):
+        ex.quantity("lola", 1, eta=float("nan"))
+    with pytest.raises(ValueError, match="overflows double precision .*smaller eta"):
+        ex.quantity("lola", 1, eta=1e308)
+    with pytest.raises(TypeError, match="agent must be the int 1 or 2"):
+        ex.quantity("grad", True)
+    with pytest.raises(TypeError, match="agent must be the int 1 or 2"):
+        ex.grad(1, 2.0)
+    with pytest.raises(ValueError, match="agent must be 1 or 2"):
+        ex.cross_hessian(0)
+    with pytest.raises(TypeError, match="expected Rollouts"):
+        target_for(ex)
+    with pytest.raises(ValueError, match="unknown quantity"):
+        ex.quantity(["grad"])
+

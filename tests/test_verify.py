@@ -1,5 +1,7 @@
 """Tests of lola_sym.verify: bias/variance data and plots, and check_gradient."""
 
+import time
+
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -223,3 +225,105 @@ def test_bias_variance_rejects_bad_input():
                       batch_sizes=[3], horizons=[2])
     with pytest.raises(ValueError, match="unknown termination"):
         bias_variance(game, z, z, termination="random")
+
+
+# ------------------------------------------------------------------ hostile input
+#: wall-clock bound of calls that must be refused at once (before the size checks they
+#: raised MemoryError after allocating; generous for shared CI cores)
+FAST_SECONDS = 5.0
+
+
+def _refused_fast(call, error, match):
+    t0 = time.perf_counter()
+    with pytest.raises(error, match=match):
+        call()
+    assert time.perf_counter() - t0 < FAST_SECONDS
+
+
+def test_huge_point_counts_batches_and_replicates_are_refused_up_front():
+    game, z = games.ipd(), np.zeros(5)
+    _refused_fast(lambda: check_gradient(lambda a, b: np.zeros(5), game, points=10 ** 9),
+                  ValueError, r"points=1,000,000,000 exceeds 1,000,000")
+    _refused_fast(lambda: bias_variance(game, z, z, batch_sizes=(10 ** 12,)), ValueError,
+                  r"one replicate of batch size 1,000,000,000,000 and horizon 50 simulates "
+                  r"5e\+13 episode-steps")
+    _refused_fast(lambda: bias_variance(game, z, z, batch_sizes=[10 ** 6], horizons=[100]),
+                  ValueError, r"bias_variance at batch size 1,000,000 and horizon 100 would hold "
+                              r"about 51 GB")
+    _refused_fast(lambda: bias_variance(game, z, z, batch_sizes=[1000], horizons=[100],
+                                        replicates=10 ** 5),
+                  ValueError, r"would simulate 1e\+10 episode-steps .*fewer replicates")
+
+
+def test_extreme_user_values_give_a_finite_report_without_warnings():
+    game = games.ipd()
+    report = check_gradient(lambda a, b: np.full(5, 1e308), game, points=3)
+    text = str(report)                     # relative errors beyond double range are inf
+    assert not report.passed and report.max_rel_error == np.inf and "FAILED" in text
+    both = check_gradient(lambda a, b: (np.full(5, 1.7e308), np.full(5, -1.7e308)), game,
+                          points=2)
+    assert both.max_abs_error >= 1.7e308 and both.max_rel_error == np.inf and str(both)
+    # zero tolerances: an exact implementation passes with relative error 0, not NaN
+    nl = update_field(game, "nl")
+    exact = check_gradient(lambda a, b: nl(a, b), game, points=3, rtol=0, atol=0)
+    assert exact.passed and exact.max_rel_error == 0.0 and exact.worst[0] >= 0
+    with pytest.raises(ValueError, match="scale must be at most 1000, got 1e"):
+        check_gradient(lambda a, b: nl(a, b), game, scale=1e308)
+    with pytest.raises(TypeError, match="scale must be a real number"):
+        check_gradient(lambda a, b: nl(a, b), game, scale="2")
+
+
+def test_complex_and_non_numeric_user_values_and_non_bool_flags_are_type_errors():
+    game = games.ipd()
+    nl = update_field(game, "nl")
+    with pytest.raises(TypeError, match="output must hold real numbers, got dtype complex128"):
+        check_gradient(lambda a, b: nl(a, b)[0] + 0j, game)
+    with pytest.raises(TypeError, match="g2 must hold real numbers, got dtype complex128"):
+        check_gradient(lambda a, b: (nl(a, b)[0], nl(a, b)[1] + 1j), game)
+    with pytest.raises(TypeError, match="output must be an array of numbers, got NoneType"):
+        check_gradient(lambda a, b: None, game)
+    with pytest.raises(TypeError, match="got dtype bool"):
+        check_gradient(lambda a, b: np.ones(5, bool), game)
+    for flag in ("no", 0, None):
+        with pytest.raises(TypeError, match="raise_on_fail must be True or False"):
+            check_gradient(lambda a, b: nl(a, b), game, raise_on_fail=flag)
+
+
+def test_bias_variance_refuses_bad_user_estimates_and_arguments():
+    game, z = games.ipd(), np.zeros(5)
+    kw = dict(batch_sizes=[5], horizons=[3], replicates=3)
+
+    def const(value):
+        return lambda ro: np.full((ro.lead[0], 5), value)
+    with pytest.raises(TypeError, match="output must hold real numbers, got dtype complex128"):
+        bias_variance(game, z, z, estimators=const(1j), **kw)
+    with pytest.raises(ValueError, match=r"returned a non-finite estimate \(at index \(0, 0\)\)"):
+        bias_variance(game, z, z, estimators=const(np.nan), **kw)
+
+    def huge(ro):
+        return np.full((ro.lead[0], 5), 1e300) * np.arange(1, ro.lead[0] + 1)[:, None]
+    with pytest.raises(ValueError, match="squared errors of estimator 'huge' exceed double"):
+        bias_variance(game, z, z, estimators=huge, **kw)
+    with pytest.raises(ValueError, match=r"eta must lie in \[0, inf\) \(rule 'lola'\)"):
+        bias_variance(game, z, z, quantity="lola", estimators="dice", eta=-1.0, **kw)
+    with pytest.raises(TypeError, match="agent must be the int 1 or 2, got bool"):
+        bias_variance(game, z, z, agent=True, **kw)
+    with pytest.raises(TypeError, match="independent must be a bool"):
+        bias_variance(game, z, z, independent="yes", **kw)
+    with pytest.raises(TypeError, match="batch_sizes must be a sequence"):
+        bias_variance(game, z, z, batch_sizes=100)
+    with pytest.raises(TypeError, match="horizons must be a sequence"):
+        bias_variance(game, z, z, horizons=50)
+    with pytest.raises(ValueError, match=r"unknown estimator \['dice'\]"):
+        bias_variance(game, z, z, estimators=[["dice"]], **kw)
+    with pytest.raises(TypeError, match="batch size must be an int, got bool"):
+        bias_variance(game, z, z, batch_sizes=[True])
+
+
+def test_relative_errors_at_a_zero_exact_target_are_defined():
+    """Saturated logits: the exact gradient and every estimate are exactly 0 (0/0 was NaN)."""
+    game, t = games.ipd(), np.full(5, 800.0)
+    bv = bias_variance(game, t, -t, batch_sizes=[5], horizons=[3], replicates=2)
+    assert np.array_equal(bv.exact, np.zeros(5))
+    assert np.array_equal(bv.relative_bias, np.zeros((1, 1, 1)))
+    assert np.array_equal(bv.relative_std, np.zeros((1, 1, 1)))
