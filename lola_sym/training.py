@@ -260,8 +260,8 @@ def initial_parameters(game, runs: int, seed, init_std: float, max_abs: float = 
     r"""Initial parameters :math:`\theta_i \sim N(0, \text{init\_std}^2)`, shapes ``(runs, d_i)``.
 
     The one draw used by :func:`train` and :func:`lola_sym.compare.compare`:
-    agent 1's parameters, then agent 2's, from ``seed``. An ``init_std`` whose
-    draws would reach ``max_abs`` (counted as divergence) is refused.
+    agent 1's parameters, then agent 2's, from ``seed``. An ``init_std`` above
+    ``max_abs`` (beyond which parameters count as diverged) is refused.
 
     Examples
     --------
@@ -271,7 +271,7 @@ def initial_parameters(game, runs: int, seed, init_std: float, max_abs: float = 
     ((3, 5), True)
     """
     std = check_real(init_std, "init_std", nonnegative=True)
-    if std * 10 > max_abs:
+    if std > max_abs:
         raise ValueError(f"init_std={std:g} draws initial parameters beyond max_abs={max_abs:g} "
                          f"(which counts as divergence); lower init_std or raise max_abs")
     d1, d2 = game.dims
