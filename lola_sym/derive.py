@@ -209,6 +209,9 @@ def _resolve_rule(rule, given: dict):
     for name in rule.hyper:
         sym = sp.Symbol(name, positive=True)
         hyper[name] = as_rational(given[name], name) if name in given else sym
+        if name in given and float(hyper[name]) not in rule.bound(name):
+            raise ValueError(f"{name} must lie in {rule.bound(name)} (rule {rule.name!r}), "
+                             f"got {hyper[name]}")
     return rule, hyper, options
 
 

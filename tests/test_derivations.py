@@ -249,3 +249,11 @@ def test_combined_rules_show_primitives_and_combination():
 def test_clear_errors(call, match):
     with pytest.raises((ValueError, TypeError), match=match):   # a non-literal string: TypeError
         call()
+
+
+def test_rendered_hyper_parameters_respect_the_rules_bounds():
+    """Before: render(..., eta=-1), SOS a=5 and CO gamma=-3 were rendered (update_field refuses them)."""
+    for rule, kw in (("lola", {"eta": -1}), ("sos", {"a": 5}), ("co", {"gamma": -3})):
+        with pytest.raises(ValueError, match="must lie in"):
+            render("matching_pennies", rule, **kw)
+    assert "1/2" in render("matching_pennies", "lola", eta="1/2")      # inside the bounds: fine
