@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from fractions import Fraction
 
 import numpy as np
@@ -22,6 +23,19 @@ from lola_sym.training import train
 
 
 # ------------------------------------------------------------------ shared helpers
+@contextmanager
+def _usage(prefix: str = ""):
+    """Validation of arguments by the library: its ValueError or TypeError is a usage error.
+
+    Only around checks made before anything runs (a rule's bounds, a program's size, a
+    game's discount), so that a failure while running still exits with code 1.
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"{prefix}{exc}") from None
+
+
 def _game(args):
     """The catalogue game named by ``--game``, with ``--gamma`` if given."""
     from lola_sym.games import CATALOGUE
@@ -31,8 +45,30 @@ def _game(args):
         if game.kind != "iterated":
             raise UsageError(f"--gamma is the discount of an iterated game; {args.game} is "
                              f"one-shot (consensus optimisation's gamma: --hyper gamma=...)")
-        game = make(args.gamma)
+        with _usage("--gamma: "):
+            game = make(args.gamma)
     return game
+
+
+def _check_values(rule, given: dict, where) -> None:
+    """Each hyper-parameter of ``rule`` in ``given`` within the rule's declared bounds.
+
+    ``where(name)`` says which option gave it (``--eta``, ``--hyper``, ``--rules sos:``).
+    One name at a time, so that the message names the option at fault.
+    """
+    for k, v in given.items():
+        if k in rule.hyper:
+            with _usage(f"{where(k)}: "):
+                rule.hyper_values({k: float(v)})
+
+
+def _check_size(game, rule, options: dict, where: str = "") -> None:
+    """Refuse, before deriving, a program of ``rule`` too large to derive (HOLA's order)."""
+    rule = get_rule(rule)
+    if rule.options:
+        with _usage(where):
+            rule.check_size(game, rule.check_options(
+                {k: v for k, v in options.items() if k in rule.options}))
 
 
 def _hyper(args, rules, *, exact=False, options=True) -> dict:
@@ -69,7 +105,17 @@ def _hyper(args, rules, *, exact=False, options=True) -> dict:
             given[k] = _rational(v)
         else:
             given[k] = v if exact else float(v)
+    for r in rules:
+        _check_values(r, given, lambda k: "--eta" if k == "eta" and getattr(
+            args, "eta", None) is not None else "--hyper")
     return given
+
+
+def _check_sizes(args, game, rules, hyper: dict) -> None:
+    """``--order`` (in ``hyper``) within the size guard of every rule that takes it."""
+    for r in dict.fromkeys(rules):
+        _check_size(game, r, hyper, "--order: " if getattr(args, "order", None) is not None
+                    else "")
 
 
 def _rational(v: Fraction) -> sp.Rational:
@@ -85,10 +131,18 @@ def _mean_std(x) -> tuple:
     return (float(np.mean(x)), float(np.std(x))) if x.size else (float("nan"), float("nan"))
 
 
+def _mean_std_text(m, s, sign="+", digits=4) -> str:
+    """``+0.1234 (0.0100)``, or what a NaN mean stands for: no run left to average."""
+    if math.isnan(m):
+        return "undefined (every run diverged)"
+    return f"{m:{sign}.{digits}f} ({s:.{digits}f})"
+
+
 def train_cmd(args) -> int:
     game = _game(args)
     rule2 = args.rule2 or args.rule
     hyper = _hyper(args, [args.rule, rule2])
+    _check_sizes(args, game, [args.rule, rule2], hyper)
     bar = Progress(args.steps, "train", progress_on(args))
     chunk = max(1, math.ceil(args.steps / 40)) if bar.enabled else None
     t0 = time.perf_counter()
@@ -122,7 +176,7 @@ def train_cmd(args) -> int:
     lines.append(f"final average reward per step {what}, mean (std) over the "
                  f"{int(ok.sum())} runs that did not diverge ({data['diverged']} diverged):")
     for k in (0, 1):
-        lines.append(f"  agent {k + 1} ({tr.rules[k]}): {stats[k][0]:+.4f} ({stats[k][1]:.4f})")
+        lines.append(f"  agent {k + 1} ({tr.rules[k]}): {_mean_std_text(*stats[k])}")
     if iterated and ok.any():
         from scipy.special import expit
         from lola_sym.layout import STATES
@@ -135,7 +189,9 @@ def train_cmd(args) -> int:
     if args.plot:
         from lola_sym.plots import training_curves
         training_curves(tr, agent="both", path=args.plot)
-    return emit(args, "\n".join(lines), data)
+    return emit(args, "\n".join(lines), data,
+                why=f"all {tr.runs} runs diverged, so there is no final reward to average"
+                if not ok.any() else "")
 
 
 # ------------------------------------------------------------------- reproduce
@@ -188,17 +244,17 @@ def _sos_tandem(args) -> int:
     for r in rows:
         paper = "4/9" if r["setting"] == "LOLA" else "0"
         mean = round(r["loss_mean"], 6) + 0.0                 # no "-0.000000"
-        lines.append(f"{r['setting']:8} {mean:>12.6f} ({r['loss_std']:.6f}) "
-                     f"{paper:>8} {r['diverged']:>9}")
-    lines.append("loss = -V at the end averaged over both agents, mean (std) over runs; LOLA "
-                 "overshoots the line x + y = 1, SOS does not.")
+        loss = _mean_std_text(mean, r["loss_std"], sign="", digits=6)
+        lines.append(f"{r['setting']:8} {loss:>22} {paper:>8} {r['diverged']:>9}")
+    lines.append("loss = -V at the end averaged over both agents, mean (std) over the runs that "
+                 "did not diverge; LOLA overshoots the line x + y = 1, SOS does not.")
     lines.append(f"({seconds:.1f} s)")
     return emit(args, "\n".join(lines), data)
 
 
 # ----------------------------------------------------------------------- derive
 def derive(args) -> int:
-    from lola_sym.derive import derivation, render, rule_page
+    from lola_sym.derive import check_derivation, derivation, render, rule_page
     if args.rule_page:
         if args.game or args.gamma is not None or args.hyper or args.eta is not None \
                 or args.order is not None:
@@ -210,6 +266,8 @@ def derive(args) -> int:
         raise UsageError("--game is required (or --rule-page for the rule's own page)")
     game = _game(args) if args.gamma is not None else args.game
     hyper = _hyper(args, [args.rule], exact=True)
+    with _usage():      # bounds (exactly), the program's size and the page's estimated cost
+        check_derivation(game, args.rule, form=args.form, **hyper)
     page = render(game, args.rule, form=args.form, **hyper)
     d = derivation(game, args.rule, form=args.form, **hyper)
     return emit(args, page, {"game": args.game, "rule": args.rule, "form": d.form,
@@ -238,8 +296,16 @@ def _specs(entries, *, options=True):
                 conv[k] = int(v)
             else:
                 conv[k] = float(v)
+        _check_values(rule, conv, lambda k: f"--rules {name}:{k}")
         out.append((name, conv) if conv else name)
     return out
+
+
+def _check_spec_sizes(game, specs, hyper: dict) -> None:
+    """Each ``--rules`` entry's options (else the shared ``--order``) within the size guard."""
+    for s in specs:
+        name, own = (s, {}) if isinstance(s, str) else s
+        _check_size(game, name, {**hyper, **own}, f"--rules {name}: " if own else "")
 
 
 def _spec_name(s) -> str:
@@ -251,6 +317,7 @@ def compare(args) -> int:
     game = _game(args)
     specs = _specs(args.rules) if args.rules else list(DEFAULT_RULES)
     hyper = _hyper(args, [_spec_name(s) for s in specs])
+    _check_spec_sizes(game, specs, hyper)
     target = {"auto": "default", "none": None}.get(args.target, args.target)
     if target not in (None, "default"):
         try:
@@ -270,12 +337,13 @@ def compare(args) -> int:
 def tournament(args) -> int:
     from lola_sym.tournament import DEFAULT_RULES, tournament as run_tournament
     game = _game(args)
-    specs = _specs(args.rules, options=False) if args.rules else list(DEFAULT_RULES)
+    specs = _specs(args.rules) if args.rules else list(DEFAULT_RULES)
     names = [_spec_name(s) for s in specs]
     if len(set(names)) != len(names):
         raise UsageError(f"rules must be distinct, got {names}")
     per_rule = {s[0]: s[1] for s in specs if not isinstance(s, str)}
-    hyper = _hyper(args, names, options=False)
+    hyper = _hyper(args, names)
+    _check_spec_sizes(game, specs, hyper)
     n = len(names)
     total = n * n if not game.is_symmetric else n * (n + 1) // 2
     bar = Progress(total, "tournament", progress_on(args))
@@ -301,10 +369,18 @@ def _labels(game) -> tuple:
 
 
 def fixed_points(args) -> int:
-    from lola_sym.fixed_points import exact_fixed_points, find_fixed_points
+    from lola_sym.fixed_points import (MAX_SCALE, MAX_STARTS, exact_fixed_points,
+                                       find_fixed_points)
     from lola_sym.stability import classify
     game = _game(args)
     rule = get_rule(args.rule)
+    if args.starts > MAX_STARTS:
+        raise UsageError(f"--starts must be at most {MAX_STARTS:,} (each start is one root "
+                         f"search of about a millisecond to a second), got {args.starts:,}")
+    if args.scale > MAX_SCALE:
+        raise UsageError(f"--scale must be at most {MAX_SCALE:g} (starts beyond it saturate "
+                         f"every sigmoid), got {args.scale:g}")
+    _check_sizes(args, game, [rule.name], _hyper(args, [rule.name]))
     if args.exact:
         if game.kind == "iterated":
             raise UsageError(f"--exact needs a one-shot game: the field of {game.name} is too "
@@ -413,7 +489,16 @@ def stability(args) -> int:
     if args.exact_threshold and (game.kind == "iterated" or rule.combine is not None):
         raise UsageError("--exact-threshold needs a one-shot game and a symbolic rule (not "
                          f"{game.name} with {rule.name!r})")
+    if args.exact_threshold:
+        from lola_sym._exact_input import MAX_EXACT_ABS
+        for name, values in (("--theta1", t1), ("--theta2", t2)):
+            big = [v for v in values if abs(v) > MAX_EXACT_ABS]
+            if big:
+                raise UsageError(f"{name} must lie within +-{MAX_EXACT_ABS} for "
+                                 f"--exact-threshold (the exact sigmoid of a larger logit is "
+                                 f"not computed), got {float(big[0]):g}")
     hyper = _hyper(args, [rule.name])
+    _check_sizes(args, game, [rule.name], hyper)
     st = classify(game, rule.name, np.array(t1, float), np.array(t2, float), delta=args.delta,
                   **hyper)
     data = st.as_dict()

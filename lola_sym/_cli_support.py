@@ -14,7 +14,7 @@ import sympy as sp
 
 from lola_sym.training import Trajectory, train
 
-__all__ = ["plain", "emit", "Progress", "progress_on", "train_in_chunks"]
+__all__ = ["plain", "emit", "undefined", "Progress", "progress_on", "train_in_chunks"]
 
 
 def plain(x):
@@ -44,8 +44,38 @@ def plain(x):
     return x
 
 
-def emit(args, text: str, data=None) -> int:
-    """Print ``text`` (or ``data`` as JSON with ``--json``), or write it to ``--out``."""
+def undefined(x, path: str = "") -> list:
+    """Where ``x`` (nested dicts, lists, arrays) holds NaN, as paths (``outcomes[0].r1_mean``).
+
+    Examples
+    --------
+    >>> undefined({"a": [1.0, float("nan")], "b": {"c": np.array([np.nan, 0.0])}, "d": None})
+    ['a[1]', 'b.c']
+    """
+    if isinstance(x, Mapping):
+        return [p for k, v in x.items()
+                for p in undefined(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(x, (list, tuple)):
+        return [p for i, v in enumerate(x) for p in undefined(v, f"{path}[{i}]")]
+    if isinstance(x, np.ndarray):
+        return [path] if x.dtype.kind in "fc" and np.isnan(x).any() else []
+    if isinstance(x, (float, np.floating, complex, np.complexfloating)):
+        return [path] if np.isnan(x) else []
+    return []
+
+
+def emit(args, text: str, data=None, why: str = "") -> int:
+    """Print ``text`` (or ``data`` as JSON with ``--json``), or write it to ``--out``.
+
+    When ``data`` holds NaN (a mean over no runs, say), a one-line note on stderr
+    names where and, with ``why``, the reason.
+    """
+    bad = undefined(data)
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        why = why or "e.g. every run of a setting diverged, leaving nothing to average"
+        print(f"lola-sym {args.command}: note: {len(bad)} result{'s' if len(bad) > 1 else ''} "
+              f"undefined (NaN; null in JSON): {shown}; {why}", file=sys.stderr)
     if getattr(args, "json", False):
         text = json.dumps(plain(data), indent=2, allow_nan=False)
     if args.out:

@@ -6,13 +6,15 @@ r"""The forms :mod:`lola_sym.derive` writes a derived program in.
   numbering and ``sympy.cse``, with readable LaTeX names (:func:`cse_lines`);
 * the field and its Jacobian at :math:`\theta = 0`, exactly, by forward mode in
   polynomial arithmetic over the rationals (:func:`at_zero`);
-* the printed lines as one numeric Python function (:func:`numeric_function`).
+* the printed lines as one numeric Python function (:func:`numeric_function`);
+* an estimate of the time all this takes, before doing it (:func:`cost_estimate`).
 
 Private helpers of :mod:`lola_sym.derive`; tested through it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from itertools import count
 from types import MappingProxyType
@@ -33,6 +35,24 @@ EIGEN_MAX_OPS = 3000
 LAM = sp.Symbol("lambda")
 SWITCH = sp.Symbol("s")
 HYPER_NAMES = {h for r in RULES.values() for h in r.hyper}
+
+#: Longest a page's exact work (common-subexpression form, exact field and spectrum at
+#: theta = 0) may take, estimated by :func:`cost_estimate`, in seconds; render refuses beyond.
+RENDER_MAX_SECONDS = 60.0
+#: Measured on a shared 2-core machine (HOLA on Tandem, eta symbolic): the exact values and
+#: Jacobian at theta = 0 (:func:`_jet`) took 4.3 s at 1.26e6 units of :func:`polynomial_work`
+#: (order 7) and 70 s at 5.06e6 (order 8): about the square of the work, as polynomial
+#: products of twice the degree with longer coefficients.
+_JET_SECONDS, _JET_WORK = 70.0, 5.06e6
+#: Factoring the characteristic polynomial and simplifying its roots: 20 s at degree 252 in
+#: eta (Tandem, HOLA order 6), 124 s for the factorisation alone at degree 508 (order 7).
+_SPECTRUM_SECONDS, _SPECTRUM_DEGREE, _SPECTRUM_POWER = 20.0, 252, 2.5
+#: ``sympy.cse`` of the program, its tidying and its printing, per step and per expression
+#: node: measured 5.6 s for 1,022 steps of 11,014 nodes (Tandem, HOLA order 8), 34 s for 2,750
+#: of 227,164 (matching pennies, order 7), 135 s for 5,482 of 821,870 (order 8), 98 s for
+#: 4,112 of 576,628 (ultimatum, order 8), 61 s for 6,175 of 196,555 (IPD, order 4, with the
+#: rest of the page); the sum of the two terms bounds each of these from above.
+_CSE_SECONDS_PER_STEP, _CSE_SECONDS_PER_NODE = 5e-3, 1.7e-4
 
 def numeric_function(inputs, steps, results):
     """A Python function of ``inputs`` running the lines ``steps`` and returning ``results``.
@@ -352,6 +372,150 @@ def at_zero(game, rule, prog, outputs, update, defs, form):
                     eig[r] = eig.get(r, 0) + m * mr
             res["eigenvalues"], res["unsolved"] = MappingProxyType(eig), unsolved
     return res
+
+
+# ------------------------------------------------------------------- cost
+def polynomial_work(prog, theta, jacobian=True) -> tuple:
+    r"""``(degree, work)``: the degree of :func:`_jet`'s polynomials (bounded) and its work.
+
+    One pass that mirrors :func:`_jet` at :math:`\theta = 0` in exact rational
+    arithmetic with the free hyper-parameters set to fixed unremarkable rationals
+    (no polynomials, so it is fast), carrying with each value and gradient a bound
+    on its degree in the hyper-parameters: sums take the largest, products add,
+    powers multiply, and a value that comes out exactly zero is zero as a
+    polynomial (Nash points, where every lookahead shift vanishes, keep low
+    degrees). ``work`` adds, over the products and powers, the number of
+    coefficients of the polynomials formed (:math:`\binom{d + k}{k}` for degree
+    ``d`` in ``k`` hyper-parameters) for the value and the ``len(theta)`` gradient
+    entries. Where :func:`_jet` would give up (:class:`NotRational`), so does this,
+    with the work done so far. ``degree`` is that of the outputs' gradients, the
+    Jacobian's entries (``-1`` when they are all zero).
+
+    Examples
+    --------
+    >>> from lola_sym.games import tandem
+    >>> from lola_sym.field import derive
+    >>> prog = derive(tandem(), "hola", (("order", 5),))[0]
+    >>> polynomial_work(prog, tandem().theta[0] + tandem().theta[1])[0]   # 2**(5+1) - 2
+    62
+    """
+    theta = list(theta)
+    point = set(theta) | set(prog.symbols)
+    free = set()
+    for e in [e for _, e in prog.steps] + [sp.sympify(x) for x in prog.outputs]:
+        free |= e.free_symbols - point
+    free = sorted(free, key=str)
+    k, n = max(len(free), 1), len(theta) if jacobian else 0
+    QQ = sp.QQ
+    # primes over primes: never a root of the small-integer polynomials met here
+    env = {s: (QQ(p, 10007), [QQ(0)] * n, 1, -1)
+           for s, p in zip(free, (7919, 7927, 7933, 7937, 7949, 7951))}
+    for i, t in enumerate(theta):
+        env[t] = (QQ(0), [QQ(int(i == j)) for j in range(n)], -1, 0)
+    work = [0]
+
+    def coeffs(d):
+        return math.comb(max(d, 0) + k, k)
+
+    def deg(v, d):                  # exact zeros are zero polynomials
+        return d if v else -1
+
+    def gdeg(g, d):
+        return d if any(g) else -1
+
+    def fwd(e):
+        if e in env:
+            return env[e]
+        if e.is_Number:
+            c = QQ.convert(e)
+            return c, [QQ(0)] * n, deg(c, 0), -1
+        if e.is_Symbol:
+            raise NotRational
+        args = [fwd(a) for a in e.args]
+        if e.is_Add:
+            v = sum((a[0] for a in args), QQ(0))
+            g = [sum((a[1][j] for a in args), QQ(0)) for j in range(n)]
+            return v, g, deg(v, max(a[2] for a in args)), gdeg(g, max(a[3] for a in args))
+        if e.is_Mul:
+            v, dv = QQ(1), 0
+            for a in args:
+                v, dv = v * a[0], dv + a[2]
+            g, dg = [QQ(0)] * n, -1
+            for i, a in enumerate(args):
+                if a[3] < 0:
+                    continue
+                other, dother = QQ(1), 0
+                for m, b in enumerate(args):
+                    if m != i:
+                        other, dother = other * b[0], dother + b[2]
+                if other:
+                    g = [x + other * y for x, y in zip(g, a[1])]
+                    dg = max(dg, a[3] + dother)
+            dv, dg = deg(v, dv), gdeg(g, dg)
+            work[0] += len(args) * (coeffs(dv) + n * coeffs(dg))
+            return v, g, dv, dg
+        if e.is_Pow and e.exp.is_Integer:
+            (b, gb, db, dgb), p = args[0], int(e.exp)
+            if p < 0 and (not b or db > 0):
+                raise NotRational       # a zero or hyper-parameter dependent denominator
+            v = b ** p
+            gfac = p * b ** (p - 1) if (p - 1 >= 0 or b) else QQ(0)
+            g = [gfac * y for y in gb]
+            dv = deg(v, abs(p) * max(db, 0))
+            dg = gdeg(g, abs(p - 1) * max(db, 0) + dgb)
+            work[0] += max(abs(p).bit_length(), 1) * (coeffs(dv) + n * coeffs(dg))
+            return v, g, dv, dg
+        if isinstance(e, sigmoid) and not args[0][0]:
+            g = [y / 4 for y in args[0][1]]
+            return QQ(1, 2), g, 0, gdeg(g, args[0][3])
+        raise NotRational
+
+    try:
+        for s, e in prog.steps:
+            env[s] = fwd(e)
+        outs = [fwd(sp.sympify(o)) for o in prog.outputs]
+    except NotRational:
+        return -1, work[0]
+    return max([o[3] for o in outs] + [-1]), work[0]
+
+
+def cost_estimate(game, rule, prog, form) -> dict:
+    r"""Estimated seconds of a page's exact work, before doing it.
+
+    Returns ``{"cse": s, "jet": s, "spectrum": s, "degree": D}``: the
+    common-subexpression form and its printing (by the program's steps and
+    expression nodes), the exact field and Jacobian at :math:`\theta = 0` (by
+    :func:`polynomial_work`), and the factored characteristic polynomial with its
+    roots (by its degree in the hyper-parameters, at most :math:`(d_1 + d_2) D`
+    for entries of degree :math:`D`). Closed forms are small by construction and
+    count as free. The constants are measurements (see the module's constants);
+    only the order of magnitude matters.
+
+    Examples
+    --------
+    >>> from lola_sym.games import tandem
+    >>> from lola_sym.field import derive
+    >>> from lola_sym.rules import get_rule
+    >>> prog = derive(tandem(), "hola", (("order", 8),))[0]
+    >>> cost = cost_estimate(tandem(), get_rule("hola"), prog, "cse")
+    >>> cost["degree"], cost["jet"] > RENDER_MAX_SECONDS
+    (510, True)
+    """
+    out = {"cse": 0.0, "jet": 0.0, "spectrum": 0.0, "degree": 0}
+    if form != "cse":
+        return out
+    nodes = sum(1 for _, e in prog.steps for _ in sp.preorder_traversal(e))
+    out["cse"] = _CSE_SECONDS_PER_STEP * len(prog.steps) + _CSE_SECONDS_PER_NODE * nodes
+    if len(prog.steps) > JET_MAX_STEPS:
+        return out
+    jacobian = rule.combine is None
+    degree, work = polynomial_work(prog, game.theta[0] + game.theta[1], jacobian)
+    out["degree"] = degree
+    out["jet"] = _JET_SECONDS * (work / _JET_WORK) ** 2
+    if jacobian and degree > 0:
+        out["spectrum"] = _SPECTRUM_SECONDS * (
+            sum(game.dims) * degree / _SPECTRUM_DEGREE) ** _SPECTRUM_POWER
+    return out
 
 
 class NotRational(Exception):

@@ -15,7 +15,8 @@ Subcommands (``lola-sym <command> --help`` for the options of each)::
 Conventions: ``--seed`` makes every random draw reproducible; ``--json`` prints
 machine-readable JSON on stdout; ``--out FILE`` writes the output (text,
 Markdown or JSON) to a file instead; ``--plot FILE`` (``.png`` or ``.pdf``)
-saves a figure where a command makes one. Hyper-parameters: ``--eta`` for the
+saves a figure where a command makes one (both create missing parent
+directories). Hyper-parameters: ``--eta`` for the
 lookahead rate, ``--hyper k=v ...`` for any other (values may be fractions,
 ``eta=1/2``), ``--order n`` for HOLA's order; ``--gamma`` is the discount of an
 iterated game (``--hyper gamma=...`` is consensus optimisation's ``gamma``).
@@ -23,10 +24,19 @@ Numbers may be negative after any option (``--theta1 -1/2 -1e-3``); exact
 numbers are parsed strictly (never evaluated) and must lie within
 1e300 (a typo such as ``1e400`` is a usage error).
 
+Bad arguments include values outside a rule's declared bounds (``--hyper a=1``
+for SOS), structural options whose program would be too large to derive
+(``--order 99``) and requests estimated to take far too long; they are checked
+before anything runs.
+
 Exit codes: 0 on success, 2 on bad arguments, 1 on a failure while running
-(e.g. divergence with ``--on-divergence raise``). Errors are one line on
+(e.g. divergence with ``--on-divergence raise``, a numerical overflow, or a
+warning turned into an error with ``python -W error``). Errors are one line on
 stderr, ``lola-sym <command>: error: <message>``, without a traceback
-(``--traceback`` shows it).
+(``--traceback`` shows it). Warnings of a successful run are one line each,
+``lola-sym <command>: warning: <message>``, and results that are undefined
+(NaN, e.g. when every run diverged) are named in a one-line
+``lola-sym <command>: note: ...``.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import os
 import re
 import sys
 import textwrap
+import warnings
 from fractions import Fraction
 
 __all__ = ["main", "build_parser", "UsageError"]
@@ -98,6 +109,32 @@ _positive_int = _number(int, 0, True)
 _nonneg_int = _number(int, 0, False)
 _positive_float = _number(float, 0.0, True)
 _nonneg_float = _number(float, 0.0, False)
+
+#: Largest ``--init-std``: training counts a run whose parameters leave max |theta| = 1e4 as
+#: diverged, which a draw reaches only at 10 standard deviations of this size (and every
+#: policy is already saturated beyond |theta| of about 40).
+MAX_INIT_STD = 1e3
+
+
+def _init_std(text) -> float:
+    """An argparse type: a standard deviation in [0, :data:`MAX_INIT_STD`].
+
+    Examples
+    --------
+    >>> _init_std("0.1")
+    0.1
+    >>> _init_std("1e308")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a standard deviation of at most 1000 (draws ...), got '1e308'
+    """
+    v = _nonneg_float(text)
+    if v > MAX_INIT_STD:
+        raise argparse.ArgumentTypeError(
+            f"expected a standard deviation of at most {MAX_INIT_STD:g} (draws of 10 standard "
+            f"deviations must stay below max |theta| = 1e4, where a run counts as diverged), "
+            f"got {_shown(text)}")
+    return v
 
 
 def _exact(text) -> Fraction:
@@ -186,9 +223,25 @@ def _rule_spec(text) -> tuple:
 
 
 def _figure_path(text) -> str:
-    """An argparse type: a file name ending in ``.png`` or ``.pdf``."""
+    """An argparse type: a file name ending in ``.png`` or ``.pdf``, with a name before it.
+
+    Examples
+    --------
+    >>> _figure_path("out/curves.PNG")
+    'out/curves.PNG'
+    >>> _figure_path("/tmp/x/.png")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: the figure file needs a name before its extension, got ... (e.g. '/tmp/x/figure.png')
+    """
     if not text.lower().endswith((".png", ".pdf")):
-        raise argparse.ArgumentTypeError(f"the figure file must end in .png or .pdf, got {text!r}")
+        raise argparse.ArgumentTypeError(f"the figure file must end in .png or .pdf, got "
+                                         f"{_shown(text)}")
+    head, name = os.path.split(text)
+    if len(name) == 4:                      # ".png" alone: a hidden file without a suffix
+        example = os.path.join(head, "figure" + name)
+        raise argparse.ArgumentTypeError(f"the figure file needs a name before its extension, "
+                                         f"got {_shown(text)} (e.g. {example!r})")
     return text
 
 
@@ -254,10 +307,12 @@ def _add_output(p, *, json=True, plot=False):
     if json:
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.add_argument("--out", metavar="FILE", default=None,
-                   help="write the output to FILE instead of stdout")
+                   help="write the output to FILE instead of stdout (missing parent "
+                        "directories are created)")
     if plot:
         p.add_argument("--plot", metavar="FILE", type=_figure_path, default=None,
-                       help="save a figure to FILE (.png or .pdf)")
+                       help="save a figure to FILE (.png or .pdf; missing parent directories "
+                            "are created)")
 
 
 def _add_progress(p):
@@ -270,8 +325,9 @@ def _add_training(p, *, runs, steps, delta):
     p.add_argument("--steps", type=_nonneg_int, default=steps, help="updates per run")
     p.add_argument("--delta", type=_positive_float, default=delta, help="learning rate")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the initial parameters")
-    p.add_argument("--init-std", type=_nonneg_float, default=1.0,
-                   help="standard deviation of the initial parameters")
+    p.add_argument("--init-std", type=_init_std, default=1.0,
+                   help=f"standard deviation of the initial parameters, at most "
+                        f"{MAX_INIT_STD:g}")
 
 
 def _command(sub, name, summary, description, examples, func):
@@ -382,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     tou = _command(sub, "tournament", "round robin between rules on an iterated game",
                    "Train every pair of rules (self-play included) from the same initial "
                    "parameters and print the table of final rewards (Table 4 of Foerster et "
-                   "al. 2018). Per-rule settings: sos:a=0.5.",
+                   "al. 2018). Per-rule settings: sos:a=0.5 or hola:order=1.",
                    ["lola-sym tournament --rules nl lola lola2 --runs 20",
                     "lola-sym tournament --game stag_hunt --json --out table.json"],
                    _run("tournament"))
@@ -393,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     tou.add_argument("--std", action="store_true", help="show standard deviations in the table")
     tou.add_argument("--policies", action="store_true",
                      help="with --json: include every run's final policies")
-    _add_hyper(tou, order=False)
+    _add_hyper(tou)
     _add_output(tou)
     _add_progress(tou)
 
@@ -407,10 +463,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_game(fp)
     fp.add_argument("--rule", required=True, choices=rules, metavar="RULE",
                     help=f"a rule: {', '.join(rules)}")
-    fp.add_argument("--starts", type=_positive_int, default=32, help="random starts")
+    fp.add_argument("--starts", type=_positive_int, default=32,
+                    help="random starts (at most 100,000: each is one root search)")
     fp.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the starts")
     fp.add_argument("--scale", type=_positive_float, default=3.0,
-                    help="standard deviation of the starts")
+                    help="standard deviation of the starts (at most 1000)")
     fp.add_argument("--exact", action="store_true",
                     help="solve g = 0 exactly with sympy (unset hyper-parameters stay symbols)")
     _add_hyper(fp)
@@ -472,7 +529,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _one_line(exc) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, Warning):            # raised as an error (python -W error)
+        text = f"{type(exc).__name__}: {text}"
     return text
+
+
+#: Warnings shown while a command runs (one line each), at most this many.
+MAX_WARNING_LINES = 3
+
+
+def _show_warnings(prog, caught) -> None:
+    """The warnings a command emitted (not raised), one line each, repeats dropped."""
+    lines = list(dict.fromkeys(f"{w.category.__name__}: {' '.join(str(w.message).split())}"
+                               for w in caught))
+    for line in lines[:MAX_WARNING_LINES]:
+        print(f"{prog}: warning: {line}", file=sys.stderr)
+    if len(lines) > MAX_WARNING_LINES:
+        print(f"{prog}: warning: ... and {len(lines) - MAX_WARNING_LINES} more warnings",
+              file=sys.stderr)
 
 
 def main(argv=None) -> int:
@@ -481,7 +555,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     prog = f"lola-sym {args.command}"
     try:
-        return args.func(args)
+        # warnings are recorded and, after a success, shown as one line each (after an error
+        # only the error's line); warnings the filters turn into errors (python -W
+        # error::RuntimeWarning) are raised as usual and reported below
+        with warnings.catch_warnings(record=True) as caught:
+            code = args.func(args)
+        _show_warnings(prog, caught)
+        return code
     except BrokenPipeError:     # e.g. piped into head: stop quietly (Python docs, signal)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -491,7 +571,8 @@ def main(argv=None) -> int:
             raise
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, ArithmeticError, OSError, RuntimeError) as exc:
+    except (ValueError, TypeError, ArithmeticError, OSError, RuntimeError, Warning) as exc:
+        # ArithmeticError covers FloatingPointError (numpy errstate "raise") and OverflowError
         if args.traceback:
             raise
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)

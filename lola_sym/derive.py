@@ -23,9 +23,15 @@ reader wants to see, and :func:`render` formats them:
   polynomial in the hyper-parameters), with the factored characteristic
   polynomial and the eigenvalues of its factors of degree at most two.
 
-Hyper-parameters stay symbols unless given. :func:`rule_page` writes one page
-per rule: its definition, its source, and its derived form on one-shot
-matching pennies. :meth:`Derivation.evaluate` evaluates exactly the expressions
+Hyper-parameters stay symbols unless given; given values must lie in the rule's
+declared bounds (compared exactly). A request whose program is too large to
+derive (:meth:`Rule.check_size <lola_sym.rules.Rule.check_size>`), or whose page
+is estimated to take more than :data:`RENDER_MAX_SECONDS` (HOLA of high order
+with a symbolic :math:`\eta`, say), is refused up front with the estimate and
+what would make it cheaper (:func:`check_derivation`).
+
+:func:`rule_page` writes one page per rule: its definition, its source, and its
+derived form on one-shot matching pennies. :meth:`Derivation.evaluate` evaluates exactly the expressions
 that are printed, so the tests can check them against the compiled field.
 
 References
@@ -39,6 +45,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property, lru_cache
 from types import MappingProxyType
 
@@ -47,16 +54,17 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from lola_sym import games as _games
-from lola_sym._derive_forms import (at_zero, closed, combine_closed, cse_lines, latex_names,
-                                    numeric_function, output_groups, probabilities)
+from lola_sym._derive_forms import (RENDER_MAX_SECONDS, at_zero, closed, combine_closed,
+                                    cost_estimate, cse_lines, latex_names, numeric_function,
+                                    output_groups, probabilities)
 from lola_sym._rule_notes import COMBINATIONS, HYPER_LATEX, NOTES
 from lola_sym._validation import as_params, as_rational
 from lola_sym.field import derive as _derive
 from lola_sym.program import sigmoid
 from lola_sym.rules import RULES, Rule, get_rule
 
-__all__ = ["render", "rule_page", "derivation", "Derivation", "expanded_size", "CLOSED_MAX_OPS",
-           "write_pages"]
+__all__ = ["render", "rule_page", "derivation", "check_derivation", "Derivation", "expanded_size",
+           "CLOSED_MAX_OPS", "RENDER_MAX_SECONDS", "write_pages"]
 
 #: Largest estimated operation count of the substituted outputs written in closed form.
 CLOSED_MAX_OPS = 3000
@@ -208,11 +216,28 @@ def _resolve_rule(rule, given: dict):
     hyper = {}
     for name in rule.hyper:
         sym = sp.Symbol(name, positive=True)
-        hyper[name] = as_rational(given[name], name) if name in given else sym
-        if name in given and float(hyper[name]) not in rule.bound(name):
-            raise ValueError(f"{name} must lie in {rule.bound(name)} (rule {rule.name!r}), "
-                             f"got {hyper[name]}")
+        hyper[name] = _in_bound(rule, name, as_rational(given[name], name)) if name in given \
+            else sym
     return rule, hyper, options
+
+
+def _in_bound(rule, name: str, value: sp.Rational) -> sp.Rational:
+    """``value`` if it lies in the rule's declared bound of ``name`` (compared exactly).
+
+    The bounds :meth:`Rule.hyper_values <lola_sym.rules.Rule.hyper_values>` enforces on
+    floats, for exact values: ``eta=-1`` of LOLA or ``a=5`` of SOS are refused here too.
+    """
+    b = rule.bound(name)
+    v = Fraction(int(value.p), int(value.q))
+
+    def edge(x):
+        return None if x in (float("inf"), float("-inf")) else Fraction(x)
+    lo, hi = edge(b.lo), edge(b.hi)
+    above = lo is None or (v > lo if b.lo_open else v >= lo)
+    below = hi is None or (v < hi if b.hi_open else v <= hi)
+    if not (above and below):
+        raise ValueError(f"{name} must lie in {b} (rule {rule.name!r}), got {value}")
+    return value
 
 
 def derivation(game, rule, *, form: str = "auto", **hyper) -> Derivation:
@@ -246,24 +271,95 @@ def derivation(game, rule, *, form: str = "auto", **hyper) -> Derivation:
     """
     game, label = _resolve_game(game)
     rule, hyper, options = _resolve_rule(rule, hyper)
-    if form not in ("auto", "closed", "cse"):
-        raise ValueError(f"form must be 'auto', 'closed' or 'cse', got {form!r}")
+    form = _plan(game, rule.name, form, tuple(hyper.items()), tuple(sorted(options.items())))
     return _derivation(game, label, rule.name, form, tuple(hyper.items()),
                        tuple(sorted(options.items())))
+
+
+def check_derivation(game, rule, *, form: str = "auto", **hyper) -> str:
+    r"""Validate a :func:`derivation` request and estimate its cost, without doing the work.
+
+    Checks the game, the rule, the hyper-parameters (exact, within the rule's
+    declared bounds) and options, refuses a program too large to derive
+    (:meth:`Rule.check_size <lola_sym.rules.Rule.check_size>`), derives the program
+    (cached) and refuses a page whose exact work is estimated beyond
+    :data:`RENDER_MAX_SECONDS` (:func:`lola_sym._derive_forms.cost_estimate`), saying
+    what would make it cheaper. :func:`derivation` and :func:`render` run the same
+    checks first.
+
+    Returns
+    -------
+    str
+        The form the page would be written in, ``"closed"`` or ``"cse"``.
+
+    Examples
+    --------
+    >>> check_derivation("matching_pennies", "lola")
+    'closed'
+    >>> check_derivation("matching_pennies", "lola", eta=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: eta must lie in [0, inf) (rule 'lola'), got -1
+    >>> check_derivation("tandem", "hola", order=8)   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: rendering rule 'hola' with order=8 on Tandem would take about ... min ...
+    >>> check_derivation("tandem", "hola", order=8, eta="1/2")
+    'cse'
+    """
+    game, _ = _resolve_game(game)
+    rule, hyper, options = _resolve_rule(rule, hyper)
+    return _plan(game, rule.name, form, tuple(hyper.items()), tuple(sorted(options.items())))
+
+
+def _program(game, rule, hyper_items, option_items):
+    """The rule's program on ``game`` with the exact hyper-parameters substituted."""
+    prog, _ = _derive(game, rule.name, option_items)
+    numeric = {sp.Symbol(k, positive=True): v for k, v in hyper_items if not v.is_Symbol}
+    return prog.substitute(numeric)
+
+
+@lru_cache(maxsize=128)
+def _plan(game, rule_name, form, hyper_items, option_items) -> str:
+    """The form to write (``form`` resolved), after the size and cost guards."""
+    rule = get_rule(rule_name)
+    if form not in ("auto", "closed", "cse"):
+        raise ValueError(f"form must be 'auto', 'closed' or 'cse', got {form!r}")
+    rule.check_size(game, dict(option_items))       # before deriving: refuses huge programs
+    prog = _program(game, rule, hyper_items, option_items)
+    size = expanded_size(prog)
+    if form == "auto":
+        form = "closed" if size <= CLOSED_MAX_OPS else "cse"
+    elif form == "closed" and size > 50 * CLOSED_MAX_OPS:
+        raise ValueError(f"{rule.name!r} on {game.name} is too large for the closed form "
+                         f"(about {size} operations); use form='cse'")
+    cost = cost_estimate(game, rule, prog, form)
+    seconds = cost["cse"] + cost["jet"] + cost["spectrum"]
+    if seconds > RENDER_MAX_SECONDS:
+        opts = ", ".join(f"{k}={v}" for k, v in option_items)
+        what = f"rule {rule.name!r}" + (f" with {opts}" if opts else "") + f" on {game.name}"
+        took = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:,.0f} min"
+        free = [k for k, v in hyper_items if v.is_Symbol and sp.Symbol(k, positive=True)
+                in prog.inputs]
+        hints = []
+        if free and cost["jet"] + cost["spectrum"] > cost["cse"]:
+            why = (f"the exact field and Jacobian at theta = 0 are polynomials of degree up to "
+                   f"{cost['degree']} in {', '.join(free)}")
+            hints.append(f"give {' and '.join(free)} a value (e.g. {free[0]}=1/2)")
+        else:
+            why = f"the program has {len(prog.steps):,} steps to write out"
+        hints.append(f"choose a smaller {' or '.join(rule.options)}" if rule.options else
+                     "choose a smaller game")
+        raise ValueError(f"rendering {what} would take about {took} (estimated; limit "
+                         f"{RENDER_MAX_SECONDS:.0f} s): {why}; {', or '.join(hints)}")
+    return form
 
 
 @lru_cache(maxsize=128)
 def _derivation(game, label, rule_name, form, hyper_items, option_items):
     rule, hyper, options = get_rule(rule_name), dict(hyper_items), dict(option_items)
-    prog, _ = _derive(game, rule.name, option_items)
-    numeric = {sp.Symbol(k, positive=True): v for k, v in hyper.items() if not v.is_Symbol}
-    prog = prog.substitute(numeric)
+    prog = _program(game, rule, hyper_items, option_items)
     names = latex_names(game, prog)
-    if form == "auto":
-        form = "closed" if expanded_size(prog) <= CLOSED_MAX_OPS else "cse"
-    elif form == "closed" and expanded_size(prog) > 50 * CLOSED_MAX_OPS:
-        raise ValueError(f"{rule.name!r} on {game.name} is too large for the closed form "
-                         f"(about {expanded_size(prog)} operations); use form='cse'")
     groups = output_groups(game, rule, options)
     defs, psub = probabilities(game) if form == "closed" else ((), {})
     if game.kind == "iterated":

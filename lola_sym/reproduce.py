@@ -128,7 +128,11 @@ def _fmt(x, spec="+.2f"):
 
 
 def format_table(rows, header: str = "") -> str:
-    """The rows as a fixed-width text table beside the paper's numbers."""
+    """The rows as a fixed-width text table beside the paper's numbers.
+
+    Settings with diverged runs are listed below the table (their runs are frozen
+    at the last finite parameters and counted in the statistics).
+    """
     lines = [header] if header else []
     cols = (f"{'game':4} {'setting':17} {'R agent 1':>14} {'R agent 2':>14} {'paper R':>14} "
             f"{'%TFT':>6} {'paper':>6} {'Nash dist':>9}")
@@ -143,6 +147,10 @@ def format_table(rows, header: str = "") -> str:
             f"{_fmt(r.nash_distance, '.3f'):>9}")
     lines.append("R = average reward per step (1 - gamma) V at the end, mean (std) over runs; "
                  "%TFT over both agents; Nash dist = mean over runs of max |p - 1/2|.")
+    diverged = [f"{r.game} {r.setting} {r.diverged}" for r in rows if r.diverged]
+    if diverged:
+        lines.append("diverged runs (frozen at their last finite parameters, included above): "
+                     + ", ".join(diverged))
     return "\n".join(lines)
 
 

@@ -13,14 +13,15 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from lola_sym._validation import check_int, check_positive_int, check_real
+from lola_sym._validation import check_game, check_int, check_positive_int, check_real
 from lola_sym.games import ipd
 from lola_sym.rules import get_rule
-from lola_sym.training import as_generator, train
+from lola_sym.training import initial_parameters, train
 from lola_sym.memory_one import (INITIAL_MODES, from_memory_one, long_run_reward,  # noqa: F401
                                  simulate_axelrod, stationary_distribution, to_axelrod,
                                  to_axelrod_game, to_memory_one)
@@ -197,22 +198,43 @@ def _check_rules(rules) -> tuple:
     return names
 
 
-def _resolve_hyper(rules, shared: dict, per_rule) -> dict:
-    takes = {r: get_rule(r).hyper for r in rules}
+def _resolve_hyper(game, rules, shared: dict, per_rule) -> dict:
+    """Each rule's settings: the shared ones it takes, overridden by its ``hyper_by_rule``.
+
+    Settings are hyper-parameters and structural options (HOLA's ``order``), all
+    validated before any training: names, values within the rule's declared
+    bounds (:meth:`~lola_sym.rules.Rule.hyper_values`), and the size of the
+    program an option asks for (:meth:`~lola_sym.rules.Rule.check_size`).
+    """
+    takes = {r: (*get_rule(r).hyper, *get_rule(r).options) for r in rules}
     for k in shared:
         if not any(k in takes[r] for r in rules):
             raise ValueError(f"no rule of {list(rules)} takes a hyper-parameter {k!r}; they take "
                              f"{sorted(set().union(*takes.values()))}")
-    per_rule = dict(per_rule or {})
+    if per_rule is None:
+        per_rule = {}
+    if not isinstance(per_rule, Mapping):
+        raise TypeError(f"hyper_by_rule must be a dict such as {{'sos': {{'a': 0.5}}}}, got "
+                        f"{type(per_rule).__name__}")
     for r, h in per_rule.items():
         if r not in takes:
             raise ValueError(f"hyper_by_rule names {r!r}, which is not in rules {list(rules)}")
+        if not isinstance(h, Mapping):
+            raise TypeError(f"hyper_by_rule[{r!r}] must be a dict of {r!r}'s settings such as "
+                            f"{{{(takes[r] or ('eta',))[0]!r}: ...}}, got {type(h).__name__}")
         bad = sorted(set(h) - set(takes[r]))
         if bad:
             raise ValueError(f"rule {r!r} takes no hyper-parameter {bad[0]!r}; "
                              f"it takes {sorted(takes[r])}")
-    return {r: {**{k: v for k, v in shared.items() if k in takes[r]}, **per_rule.get(r, {})}
-            for r in rules}
+    out = {}
+    for r in rules:
+        rule = get_rule(r)
+        h = {**{k: v for k, v in shared.items() if k in takes[r]}, **per_rule.get(r, {})}
+        options, values = rule.split(h)
+        rule.hyper_values(values)
+        rule.check_size(game, options)
+        out[r] = h
+    return out
 
 
 def tournament(game=None, rules=DEFAULT_RULES, *, runs: int = 50, steps: int = 200,
@@ -249,11 +271,13 @@ def tournament(game=None, rules=DEFAULT_RULES, *, runs: int = 50, steps: int = 2
         symmetric to rounding; chaotic training amplifies that rounding, so a
         separately trained swapped pair agrees only statistically).
     hyper_by_rule : dict, optional
-        Per-rule hyper-parameters, e.g. ``{"sos": {"a": 0.5}}``; they override ``**hyper``.
+        Per-rule hyper-parameters and structural options, e.g. ``{"sos": {"a": 0.5}}``
+        or ``{"hola": {"order": 1}}``; they override ``**hyper``.
     progress : callable, optional
         Called as ``progress(row, col)`` before each training (for command lines).
     **hyper
-        Shared hyper-parameters (e.g. ``eta``), given to every rule that takes them.
+        Shared hyper-parameters (e.g. ``eta``) and options (``order``), given to every
+        rule that takes them.
 
     Returns
     -------
@@ -277,10 +301,10 @@ def tournament(game=None, rules=DEFAULT_RULES, *, runs: int = 50, steps: int = 2
     .. [1] Foerster, J. et al. (2018). Learning with Opponent-Learning Awareness.
        AAMAS. arXiv:1709.04326, Table 4.
     """
-    game = ipd() if game is None else game
-    if getattr(game, "kind", None) != "iterated":
+    game = ipd() if game is None else check_game(game)
+    if game.kind != "iterated":
         raise TypeError("tournament needs an iterated 2x2 game (lola_sym.games.IteratedGame), "
-                        f"got {type(game).__name__}")
+                        f"got the one-shot {game.name}")
     rules = _check_rules(rules)
     runs = check_positive_int(runs, "runs")
     steps = check_int(steps, "steps", 0)
@@ -288,18 +312,20 @@ def tournament(game=None, rules=DEFAULT_RULES, *, runs: int = 50, steps: int = 2
     init_std = check_real(init_std, "init_std", nonnegative=True)
     if ordered is None:
         ordered = not game.is_symmetric
-    elif not isinstance(ordered, bool):
-        raise TypeError(f"ordered must be a bool or None, got {type(ordered).__name__}")
-    elif not ordered and not game.is_symmetric:
+    elif not isinstance(ordered, (bool, np.bool_)):
+        kind = type(ordered)
+        shown = kind.__name__ if kind.__module__ == "builtins" else \
+            f"{kind.__module__}.{kind.__name__}"
+        raise TypeError(f"ordered must be a bool (or numpy.bool_) or None, got {shown}")
+    ordered = bool(ordered)
+    if not ordered and not game.is_symmetric:
         raise ValueError(f"{game.name} is not symmetric: the (B, A) entries cannot be mirrored "
                          "from (A, B); use ordered=True")
     if progress is not None and not callable(progress):
         raise TypeError("progress must be callable or None")
-    per = _resolve_hyper(rules, hyper, hyper_by_rule)
-    rng = as_generator(seed)
+    per = _resolve_hyper(game, rules, hyper, hyper_by_rule)
+    t1, t2 = initial_parameters(game, runs, seed, init_std)
     int_seed = None if isinstance(seed, np.random.Generator) else int(seed)
-    t1 = rng.normal(0.0, init_std, size=(runs, game.dims[0]))
-    t2 = rng.normal(0.0, init_std, size=(runs, game.dims[1]))
 
     pairings = {}
     for i, a in enumerate(rules):
@@ -317,7 +343,11 @@ def tournament(game=None, rules=DEFAULT_RULES, *, runs: int = 50, steps: int = 2
             pairings[(a, b)] = p
             if not ordered and a != b:
                 pairings[(b, a)] = p.swapped()
-    full = {r: {k: float(v) for k, v in {**get_rule(r).hyper, **per[r]}.items()} for r in rules}
+    full = {}
+    for r in rules:
+        rule = get_rule(r)
+        options, values = rule.split(per[r])
+        full[r] = {**rule.hyper_values(values), **rule.check_options(options)}
     ordered_pairings = {(a, b): pairings[(a, b)] for a in rules for b in rules}
     return TournamentResult(game, rules, ordered_pairings, runs, steps, delta, int_seed,
                             init_std, ordered, full)

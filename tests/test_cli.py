@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -299,6 +300,15 @@ ST = ["stability", "--game", "matching_pennies", "--rule", "lola"]
     (["train", "--game", "ipd", "--rule", "nl", "--seed", "9" * 30], "--seed"),
     (["compare", "--game", "tandem", "--rules", "lola:eta=inf"], "eta"),
     (["tournament", "--rules", "nl", "lola:eta=-1e999"], "eta"),
+    # checked before running (they exited 1, some with a message naming another argument)
+    (ST + ["--theta1", "1e300", "--theta2", "0", "--exact-threshold"], "--theta1"),
+    (ST + ["--theta1", "0", "--theta2", "-2000", "--exact-threshold"], "--theta2"),
+    (["train", "--game", "tandem", "--rule", "nl", "--init-std", "1e308"], "--init-std"),
+    (["compare", "--game", "tandem", "--rules", "nl", "--init-std", "1e4"], "--init-std"),
+    (["tournament", "--rules", "nl", "--init-std", "1001"], "--init-std"),
+    (["train", "--game", "ipd", "--rule", "nl", "--gamma", "0.99999999"], "--gamma"),
+    (["fixed-points", "--game", "tandem", "--rule", "nl", "--starts", "100000000"], "--starts"),
+    (["fixed-points", "--game", "tandem", "--rule", "nl", "--scale", "1e6"], "--scale"),
 ])
 def test_absurd_numbers_exit_2_naming_the_argument(argv, name, capsys):
     assert exit_code(argv) == 2
@@ -378,7 +388,7 @@ def test_every_command_has_help(command, capsys):
     ["compare", "--game", "tandem", "--rules", "hola:depth=2"],
     ["compare", "--game", "tandem", "--target", "tft"],
     ["tournament", "--game", "tandem"],
-    ["tournament", "--rules", "hola:order=3"],
+    ["tournament", "--rules", "hola:order=1.5"],
     ["fixed-points", "--game", "ipd", "--rule", "nl", "--exact"],
     ["fixed-points", "--game", "tandem", "--rule", "sos", "--exact"],
     ["fixed-points", "--game", "ipd", "--rule", "nl", "--plot", "x.png"],
@@ -396,6 +406,185 @@ def test_bad_arguments_give_one_line_and_exit_code_2(argv, capsys):
     assert err[-1].startswith("lola-sym") and ": error: " in err[-1]
     if argv:                                   # argparse adds a usage line; UsageError does not
         assert err[-1].startswith(f"lola-sym {argv[0]}: error: ")
+
+
+HOLA_TRAIN = ["train", "--game", "tandem", "--rule", "hola", "--runs", "2", "--steps", "2"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    # out of the rule's declared bounds (SOS's a, b in (0, 1); rates >= 0)
+    (["train", "--game", "tandem", "--rule", "sos", "--hyper", "a=1"], ["--hyper", "(0, 1)"]),
+    (["train", "--game", "tandem", "--rule", "lola", "--eta", "-1"], ["--eta", "[0, inf)"]),
+    (["compare", "--game", "tandem", "--rules", "nl", "sos:b=0"], ["--rules sos:b", "(0, 1)"]),
+    (["tournament", "--rules", "nl", "sos:a=2"], ["--rules sos:a", "(0, 1)"]),
+    (["stability", "--game", "tandem", "--rule", "co", "--theta1", "0", "--theta2", "0",
+      "--hyper", "gamma=-3"], ["--hyper", "gamma"]),
+    (["derive", "--game", "matching_pennies", "--rule", "lola", "--eta", "-1"], ["--eta"]),
+    (["derive", "--game", "matching_pennies", "--rule", "sos", "--hyper", "a=5"], ["(0, 1)"]),
+    (["derive", "--game", "matching_pennies", "--rule", "co", "--hyper", "gamma=-3"],
+     ["gamma", "[0, inf)"]),
+    # programs too large to derive, refused before deriving (rule.check_size)
+    (HOLA_TRAIN + ["--order", "99"], ["--order", "program steps"]),
+    (["compare", "--game", "tandem", "--rules", "hola:order=99"], ["--rules hola", "steps"]),
+    (["tournament", "--rules", "nl", "hola:order=60"], ["--rules hola", "program steps"]),
+    (["fixed-points", "--game", "tandem", "--rule", "hola", "--order", "99"], ["--order"]),
+    (["stability", "--game", "tandem", "--rule", "hola", "--order", "99", "--theta1", "0",
+      "--theta2", "0"], ["--order", "program steps"]),
+    (["derive", "--game", "tandem", "--rule", "hola", "--order", "99"], ["program steps"]),
+    # a figure file named only by its extension (the message said "must end in .png")
+    (["train", "--game", "tandem", "--rule", "nl", "--plot", "/tmp/x/.png"],
+     ["--plot", "needs a name before its extension"]),
+    (["compare", "--game", "tandem", "--plot", "figs/.PDF"], ["--plot", "figs/figure.PDF"]),
+])
+def test_arguments_refused_by_the_library_exit_2_before_running(argv, words, monkeypatch,
+                                                               capsys):
+    """Bounds, program sizes and file names are checked before anything is trained or
+    derived; the library's refusal of them was exit code 1."""
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("ran although the arguments are bad")
+    from lola_sym import _cli_commands
+    monkeypatch.setattr(_cli_commands, "train_in_chunks", must_not_run)
+    for module in ("lola_sym.compare", "lola_sym.tournament"):   # names shadowed in lola_sym
+        monkeypatch.setattr(sys.modules[module], "train", must_not_run)
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"lola-sym {argv[0]}: error: ") and "Traceback" not in str(err)
+    assert all(w in err[-1] for w in words), err[-1]
+
+
+def test_gamma_too_close_to_one_is_a_usage_error_naming_gamma(capsys):
+    """A ValueError of the library while validating an argument (here the game's discount)
+    maps to exit code 2, with the option named."""
+    assert exit_code(["train", "--game", "ipd", "--rule", "nl", "--gamma", "0.999999999"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lola-sym train: error: --gamma: ") and err.count("\n") == 1
+
+
+def _overflow():
+    with np.errstate(over="warn"):          # a RuntimeWarning, an exception under -W error
+        return np.float64(1e308) * np.float64(10.0)
+
+
+def _floating_point_error():
+    with np.errstate(over="raise"):
+        return np.float64(1e308) * np.float64(10.0)
+
+
+def _raise(exc):
+    def fail():
+        raise exc
+    return fail
+
+
+@pytest.mark.parametrize("fail", [
+    _overflow,
+    lambda: warnings.warn("something odd", UserWarning),
+    _floating_point_error,
+    _raise(OverflowError("int too large to convert to float")),
+    _raise(ValueError("delta=1e308 overflows the parameters")),
+], ids=["RuntimeWarning", "UserWarning", "FloatingPointError", "OverflowError", "ValueError"])
+def test_failures_while_running_exit_1_in_one_line_under_warnings_as_errors(fail, monkeypatch,
+                                                                             capsys):
+    """python -W error::RuntimeWarning (or PYTHONWARNINGS=error) turns numpy's overflow
+    warnings into exceptions: they, ArithmeticError (FloatingPointError, OverflowError) and the
+    library's ValueError while running are one line and exit code 1, never a traceback."""
+    from lola_sym import _cli_commands
+
+    def failing(*args, **kwargs):
+        fail()
+        raise AssertionError("expected a failure")
+    monkeypatch.setattr(_cli_commands, "train_in_chunks", failing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["train", "--game", "tandem", "--rule", "nl"]) == 1
+    assert_one_line_error(capsys, "train")
+
+
+def test_warnings_of_a_successful_run_are_one_line_each(monkeypatch, capsys):
+    from lola_sym import _cli_commands
+    real = _cli_commands.train_in_chunks
+
+    def noisy(*args, **kwargs):
+        _overflow()
+        _overflow()                         # the same warning twice: one line
+        return real(*args, **kwargs)
+    monkeypatch.setattr(_cli_commands, "train_in_chunks", noisy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")    # as outside the test suite, which makes them errors
+        assert main(["train", "--game", "tandem", "--rule", "nl", "--runs", "2", "--steps",
+                     "2"]) == 0
+    err = capsys.readouterr().err
+    assert err == "lola-sym train: warning: RuntimeWarning: overflow encountered in scalar " \
+                  "multiply\n", err
+
+
+def test_every_run_diverged_is_said_not_printed_as_nan(capsys):
+    """All runs diverged: no '+nan (nan)'; the text says so, and a one-line note on stderr
+    names the undefined results (null in JSON)."""
+    argv = ["train", "--game", "balduzzi", "--rule", "nl", "--runs", "2", "--steps", "10"]
+    assert main(argv) == 0
+    cap = capsys.readouterr()
+    assert "nan" not in cap.out and "agent 1 (nl): undefined (every run diverged)" in cap.out
+    note = cap.err.strip().splitlines()
+    assert len(note) == 1 and note[0].startswith("lola-sym train: note: 4 results undefined")
+    assert "reward_mean[0]" in note[0] and "all 2 runs diverged" in note[0]
+    assert main(["compare", "--game", "balduzzi", "--rules", "nl", "--runs", "2", "--steps",
+                 "10"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lola-sym compare: note: ")
+    assert "outcomes[0].r1_mean" in err[0]
+    assert main(["train", "--game", "tandem", "--rule", "nl", "--runs", "2", "--steps", "2"]) == 0
+    assert capsys.readouterr().err == ""                  # nothing undefined: no note
+
+
+def test_sos_tandem_when_every_run_diverges(capsys):
+    assert main(["reproduce", "sos-tandem", "--runs", "2", "--steps", "30", "--delta",
+                 "100"]) == 0
+    cap = capsys.readouterr()
+    assert "nan" not in cap.out and "undefined (every run diverged)" in cap.out
+    assert cap.err.startswith("lola-sym reproduce: note: ") and cap.err.count("\n") == 1
+
+
+def test_tournament_takes_holas_order(capsys):
+    """HOLA's structural option reaches the tournament, shared (--order, --hyper order=1) or
+    per rule (hola:order=1); it was refused as 'no hyper-parameter order'."""
+    base = ["tournament", "--rules", "nl", "hola", "--runs", "2", "--steps", "2"]
+    shared = run_json(base + ["--hyper", "order=1"], capsys)
+    assert shared["hyper"]["hola"] == {"eta": 1.0, "order": 1}
+    assert run_json(base + ["--order", "1"], capsys)["pairs"] == shared["pairs"]
+    own = run_json(["tournament", "--rules", "nl", "hola:order=1", "--runs", "2", "--steps", "2"],
+                   capsys)
+    assert own["pairs"] == shared["pairs"]
+
+
+def test_derive_refuses_a_page_that_would_take_minutes():
+    """HOLA of order 8 on Tandem with eta symbolic: the exact Jacobian at theta = 0 is of
+    degree 510 in eta (update_field takes 5 s, the page did not finish in 200 s). Refused at
+    once with the estimate and what to change; with eta given it is written."""
+    cmd = [sys.executable, "-m", "lola_sym.cli", "derive", "--game", "tandem", "--rule", "hola",
+           "--order", "8"]
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stdout == "" and out.stderr.count("\n") == 1
+    assert "would take about" in out.stderr and "eta=1/2" in out.stderr
+    assert "smaller order" in out.stderr and time.perf_counter() - t0 < 60
+    ok = subprocess.run(cmd + ["--eta", "1/2", "--json"], capture_output=True, text=True,
+                        timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["options"] == {"order": 8}
+
+
+def test_help_says_missing_directories_are_created(capsys):
+    assert exit_code(["train", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.count("missing parent directories are created") == 2      # --out and --plot
+
+
+def test_output_and_figure_create_missing_directories(tmp_path, capsys):
+    out, png = tmp_path / "a" / "b" / "train.json", tmp_path / "c" / "d" / "curves.png"
+    assert main(["train", "--game", "tandem", "--rule", "nl", "--runs", "2", "--steps", "2",
+                 "--json", "--out", str(out), "--plot", str(png)]) == 0
+    assert json.loads(out.read_text())["runs"] == 2 and png.read_bytes()[:8] == PNG_MAGIC
 
 
 def test_library_errors_exit_1_without_traceback(tmp_path, capsys):

@@ -8,7 +8,8 @@ import pytest
 import sympy as sp
 
 from lola_sym import games, update_field
-from lola_sym.derive import CLOSED_MAX_OPS, derivation, expanded_size, render, rule_page
+from lola_sym.derive import (CLOSED_MAX_OPS, RENDER_MAX_SECONDS, check_derivation, derivation,
+                             expanded_size, render, rule_page)
 from lola_sym.field import derive
 from lola_sym.rules import RULES
 
@@ -245,6 +246,11 @@ def test_combined_rules_show_primitives_and_combination():
     (lambda: render("ipd", "hola", order=-1), "must be a non-negative int"),
     (lambda: render("ipd", "nl", form="tree"), "form must be"),
     (lambda: rule_page("lol"), "unknown rule 'lol'"),
+    # the rules' declared bounds, as update_field enforces them
+    (lambda: render("matching_pennies", "sos", b=0), r"b must lie in \(0, 1\)"),
+    (lambda: derivation("tandem", "hola", order=1, eta="-1/2"), "eta must lie in"),
+    # a program too large to derive, refused before deriving
+    (lambda: render("tandem", "hola", order=99), "program steps"),
 ])
 def test_clear_errors(call, match):
     with pytest.raises((ValueError, TypeError), match=match):   # a non-literal string: TypeError
@@ -257,3 +263,49 @@ def test_rendered_hyper_parameters_respect_the_rules_bounds():
         with pytest.raises(ValueError, match="must lie in"):
             render("matching_pennies", rule, **kw)
     assert "1/2" in render("matching_pennies", "lola", eta="1/2")      # inside the bounds: fine
+
+
+def test_bounds_are_compared_exactly():
+    """a = 1 - 1e-30 lies in (0, 1) although it rounds to 1.0 in float64 (a float check
+    refused it)."""
+    from fractions import Fraction
+    a = Fraction(10 ** 30 - 1, 10 ** 30)
+    assert float(a) == 1.0
+    assert check_derivation("matching_pennies", "sos", a=a) == "closed"
+    assert check_derivation("matching_pennies", "lola", eta=0) == "closed"
+    with pytest.raises(ValueError, match="a must lie in"):
+        check_derivation("matching_pennies", "sos", a=1)
+
+
+def test_a_page_that_would_take_minutes_is_refused_at_once():
+    """HOLA of order 8 on Tandem, eta symbolic: the exact Jacobian at theta = 0 has entries of
+    degree 510 in eta (about 70 s for the values, and factoring its characteristic polynomial
+    took over two minutes already at order 7). render ran for more than 200 s; now it is
+    refused with the estimate and what to change, and written once eta has a value."""
+    import time
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError) as err:
+        render("tandem", "hola", order=8)
+    message = str(err.value)
+    assert "would take about" in message and "degree up to 510 in eta" in message
+    assert "eta=1/2" in message and "smaller order" in message
+    assert time.perf_counter() - t0 < RENDER_MAX_SECONDS
+    assert check_derivation("tandem", "hola", order=8, eta="1/2") == "cse"
+    assert check_derivation("tandem", "hola", order=6) == "cse"       # about 20 s: written
+
+
+def test_cost_estimate_sees_low_degrees_at_nash_points():
+    """The degree bound of the exact Jacobian at theta = 0 is the true degree: at matching
+    pennies' Nash point every lookahead shift vanishes and HOLA's stays low (a bound by the
+    order alone would be 2**(order+1) - 2, and refuse pages written in seconds)."""
+    from lola_sym._derive_forms import cost_estimate, polynomial_work
+    eta = sp.Symbol("eta", positive=True)
+    for name, order in (("matching_pennies", 4), ("tandem", 3)):
+        game = games.by_name(name)
+        prog = derive(game, "hola", (("order", order),))[0]
+        degree, _ = polynomial_work(prog, game.theta[0] + game.theta[1])
+        J = derivation(name, "hola", order=order).at_zero["jacobian"]
+        assert degree == max(sp.degree(e, eta) for e in J), name
+    assert degree == 14                                 # Tandem: 2**(3+1) - 2
+    assert cost_estimate(game, RULES["hola"], prog, "closed") == {
+        "cse": 0.0, "jet": 0.0, "spectrum": 0.0, "degree": 0}

@@ -52,6 +52,18 @@ def test_tft_criterion_and_nash_distance():
     assert nash_distance(policy("allc", 30.0), np.zeros(5)) > 0.49
 
 
+def test_table_says_which_settings_had_diverged_runs():
+    """Diverged runs are frozen and included in R: the table must say so, not look normal
+    (--delta 1e308 printed an ordinary table with every run diverged)."""
+    from lola_sym.reproduce import Row
+    ok = Row("IPD", "NL-Ex", -1.0, 0.1, -1.0, 0.1, -1.0, 0.1, 50.0, None, 0, None, None, None)
+    bad = Row("IMP", "LOLA-Ex", 0.0, 0.1, 0.0, 0.1, 0.0, 0.1, None, 0.3, 7, None, None, None)
+    assert "diverged" not in format_table([ok])
+    assert format_table([ok, bad]).splitlines()[-1] == (
+        "diverged runs (frozen at their last finite parameters, included above): "
+        "IMP LOLA-Ex 7")
+
+
 def test_unknown_game_is_rejected():
     with pytest.raises(ValueError, match="unknown game"):
         lola2018(runs=1, steps=1, games=("PD",))

@@ -242,6 +242,53 @@ def test_bad_input(kwargs, error, match):
         tournament(**args)
 
 
+def test_holas_order_is_a_setting_of_the_tournament():
+    """HOLA's structural option, per rule or shared, reaches its training (it was refused as
+    "takes no hyper-parameter 'order'")."""
+    res = tournament(rules=("nl", "hola"), hyper_by_rule={"hola": {"order": 1}}, **SMALL)
+    assert res.hyper["hola"] == {"eta": 1.0, "order": 1} and "order=1" in res.format()
+    tr = train(ipd(), "nl", "hola", runs=3, steps=4, delta=0.5, seed=0, hyper2={"order": 1},
+               on_divergence="mark")
+    np.testing.assert_array_equal(res.pairing("nl", "hola").reward, tr.final_reward)
+    default = train(ipd(), "nl", "hola", runs=3, steps=4, delta=0.5, seed=0, on_divergence="mark")
+    assert not np.array_equal(default.final_reward, tr.final_reward)     # order 2 differs
+    shared = tournament(rules=("nl", "hola"), order=1, **SMALL)
+    np.testing.assert_array_equal(shared.mean, res.mean)
+    assert shared.hyper == res.hyper and json.dumps(shared.as_dict(policies=False))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(hyper_by_rule={"lola": None}), TypeError, r"hyper_by_rule\['lola'\] must be a dict"),
+    (dict(hyper_by_rule=[("lola", {"eta": 1})]), TypeError, "hyper_by_rule must be a dict"),
+    (dict(hyper_by_rule={"hola": {"order": 1.5}}), ValueError, "non-negative int"),
+    (dict(hyper_by_rule={"hola": {"order": 60}}), ValueError, "program steps"),
+    (dict(hyper_by_rule={"sos": {"a": 1.0}}), ValueError, r"a must lie in \(0, 1\)"),
+    (dict(eta=-1.0), ValueError, r"eta must lie in \[0, inf\)"),
+])
+def test_settings_are_checked_before_any_training(kwargs, error, match):
+    """Every rule's settings are validated (names, bounds, program size) before the first
+    pairing is trained: the bounds used to fail only when the rule's turn came."""
+    seen = []
+    with pytest.raises(error, match=match):
+        tournament(rules=("nl", "lola", "sos", "hola"), progress=lambda a, b: seen.append(a),
+                   **SMALL, **kwargs)
+    assert seen == []
+
+
+def test_numpy_bools_and_non_games():
+    res = tournament(rules=("nl",), ordered=np.True_, **SMALL)
+    assert res.ordered is True
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        tournament(rules=("nl",), ordered=np.array([True, False]), **SMALL)
+
+    class NotAGame:
+        kind = "iterated"
+        name = "impostor"
+    for game in (NotAGame(), "ipd", ipd):
+        with pytest.raises(TypeError, match="must be a lola_sym game"):
+            tournament(game, rules=("nl",), **SMALL)
+
+
 def test_progress_is_called_once_per_trained_pair():
     seen = []
     tournament(rules=("nl", "lola"), progress=lambda a, b: seen.append((a, b)), **SMALL)
