@@ -228,14 +228,8 @@ def _in_bound(rule, name: str, value: sp.Rational) -> sp.Rational:
     floats, for exact values: ``eta=-1`` of LOLA or ``a=5`` of SOS are refused here too.
     """
     b = rule.bound(name)
-    v = Fraction(int(value.p), int(value.q))
-
-    def edge(x):
-        return None if x in (float("inf"), float("-inf")) else Fraction(x)
-    lo, hi = edge(b.lo), edge(b.hi)
-    above = lo is None or (v > lo if b.lo_open else v >= lo)
-    below = hi is None or (v < hi if b.hi_open else v <= hi)
-    if not (above and below):
+    # Bound compares with Python's operators, and Fraction vs float is exact (inf included)
+    if Fraction(int(value.p), int(value.q)) not in b:
         raise ValueError(f"{name} must lie in {b} (rule {rule.name!r}), got {value}")
     return value
 
