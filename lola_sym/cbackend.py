@@ -32,7 +32,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.c import C99CodePrinter
 
-from lola_sym.program import sigmoid
+from lola_sym.program import sigmoid, softmax  # noqa: F401  (printed below)
 
 __all__ = ["available", "c_source", "build", "load", "CFunction", "THREADS_MIN_BATCH"]
 
@@ -59,6 +59,13 @@ class _Printer(C99CodePrinter):
 
     def _print_sigmoid(self, expr):
         return f"(1.0/(1.0 + exp(-({self._print(expr.args[0])}))))"
+
+    def _print_softmax(self, expr):
+        a, x = int(expr.args[0]), list(expr.args[1:]) + [sp.S.Zero]
+        xa = x[a]
+        terms = ["1.0"] + [f"exp(({self._print(v)}) - ({self._print(xa)}))"
+                           for b, v in enumerate(x) if b != a]
+        return f"(1.0/({' + '.join(terms)}))"
 
     def _print_Pow(self, expr):
         b, e = expr.base, expr.exp

@@ -24,9 +24,10 @@ import numpy as np
 import sympy as sp
 from scipy.special import expit
 
-from lola_sym.program import Program, sigmoid
+from lola_sym.program import Program, sigmoid, softmax, softmax_numpy
 
-__all__ = ["compile_field", "CompiledProgram", "BACKENDS", "to_double", "check_constants"]
+__all__ = ["compile_field", "CompiledProgram", "BoundProgram", "BACKENDS", "to_double",
+           "check_constants"]
 
 #: Backends accepted by :func:`compile_field`: ``"c"`` (C from the system
 #: compiler, OpenMP over the batch), ``"llvm"`` (symengine's LLVM ``Lambdify``)
@@ -274,14 +275,14 @@ class CompiledProgram:
         return cls(raw, dims, n_out, tuple(hyper), bool(payload["stack"]),
                    int(payload["n_ops"]), "", "llvm")
 
-    def point(self, t1, t2, hyper):
-        """Fast path for one point: 1-d float64 arrays of the right sizes.
+    def point(self, *parts):
+        """Fast path for one point: 1-d float64 arrays, one per group, then the hyper-parameters.
 
         Returns ``None`` when an input is not finite (the caller then reports
         which), so that the check costs one dot product instead of two
         ``isfinite`` passes.
         """
-        x = np.concatenate((t1, t2, hyper))
+        x = np.concatenate(parts)
         if not np.isfinite(x).all():            # (x @ 0 warned on inf before the error)
             return None
         if self.backend == "llvm":
@@ -290,8 +291,13 @@ class CompiledProgram:
         elif self.backend == "c":
             out = self.raw.point(x)
         else:
-            return self(t1, t2, *hyper)
+            k = len(self.dims)
+            return self(*parts[:k], *parts[k])
         return self._group(out)
+
+    def bind(self, values) -> "BoundProgram":
+        """This program with its last argument group fixed to ``values`` (a family's numbers)."""
+        return BoundProgram(self, np.asarray(values, dtype=float))
 
     def _call_native(self, arrays, hyper):
         n_in = sum(self.dims)
@@ -312,6 +318,38 @@ class CompiledProgram:
             out = np.empty((x2.shape[0], sum(self.n_out)))
             self.raw(x2, out)
         return self._group(out.reshape(shape + (sum(self.n_out),)))
+
+
+@dataclass(frozen=True, eq=False)
+class BoundProgram:
+    """A :class:`CompiledProgram` of a game family with the family's symbols bound to numbers.
+
+    A numeric game whose shape matches a compiled family (e.g. any 2x2 memory-1
+    game) runs the family's code with its payoffs and discount passed as
+    arguments, so that 10,000 games of one shape compile once. Same call
+    interface as :class:`CompiledProgram`, without the bound group.
+    """
+
+    inner: CompiledProgram
+    values: np.ndarray
+
+    @property
+    def dims(self) -> tuple:
+        return self.inner.dims[:-1]
+
+    def __getattr__(self, name):                # n_out, hyper, n_ops, backend, source, stack
+        if name in ("inner", "values"):
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def __call__(self, *arrays_and_hyper):
+        k = len(self.dims)
+        arrays, hyper = arrays_and_hyper[:k], arrays_and_hyper[k:]
+        return self.inner(*arrays, self.values, *hyper)
+
+    def point(self, *parts):
+        k = len(self.dims)
+        return self.inner.point(*parts[:k], self.values, *parts[k:])
 
 
 def _private_lib_dir() -> Path:
@@ -355,6 +393,10 @@ def _to_symengine(prog: Program, args):
             return se.RealDouble(to_double(e))          # correctly rounded, unlike p/q in LLVM
         if isinstance(e, sigmoid):
             return sigmoid_of(conv(e.args[0]))
+        if isinstance(e, softmax):
+            a, x = int(e.args[0]), [conv(v) for v in e.args[1:]] + [se.Integer(0)]
+            return 1 / se.Add(*[se.Integer(1)] + [se.exp(v - x[a]) for b, v in enumerate(x)
+                                                   if b != a])
         parts = [conv(a) for a in e.args]
         if e.is_Add:
             return se.Add(*parts)
@@ -442,7 +484,7 @@ def compile_field(prog: Program, params: Sequence[Sequence[sp.Symbol]],
         path = cbackend.build(source, Path(lib_dir) if lib_dir else _private_lib_dir())
         raw = cbackend.load(path, len(args), sum(n_out))
         return CompiledProgram(raw, dims, tuple(n_out), hyper, stack, n_ops, source, backend)
-    raw = sp.lambdify(safe_args, list(outs), modules=[{"sigmoid": expit}, "numpy"],
+    raw = sp.lambdify(safe_args, list(outs), modules=[{"sigmoid": expit, "softmax": softmax_numpy}, "numpy"],
                       cse=lambda _exprs: (ordered, list(outs)), docstring_limit=0)
     source = inspect.getsource(raw)
     return CompiledProgram(raw, dims, tuple(n_out), hyper, stack, n_ops, source, backend)

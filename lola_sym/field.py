@@ -57,6 +57,12 @@ def derive(game, rule_name: str, options: tuple = ()):
     return prog.pruned(), time.perf_counter() - t0
 
 
+def arg_groups(game) -> tuple:
+    """The compiled programs' argument groups: each player's logits, then the game's symbols."""
+    params = tuple(getattr(game, "parameters", ()))
+    return tuple(game.theta) + ((params,) if params else ())
+
+
 @lru_cache(maxsize=None)
 def compiled_program(game, what: str, backend: str, options: tuple = ()):
     """Compile a rule (or ``"value"``) on ``game``, through the disk cache for c and llvm.
@@ -65,9 +71,19 @@ def compiled_program(game, what: str, backend: str, options: tuple = ()):
     compilation times of the build and ``from_cache``. A cache directory that
     cannot be used never fails the compilation: :mod:`lola_sym.cache` warns
     once and the code is built in a private temporary directory instead.
+
+    A numeric game that belongs to a family (``game.family()`` returns the
+    symbolic game of its shape and its numbers, e.g. every 2x2 memory-1 game)
+    runs the family's compiled code with its numbers bound
+    (:class:`~lola_sym.compile.BoundProgram`): one compilation per shape.
     """
+    family = game.family() if hasattr(game, "family") else None
+    if family is not None:
+        fgame, numbers = family
+        fn, meta = compiled_program(fgame, what, backend, options)
+        return fn.bind(numbers), meta
     if what == "value":
-        hyper, n_out, stack = (), (1, 1), True
+        hyper, n_out, stack = (), (len(game.theta),), True
     elif what.startswith("jacobian:"):
         d = sum(game.dims)
         hyper, n_out, stack = get_rule(what.split(":", 1)[1]).hyper_symbols, (d * d,), False
@@ -92,15 +108,16 @@ def compiled_program(game, what: str, backend: str, options: tuple = ()):
     prog, t_derive = derive(game, what, options)
     t0 = time.perf_counter()
     try:
-        fn = compile_field(prog, game.theta, hyper, n_out=n_out, stack=stack, backend=backend,
-                           lib_dir=lib_dir)
+        fn = compile_field(prog, arg_groups(game), hyper, n_out=n_out, stack=stack,
+                           backend=backend, lib_dir=lib_dir)
     except OSError as exc:                       # the directory broke since location() checked
         if lib_dir is None:
             raise
         warnings.warn(f"lola_sym cache: could not write to {lib_dir} ({exc}); building in a "
                       f"private temporary directory", cache.CacheWarning, stacklevel=2)
         use_disk = False
-        fn = compile_field(prog, game.theta, hyper, n_out=n_out, stack=stack, backend=backend)
+        fn = compile_field(prog, arg_groups(game), hyper, n_out=n_out, stack=stack,
+                           backend=backend)
     meta = {"derive_seconds": t_derive, "compile_seconds": time.perf_counter() - t0,
             "from_cache": False}
     if use_disk:
@@ -165,56 +182,75 @@ class UpdateField:
             return out
         return self.rule.combine(out, self.hyper, self.game)
 
-    def __call__(self, theta1, theta2, *, failed: str = "raise") -> tuple:
-        """Ascent directions ``(g1, g2)``, each of shape ``(..., d_i)``.
+    def __call__(self, *thetas, failed: str = "raise", **parameters) -> tuple:
+        """Ascent directions ``(g_1, ..., g_n)``, each of shape ``(..., d_i)``.
 
         Parameters
         ----------
-        theta1, theta2 : array_like, shape (..., d_i)
-            Finite parameters (broadcast against each other).
+        *thetas : array_like, shape (..., d_i)
+            Finite parameters of each player (broadcast against each other).
         failed : {"raise", "nan"}
             Where the direction is not finite at a point (a payoff or
             hyper-parameter so large that the computation overflows, or CGD's
             singular linear system): raise a :class:`FieldError` naming the
             first such point and the reason, or return NaN in those rows
             (training uses this to mark the runs concerned).
+        **parameters
+            For a game with symbols (``game.parameters``), one value per
+            symbol, e.g. ``R=-1, gamma=0.96``: scalars or arrays that broadcast
+            against the logits' leading axes.
         """
         if failed not in ("raise", "nan"):
             raise ValueError(f"failed must be 'raise' or 'nan', got {failed!r}")
-        d1, d2 = self.game.dims
-        if (type(theta1) is np.ndarray and type(theta2) is np.ndarray
-                and theta1.dtype == np.float64 and theta2.dtype == np.float64
-                and theta1.shape == (d1,) and theta2.shape == (d2,)):
-            out = self.compiled.point(theta1, theta2, self._hyper_array)
+        dims = self.game.dims
+        if len(thetas) != len(dims):
+            raise TypeError(f"the {self.rule.name!r} field on {self.game.name} takes "
+                            f"{len(dims)} parameter arrays (one per player), got {len(thetas)}")
+        extra = self._parameter_group(parameters)
+        if (extra is None and len(dims) == 2 and all(
+                type(t) is np.ndarray and t.dtype == np.float64 and t.shape == (d,)
+                for t, d in zip(thetas, dims))):
+            out = self.compiled.point(*thetas, self._hyper_array)
             if out is not None:
                 g = self._finish(out)
-                if failed == "nan" or (np.isfinite(g[0]).all() and np.isfinite(g[1]).all()):
+                if failed == "nan" or all(np.isfinite(x).all() for x in g):
                     return g                    # the common case, checked cheaply
                 return self._checked(g, failed)
-        t1 = as_params(theta1, "theta1", d1)
-        t2 = as_params(theta2, "theta2", d2)
-        shape = np.broadcast_shapes(t1.shape[:-1], t2.shape[:-1])
+        ts = [as_params(t, f"theta{i + 1}", d) for i, (t, d) in enumerate(zip(thetas, dims))]
+        groups = ts + ([extra] if extra is not None else [])
+        shape = np.broadcast_shapes(*(t.shape[:-1] for t in groups))
         n = int(np.prod(shape))
         # combined rules hold a few arrays of the outputs' size per point (CGD: (d1 + d2)^2
         # matrices and the solver's copies); numpy-compiled programs hold their temporaries
         rows = (chunk_rows(self.compiled.n_ops) if self.compiled.backend == "numpy"
                 else chunk_rows(4 * sum(self.compiled.n_out)))
         if self.rule.combine is None or n <= rows:
-            return self._checked(self._finish(self.compiled(t1, t2, *self._program_hyper)), failed)
-        a1 = np.broadcast_to(t1, shape + (d1,)).reshape(n, d1)
-        a2 = np.broadcast_to(t2, shape + (d2,)).reshape(n, d2)
-        g1, g2 = np.empty((n, d1)), np.empty((n, d2))
+            return self._checked(self._finish(self.compiled(*groups, *self._program_hyper)),
+                                 failed)
+        flat = [np.broadcast_to(t, shape + t.shape[-1:]).reshape(n, t.shape[-1]) for t in groups]
+        out = [np.empty((n, d)) for d in dims]
         for lo in range(0, n, rows):
             hi = min(lo + rows, n)
-            g1[lo:hi], g2[lo:hi] = self._finish(self.compiled(a1[lo:hi], a2[lo:hi],
-                                                              *self._program_hyper))
-        return self._checked((g1.reshape(shape + (d1,)), g2.reshape(shape + (d2,))), failed)
+            res = self._finish(self.compiled(*(a[lo:hi] for a in flat), *self._program_hyper))
+            for o, r in zip(out, res):
+                o[lo:hi] = r
+        return self._checked(tuple(o.reshape(shape + (d,)) for o, d in zip(out, dims)), failed)
+
+    def _parameter_group(self, given):
+        """The game symbols' values as one array ``(..., n_symbols)``, or None for numeric games."""
+        symbols = tuple(getattr(self.game, "parameters", ()))
+        if not symbols:
+            if given:
+                raise TypeError(f"{self.game.name} has no symbols; unexpected keyword "
+                                f"{sorted(given)[0]!r} (hyper-parameters are given to "
+                                f"update_field)")
+            return None
+        return self.game.parameter_array(**given)
 
     def _checked(self, g, failed):
-        g1, g2 = g
         if failed == "nan":
             return g
-        bad = ~(np.isfinite(g1).all(axis=-1) & np.isfinite(g2).all(axis=-1))
+        bad = ~np.logical_and.reduce([np.isfinite(x).all(axis=-1) for x in g])
         if not bad.any():
             return g
         where = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
@@ -243,8 +279,11 @@ class UpdateField:
 
     def _split(self, outs):
         if self.rule.primitives is None:
-            d1 = self.game.dims[0]
-            return tuple(outs[:d1]), tuple(outs[d1:])
+            res, i = [], 0
+            for d in self.game.dims:
+                res.append(tuple(outs[i:i + d]))
+                i += d
+            return tuple(res)
         res, i = {}, 0
         for name, n in self.rule.primitives(self.game, **self.options):
             res[name] = tuple(outs[i:i + n])
@@ -255,23 +294,33 @@ class UpdateField:
         """:attr:`symbolic` with every intermediate substituted (can be very large)."""
         return self._split(self.program.explicit())
 
-    def evaluate(self, theta1, theta2, dps: int = 50) -> tuple:
+    def evaluate(self, *thetas, dps: int = 50, **parameters) -> tuple:
         """Evaluate the exact program (no compiled code) at one point, ``dps`` digits.
 
-        Returns ``(g1, g2)`` as float arrays computed from the 50-digit program
-        values (for combined rules the final numpy step runs on those values).
+        Returns ``(g_1, ..., g_n)`` as float arrays computed from the ``dps``-digit
+        program values (for combined rules the final numpy step runs on those
+        values). A game with symbols takes their values as keywords.
         """
-        t1 = as_params(theta1, "theta1", self.game.dims[0])
-        t2 = as_params(theta2, "theta2", self.game.dims[1])
-        if t1.ndim != 1 or t2.ndim != 1:
-            raise ValueError("evaluate takes one point: theta1 and theta2 must be 1-d")
+        dims = self.game.dims
+        if len(thetas) != len(dims):
+            raise TypeError(f"evaluate takes {len(dims)} parameter arrays (one per player), "
+                            f"got {len(thetas)}")
+        ts = [as_params(t, f"theta{i + 1}", d) for i, (t, d) in enumerate(zip(thetas, dims))]
+        if any(t.ndim != 1 for t in ts):
+            raise ValueError("evaluate takes one point: every theta must be 1-d")
         if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)):
             raise TypeError(f"dps must be an int (decimal digits), got {type(dps).__name__}")
         if not MIN_DPS <= dps <= MAX_DPS:
             raise ValueError(f"dps must be between {MIN_DPS} (double precision) and {MAX_DPS} "
                              f"digits, got {dps}")
-        vals = dict(zip(self.game.theta[0], (sp.Float(repr(float(x)), dps) for x in t1)))
-        vals.update(zip(self.game.theta[1], (sp.Float(repr(float(x)), dps) for x in t2)))
+        vals = {}
+        for sym, t in zip(self.game.theta, ts):
+            vals.update(zip(sym, (sp.Float(repr(float(x)), dps) for x in t)))
+        extra = self._parameter_group(parameters)
+        if extra is not None:
+            if extra.ndim != 1:
+                raise ValueError("evaluate takes one point: every game symbol must be a scalar")
+            vals.update(zip(self.game.parameters, (sp.Float(repr(float(x)), dps) for x in extra)))
         vals.update(zip(self.rule.hyper_symbols,
                         (sp.Float(repr(float(v)), dps) for v in self._program_hyper)))
         out = np.array([float(v) for v in self.program.evaluate(vals, dps=dps)])

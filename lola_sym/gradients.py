@@ -20,10 +20,11 @@ __all__ = ["gradient_program"]
 
 @lru_cache(maxsize=None)
 def gradient_program(game):
-    r"""The value program extended by all four gradient blocks.
+    r"""The value program extended by every gradient block :math:`\nabla_j V_i`.
 
     Returns ``(program, G)`` where ``G[(i, j)]`` is the tuple of step symbols
-    holding :math:`\nabla_j V_i` (named ``dV{i}/dtheta_{j,s}``).
+    holding :math:`\nabla_j V_i` (named ``dV{i}/dtheta_{j,s}``), for all players
+    ``i, j = 1..n``: one reverse sweep per value.
 
     Examples
     --------
@@ -34,18 +35,19 @@ def gradient_program(game):
     """
     prog = game.value_program()
     theta = game.theta
+    wrt = tuple(t for th in theta for t in th)
     G = {}
-    for i, V in zip((1, 2), prog.outputs):
-        wrt = tuple(theta[0]) + tuple(theta[1])
+    for i, V in enumerate(prog.outputs, 1):
         prog, grads = prog.gradient(V, wrt, prefix=f"_g{i}_")
-        d1 = len(theta[0])
-        for j, block in ((1, grads[:d1]), (2, grads[d1:])):
+        lo = 0
+        for j, th in enumerate(theta, 1):
+            block = grads[lo:lo + len(th)]
+            lo += len(th)
             names = game.param_names[j - 1]
             named = [(f"dV{i}/dtheta_{j},{names[k]}", g) for k, g in enumerate(block)]
             prog, syms = prog.define(named)
             G[(i, j)] = tuple(syms)
     return prog, G
-
 
 
 def at_shifted_point(prog, game, shift1=None, shift2=None, prefix="_s"):

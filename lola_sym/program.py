@@ -29,7 +29,7 @@ from typing import Iterable, Mapping, Sequence
 import mpmath
 import sympy as sp
 
-__all__ = ["sigmoid", "Program"]
+__all__ = ["sigmoid", "softmax", "Program"]
 
 
 class sigmoid(sp.Function):
@@ -69,6 +69,93 @@ class sigmoid(sp.Function):
     def _latex(self, printer, exp=None):
         out = r"\sigma\left(%s\right)" % printer._print(self.args[0])
         return out if exp is None else r"%s^{%s}" % (out, exp)
+
+
+class softmax(sp.Function):
+    r"""Probability of action ``a`` under a softmax whose last action has logit 0.
+
+    ``softmax(a, x_0, ..., x_{r-1})`` is
+
+    .. math:: \pi_a = \frac{e^{x_a}}{1 + \sum_{b<r} e^{x_b}}, \qquad
+              \pi_r = \frac{1}{1 + \sum_{b<r} e^{x_b}},
+
+    for ``a < r`` and ``a = r`` respectively: the policy over ``k = r + 1``
+    actions with ``r`` free logits (the last action is the reference, logit 0;
+    with ``r = 1`` it is :class:`sigmoid`). The derivative
+    :math:`\partial\pi_a/\partial x_b = \pi_a(\delta_{ab} - \pi_b)` is written
+    with :math:`1 - \pi_a = \sum_{c \ne a} \pi_c`, so that it stays accurate when
+    the policy saturates. Compiled as ``1 / (1 + sum_b exp(x_b - x_a) + exp(-x_a))``,
+    which is exactly 0 or 1 in the limits instead of ``inf / inf``.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> softmax(2, 0, 0)
+    1/3
+    >>> sp.diff(softmax(0, x, y), y)
+    -softmax(0, x, y)*softmax(1, x, y)
+    >>> sp.diff(softmax(0, x, y), x)
+    (softmax(1, x, y) + softmax(2, x, y))*softmax(0, x, y)
+    """
+
+    @classmethod
+    def eval(cls, a, *x):
+        if not (a.is_Integer and 0 <= a <= len(x)) or not x:
+            raise ValueError(f"softmax(a, x_0..x_(r-1)) needs 0 <= a <= r and r >= 1, got a={a}, "
+                             f"r={len(x)}")
+        if all(v == 0 for v in x):
+            return sp.Rational(1, len(x) + 1)
+        return None
+
+    def _logits(self):
+        a, x = int(self.args[0]), self.args[1:]
+        return a, list(x) + [sp.S.Zero]
+
+    def fdiff(self, argindex=1):
+        if argindex == 1:
+            return sp.S.Zero
+        a, x = int(self.args[0]), self.args[1:]
+        b = argindex - 2
+        if a == b:
+            rest = sp.Add(*[softmax(c, *x) for c in range(len(x) + 1) if c != a])
+            return self * rest
+        return -self * softmax(b, *x)
+
+    def _eval_rewrite_as_exp(self, a, *x, **kwargs):
+        a, z = self._logits()
+        return 1 / sp.Add(*[sp.exp(v - z[a]) for v in z])
+
+    def _eval_evalf(self, prec):
+        a, z = self._logits()
+        vals = [v._eval_evalf(prec) if not v.is_Number else sp.Float(v, precision=prec) for v in z]
+        if any(v is None for v in vals):
+            return None
+        with mpmath.workprec(prec):
+            za = mpmath.mpf(vals[a])
+            v = 1 / mpmath.fsum(mpmath.exp(mpmath.mpf(w) - za) for w in vals)
+        return sp.Float(v, precision=prec)
+
+    def _latex(self, printer, exp=None):
+        a = int(self.args[0])
+        out = r"\pi_{%d}\left(%s\right)" % (a, ", ".join(printer._print(v) for v in self.args[1:]))
+        return out if exp is None else r"%s^{%s}" % (out, exp)
+
+
+def softmax_numpy(a, *x):
+    """Numeric :class:`softmax` (numpy broadcasting); 0 or 1 in the limits, never NaN.
+
+    Examples
+    --------
+    >>> float(softmax_numpy(0, 800.0, 0.0))
+    1.0
+    """
+    import numpy as np
+    z = list(x) + [0.0]
+    za = z[int(a)]
+    with np.errstate(over="ignore"):
+        total = sum(np.exp(np.subtract(v, za)) for v in z)
+    return 1.0 / total
 
 
 class _Rejected(Exception):
@@ -236,7 +323,7 @@ class Program:
         ``x**-k`` of a reciprocal step ``r = 1/x`` become ``r**k``: the derived
         programs then multiply where they would divide.
         """
-        alias = {e: s for s, e in self.steps if isinstance(e, sigmoid)}
+        alias = {e: s for s, e in self.steps if isinstance(e, (sigmoid, softmax))}
         recip = {e.base: s for s, e in self.steps if e.is_Pow and e.exp == -1}
 
         def is_recip(n):

@@ -216,15 +216,24 @@ def value_program(game) -> Program:
     return build_value_program(game.r1, game.r2, game.gamma)
 
 
-def numeric_values(game, theta1, theta2) -> np.ndarray:
-    """``(V1, V2)`` of ``game`` at finite parameters, shape ``(..., 2)``; an error if they overflow.
+def numeric_values(game, *thetas, **parameters) -> np.ndarray:
+    """``(V_1, ..., V_n)`` of ``game`` at finite parameters, shape ``(..., n)``; an error if
+    they overflow.
 
-    The one numeric value path of every game (``game.value``).
+    The one numeric value path of every game (``game.value``). A game with
+    symbols takes their values as keywords (scalars or broadcasting arrays).
     """
     from lola_sym._validation import as_params
-    t1 = as_params(theta1, "theta1", game.dims[0])
-    t2 = as_params(theta2, "theta2", game.dims[1])
-    v = compiled_value(game)(t1, t2)
+    dims = game.dims
+    if len(thetas) != len(dims):
+        raise TypeError(f"{game.name} has {len(dims)} players: give one parameter array each, "
+                        f"got {len(thetas)}")
+    groups = [as_params(t, f"theta{i + 1}", d) for i, (t, d) in enumerate(zip(thetas, dims))]
+    if getattr(game, "parameters", ()):
+        groups.append(game.parameter_array(**parameters))
+    elif parameters:
+        raise TypeError(f"{game.name} has no symbols; unexpected keyword {sorted(parameters)[0]!r}")
+    v = compiled_value(game)(*groups)
     bad = ~np.isfinite(v).all(axis=-1)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else "given"

@@ -1,4 +1,4 @@
-r"""Iterated 2x2 matrix games with memory-1 policies, and the game catalogue.
+r"""Iterated 2x2 matrix games with memory-1 policies (the LOLA paper's games).
 
 A game is a small immutable value: two 2x2 payoff matrices with exact
 rational entries (rows = agent 1's action, columns = agent 2's action, the
@@ -19,14 +19,9 @@ import numpy as np
 import sympy as sp
 
 from lola_sym._validation import as_rational
-from lola_sym.differentiable import DifferentiableGame, differentiable
 from lola_sym.layout import N_PARAMS, STATES, theta_symbols
-from lola_sym.program import sigmoid
 
-__all__ = ["IteratedGame", "iterated", "ipd", "imp", "stag_hunt", "chicken",
-           "battle_of_sexes", "CATALOGUE", "by_name", "DifferentiableGame", "differentiable",
-           "tandem", "hamiltonian", "balduzzi", "matching_pennies", "ultimatum",
-           "chicken_one_shot"]
+__all__ = ["IteratedGame", "iterated", "JOINT_STATES", "MIN_ONE_MINUS_GAMMA"]
 
 JOINT_STATES = ("CC", "CD", "DC", "DD")
 #: Smallest admissible ``1 - gamma``. Compiled values lose about ``2e-16 / (1 - gamma)``
@@ -175,9 +170,33 @@ class IteratedGame:
         return symbolic_values(self)
 
     def value_program(self):
-        """The straight-line :class:`~lola_sym.program.Program` computing (V1, V2)."""
-        from lola_sym.values import value_program
-        return value_program(self)
+        """The straight-line :class:`~lola_sym.program.Program` computing (V1, V2).
+
+        Built by the one chain builder of every repeated game
+        (:func:`lola_sym.games.chain.value_program`) on :meth:`as_repeated`.
+        """
+        return self.as_repeated().value_program()
+
+    def as_repeated(self):
+        """This game as a :class:`~lola_sym.games.RepeatedGame` (same layout, same values).
+
+        Examples
+        --------
+        >>> from lola_sym.games import ipd
+        >>> g = ipd().as_repeated()
+        >>> g.dims, g.payoffs[1]
+        ((5, 5), (-1, 0, -3, -2))
+        """
+        from lola_sym.games.repeated import RepeatedGame
+        return RepeatedGame((self.r1, self.r2), (2, 2), self.gamma, 1, (("C", "D"),) * 2,
+                            self.name)
+
+    def family(self):
+        """``(symbolic 2x2 memory-1 game, numbers)``: the compiled code of the shape serves all."""
+        return self.as_repeated().family()
+
+    #: the free symbols of the game (none: a numeric game)
+    parameters = ()
 
     # -------------------------------------------------------------- numeric
     def value(self, theta1, theta2) -> np.ndarray:
@@ -186,6 +205,7 @@ class IteratedGame:
         Examples
         --------
         >>> from lola_sym.layout import policy
+        >>> from lola_sym.games import ipd
         >>> g = ipd()
         >>> v = g.value(policy("tft"), policy("tft"))
         >>> [round(float(x), 9) for x in (1 - g.gamma) * v]
@@ -204,143 +224,3 @@ def iterated(R1, R2, gamma, name: str = "custom") -> IteratedGame:
     return IteratedGame(R1, R2, gamma, name)
 
 
-def ipd(gamma=sp.Rational(24, 25)) -> IteratedGame:
-    """Iterated prisoner's dilemma with the LOLA paper's payoffs.
-
-    CC (-1, -1), CD (-3, 0), DC (0, -3), DD (-2, -2); gamma = 0.96.
-
-    Examples
-    --------
-    >>> ipd().r1, ipd().r2
-    ((-1, -3, 0, -2), (-1, 0, -3, -2))
-    """
-    return IteratedGame([[-1, -3], [0, -2]], [[-1, 0], [-3, -2]], gamma, "IPD")
-
-
-def imp(gamma=sp.Rational(9, 10)) -> IteratedGame:
-    """Iterated matching pennies, zero-sum: agent 1 wins +1 on a match; gamma = 0.9.
-
-    Examples
-    --------
-    >>> imp().is_zero_sum
-    True
-    """
-    return IteratedGame([[1, -1], [-1, 1]], [[-1, 1], [1, -1]], gamma, "IMP")
-
-
-def stag_hunt(gamma=sp.Rational(24, 25)) -> IteratedGame:
-    """Iterated stag hunt: C = hunt stag. (4, 4), (0, 3), (3, 0), (2, 2)."""
-    return IteratedGame([[4, 0], [3, 2]], [[4, 3], [0, 2]], gamma, "stag hunt")
-
-
-def chicken(gamma=sp.Rational(24, 25)) -> IteratedGame:
-    """Iterated chicken: C = swerve. (0, 0), (-1, 1), (1, -1), (-100, -100).
-
-    The payoffs of the one-shot chicken game of the SOS/COLA literature.
-    """
-    return IteratedGame([[0, -1], [1, -100]], [[0, 1], [-1, -100]], gamma, "chicken")
-
-
-def battle_of_sexes(gamma=sp.Rational(24, 25)) -> IteratedGame:
-    """Iterated battle of the sexes: coordinate on C (3, 2) or on D (2, 3); else (0, 0)."""
-    return IteratedGame([[3, 0], [0, 2]], [[2, 0], [0, 3]], gamma, "battle of the sexes")
-
-
-# ---------------------------------------------------------------- one-shot games
-_X, _Y = sp.symbols("x y", real=True)
-_T1, _T2 = sp.Symbol("theta_1", real=True), sp.Symbol("theta_2", real=True)
-
-
-def _coin(t):
-    """sigma(t) - sigma(-t) = 2 sigma(t) - 1, accurate when saturated."""
-    return sigmoid(t) - sigmoid(-t)
-
-
-def tandem() -> DifferentiableGame:
-    """Tandem (SOS paper): losses (x+y)^2 - 2x and (x+y)^2 - 2y; fixed points x + y = 1.
-
-    Examples
-    --------
-    >>> tandem().V1
-    2*x - (x + y)**2
-    """
-    return differentiable((_X + _Y) ** 2 - 2 * _X, (_X + _Y) ** 2 - 2 * _Y, [_X], [_Y],
-                          name="Tandem", loss=True)
-
-
-def hamiltonian() -> DifferentiableGame:
-    """Hamiltonian game: losses x y and -x y (zero-sum; a centre at the origin)."""
-    return differentiable(_X * _Y, -_X * _Y, [_X], [_Y], name="Hamiltonian", loss=True)
-
-
-def balduzzi() -> DifferentiableGame:
-    """Balduzzi et al.'s game: losses x^2/2 + 10 x y and y^2/2 - 10 x y."""
-    return differentiable(_X ** 2 / 2 + 10 * _X * _Y, _Y ** 2 / 2 - 10 * _X * _Y, [_X], [_Y],
-                          name="Balduzzi", loss=True)
-
-
-def matching_pennies() -> DifferentiableGame:
-    r"""One-shot matching pennies with sigmoid policies (SOS/COLA code).
-
-    Player 1's loss :math:`(2 p_1 - 1)(2 p_2 - 1)`, player 2's its negative;
-    Nash equilibrium at :math:`\theta = 0`.
-    """
-    return differentiable(_coin(_T1) * _coin(_T2), -_coin(_T1) * _coin(_T2), [_T1], [_T2],
-                          name="matching pennies", loss=True)
-
-
-def ultimatum() -> DifferentiableGame:
-    """Binary ultimatum game: agent 1 offers fair (p_fair), agent 2 accepts unfair (p_accept).
-
-    V_A = 5 p_fair + 8 (1 - p_fair) p_accept, V_B = 5 p_fair + 2 (1 - p_fair) p_accept.
-    """
-    pf, pa, qf = sigmoid(_T1), sigmoid(_T2), sigmoid(-_T1)
-    return differentiable(5 * pf + 8 * qf * pa, 5 * pf + 2 * qf * pa, [_T1], [_T2],
-                          name="ultimatum")
-
-
-def chicken_one_shot() -> DifferentiableGame:
-    """One-shot chicken, sigmoid policies (action 0 = swerve).
-
-    Payoffs P1 = [[0, -1], [1, -100]], P2 = [[0, 1], [-1, -100]].
-    """
-    p = (sigmoid(_T1), sigmoid(-_T1))
-    q = (sigmoid(_T2), sigmoid(-_T2))
-    P1, P2 = ((0, -1), (1, -100)), ((0, 1), (-1, -100))
-    V1 = sum(p[a] * q[b] * P1[a][b] for a in (0, 1) for b in (0, 1))
-    V2 = sum(p[a] * q[b] * P2[a][b] for a in (0, 1) for b in (0, 1))
-    return differentiable(V1, V2, [_T1], [_T2], name="chicken (one-shot)")
-
-
-#: The named games, by the name the CLI and reports use.
-CATALOGUE = {
-    "ipd": ipd,
-    "imp": imp,
-    "stag_hunt": stag_hunt,
-    "chicken": chicken,
-    "battle_of_sexes": battle_of_sexes,
-    "tandem": tandem,
-    "hamiltonian": hamiltonian,
-    "balduzzi": balduzzi,
-    "matching_pennies": matching_pennies,
-    "ultimatum": ultimatum,
-    "chicken_one_shot": chicken_one_shot,
-}
-
-
-def by_name(name: str):
-    """A catalogue game by name.
-
-    Examples
-    --------
-    >>> by_name("ipd").name
-    'IPD'
-    >>> by_name("pd")
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown game 'pd'; choose one of ['balduzzi', 'battle_of_sexes', 'chicken', 'chicken_one_shot', 'hamiltonian', 'imp', 'ipd', 'matching_pennies', 'stag_hunt', 'tandem', 'ultimatum']
-    """
-    try:
-        return CATALOGUE[name]()
-    except KeyError:
-        raise ValueError(f"unknown game {name!r}; choose one of {sorted(CATALOGUE)}") from None

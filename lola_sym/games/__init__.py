@@ -1,0 +1,34 @@
+r"""Games: the protocol every game implements, its implementations, and the catalogue.
+
+A game provides ``kind``, ``name``, ``dims`` (parameters per player),
+``theta`` (their symbols), ``param_names``, ``parameters`` (free symbols of a
+game family, empty for a numeric game), ``value_program()`` (the exact values
+as a straight-line program), ``value(*thetas)`` and ``spec()`` (an exact,
+JSON-able description for cache keys). Three implementations:
+
+* :class:`IteratedGame`: the infinitely repeated 2x2 games with memory-1
+  policies of the LOLA paper;
+* :class:`RepeatedGame`: any finite repeated game, 2..5 players with 2..4
+  actions each and memory 0, 1 or 2, with numeric or symbolic payoffs and
+  discount;
+* :class:`DifferentiableGame`: one-shot games given by value functions.
+
+References
+----------
+.. [1] Foerster, J. et al. (2018). Learning with Opponent-Learning Awareness.
+   AAMAS. arXiv:1709.04326.
+"""
+
+from lola_sym.differentiable import DifferentiableGame, differentiable
+from lola_sym.games.iterated import JOINT_STATES, MIN_ONE_MINUS_GAMMA, IteratedGame, iterated
+from lola_sym.games.repeated import RepeatedGame, repeated
+from lola_sym.games.catalogue import (CATALOGUE, balduzzi, battle_of_sexes, by_name, chicken,
+                                      chicken_one_shot, contribution, hamiltonian, imp, ipd,
+                                      ipd_memory2, matching_pennies, rps, stag_hunt, tandem,
+                                      three_player_ipd, ultimatum)
+
+__all__ = ["IteratedGame", "iterated", "RepeatedGame", "repeated", "DifferentiableGame",
+           "differentiable", "ipd", "imp", "stag_hunt", "chicken", "battle_of_sexes",
+           "ipd_memory2", "rps", "contribution", "three_player_ipd", "tandem", "hamiltonian",
+           "balduzzi", "matching_pennies", "ultimatum", "chicken_one_shot", "CATALOGUE",
+           "by_name", "JOINT_STATES", "MIN_ONE_MINUS_GAMMA"]
