@@ -1,7 +1,7 @@
 """The subcommands of ``lola-sym`` (the parser and entry point are in :mod:`lola_sym.cli`).
 
 Each ``run`` function takes the parsed arguments, prints (or writes) its
-output and returns the exit code; :class:`~lola_sym.cli.UsageError` means
+output and returns the exit code; :class:`~lola_sym._cli_support.UsageError` means
 arguments that do not fit together (exit code 2), other errors propagate to
 :func:`lola_sym.cli.main`.
 """
@@ -16,8 +16,7 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from lola_sym._cli_support import Progress, emit, progress_on, train_in_chunks
-from lola_sym.cli import UsageError
+from lola_sym._cli_support import Progress, UsageError, emit, progress_on, train_in_chunks
 from lola_sym.rules import get_rule
 from lola_sym.training import train
 
@@ -56,10 +55,9 @@ def _check_values(rule, given: dict, where) -> None:
     ``where(name)`` says which option gave it (``--eta``, ``--hyper``, ``--rules sos:``).
     One name at a time, so that the message names the option at fault.
     """
-    for k, v in given.items():
-        if k in rule.hyper:
-            with _usage(f"{where(k)}: "):
-                rule.hyper_values({k: float(v)})
+    for k, v in rule.accepted(given, strict=False, options=False).items():
+        with _usage(f"{where(k)}: "):
+            rule.hyper_values({k: float(v)})
 
 
 def _check_size(game, rule, options: dict, where: str = "") -> None:
@@ -67,8 +65,8 @@ def _check_size(game, rule, options: dict, where: str = "") -> None:
     rule = get_rule(rule)
     if rule.options:
         with _usage(where):
-            rule.check_size(game, rule.check_options(
-                {k: v for k, v in options.items() if k in rule.options}))
+            own, _ = rule.split(rule.accepted(options, strict=False))
+            rule.check_size(game, own)
 
 
 def _hyper(args, rules, *, exact=False, options=True) -> dict:
@@ -89,7 +87,7 @@ def _hyper(args, rules, *, exact=False, options=True) -> dict:
     for k, v in pairs:
         if k in given:
             raise UsageError(f"hyper-parameter {k!r} given twice")
-        takers = [r for r in rules if k in r.hyper or (options and k in r.options)]
+        takers = [r for r in rules if r.accepted({k: v}, strict=False, options=options)]
         if not takers:
             takes = sorted({h for r in rules for h in (*r.hyper, *(r.options if options else ()))})
             if len(names) == 1:

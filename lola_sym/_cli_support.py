@@ -1,4 +1,9 @@
-"""Helpers of the ``lola-sym`` commands: JSON-ready data, output, progress, chunked training."""
+"""Helpers of the ``lola-sym`` commands: usage errors, JSON-ready data, output, progress,
+chunked training.
+
+Imported by both :mod:`lola_sym.cli` (the parser and entry point) and
+:mod:`lola_sym._cli_commands` (the subcommands), and importing neither.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,15 @@ import sympy as sp
 
 from lola_sym.training import Trajectory, train
 
-__all__ = ["plain", "emit", "undefined", "Progress", "progress_on", "train_in_chunks"]
+__all__ = ["UsageError", "plain", "emit", "undefined", "Progress", "progress_on",
+           "train_in_chunks"]
+
+
+class UsageError(Exception):
+    """Arguments that parse but do not fit together (exit code 2).
+
+    Raised by the subcommands, caught by :func:`lola_sym.cli.main` (which re-exports it).
+    """
 
 
 def plain(x):

@@ -150,7 +150,7 @@ def combine_closed(name, outputs, hyper, game):
         M[:d1, d1:] = -hyper["eta"] * sp.Matrix(d1, d2, outputs["H_12"])
         M[d1:, :d1] = -hyper["eta"] * sp.Matrix(d2, d1, outputs["H_21"])
         g = M.LUsolve(xi)
-    elif name in ("sga", "sga_plain"):
+    elif "symplectic" in RULES[name].tags:        # SGA, aligned or with a fixed lambda
         htxi, hxi = sp.Matrix(outputs["H^T xi"]), sp.Matrix(outputs["H xi"])
         atxi = (htxi - hxi) / 2
         lam = hyper["lam"]

@@ -49,14 +49,12 @@ import textwrap
 import warnings
 from fractions import Fraction
 
+from lola_sym._cli_support import UsageError
+
 __all__ = ["main", "build_parser", "UsageError"]
 
 #: Names of the ``--method`` choices (mirrors :data:`lola_sym.training.METHODS`).
 _METHODS = ("simultaneous", "extragradient", "optimistic")
-
-
-class UsageError(Exception):
-    """Arguments that parse but do not fit together (exit code 2)."""
 
 
 # ------------------------------------------------------------------ argument types
@@ -214,11 +212,12 @@ def _rule_spec(text) -> tuple:
         raise argparse.ArgumentTypeError(f"unknown rule {name!r}; choose one of {sorted(RULES)}")
     settings = dict(_key_value(kv) for kv in rest.split(",")) if rest else {}
     rule = RULES[name]
-    for k in settings:
-        if k not in rule.hyper and k not in rule.options:
-            raise argparse.ArgumentTypeError(
-                f"rule {name!r} takes no setting {k!r}; it takes "
-                f"{sorted(rule.hyper) + sorted(rule.options) or 'none'}")
+    takes = sorted(rule.hyper) + sorted(rule.options) or "none"
+    try:
+        rule.accepted(settings, strict=True,
+                      refusal=f"rule {{rule!r}} takes no setting {{name!r}}; it takes {takes}")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return name, settings
 
 
@@ -281,6 +280,17 @@ def _catalogue(iterated_only=False) -> list:
 def _rule_names() -> list:
     from lola_sym.rules import RULES
     return sorted(RULES)
+
+
+def _default_rules(command: str) -> str:
+    """The rules ``command`` runs when none are named (its module's registry query)."""
+    if command == "compare":
+        from lola_sym.compare import DEFAULT_RULES
+    elif command == "tournament":
+        from lola_sym.tournament import DEFAULT_RULES
+    else:
+        from lola_sym.nash_report import REPORT_RULES as DEFAULT_RULES
+    return " ".join(DEFAULT_RULES)
 
 
 def _add_game(p, *, required=True, default=None, iterated_only=False):
@@ -426,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "lola-sym compare --game ipd --runs 10 --json"], _run("compare"))
     _add_game(cmp_)
     cmp_.add_argument("--rules", type=_rule_spec, nargs="+", default=None, metavar="RULE",
-                      help="rules, each NAME or NAME:K=V,... (default: every rule)")
+                      help=f"rules, each NAME or NAME:K=V,... (default: "
+                           f"{_default_rules('compare')})")
     _add_training(cmp_, runs=20, steps=200, delta=1.0)
     cmp_.add_argument("--method", choices=_METHODS, default="simultaneous", help="step method")
     cmp_.add_argument("--target", choices=["auto", "tft", "nash", "none"], default="auto",
@@ -444,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
                    _run("tournament"))
     _add_game(tou, required=False, default="ipd", iterated_only=True)
     tou.add_argument("--rules", type=_rule_spec, nargs="+", default=None, metavar="RULE",
-                     help="rules, each NAME or NAME:K=V,... (default: nl lola lola2 la sos)")
+                     help=f"rules, each NAME or NAME:K=V,... (default: "
+                          f"{_default_rules('tournament')})")
     _add_training(tou, runs=50, steps=200, delta=0.5)
     tou.add_argument("--std", action="store_true", help="show standard deviations in the table")
     tou.add_argument("--policies", action="store_true",
@@ -506,7 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "lola-sym nash-report --rules nl lola sos --include one-shot --json"],
                   _run("nash_report"))
     nr.add_argument("--rules", choices=rules, nargs="+", default=None, metavar="RULE",
-                    help="rules (default: every rule)")
+                    help=f"rules (default: every rule: {_default_rules('nash-report')})")
     nr.add_argument("--include", choices=["one-shot", "iterated"], nargs="+",
                     default=["one-shot", "iterated"], help="which games")
     nr.add_argument("--runs", type=_positive_int, default=20, help="training runs")
@@ -589,7 +601,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # python -m lola_sym.cli: run the imported module's main, so that the commands raise the
-    # same UsageError class that main catches (not a second copy defined in __main__)
-    from lola_sym.cli import main as _main
-    sys.exit(_main())
+    sys.exit(main())

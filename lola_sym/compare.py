@@ -36,15 +36,15 @@ from scipy.special import expit
 
 from lola_sym._validation import check_game, check_positive_int, check_real
 from lola_sym.reproduce import nash_distance, tft_like
-from lola_sym.rules import get_rule
+from lola_sym.rules import get_rule, rule_names
 from lola_sym.training import METHODS, initial_parameters, train
 
 __all__ = ["compare", "Comparison", "Outcome", "target_distance", "DEFAULT_RULES",
            "default_target"]
 
-#: The rules :func:`compare` runs when none are named (HOLA at its default order 2).
-DEFAULT_RULES = ("nl", "la", "lola", "lola_full", "exact_lola", "hola", "lola2", "co", "sos",
-                 "sga", "cgd")
+#: The rules :func:`compare` runs when none are named: those tagged ``"compare"`` in the
+#: registry, in registration order (HOLA at its default order 2).
+DEFAULT_RULES = rule_names("compare")
 
 _TFT_P = np.array([1.0, 1.0, 0.0, 1.0, 0.0])
 _DEFAULT_TARGET = {"IPD": "tft", "IMP": "nash", "matching pennies": "nash",
@@ -217,9 +217,8 @@ def compare(game, rules=DEFAULT_RULES, *, runs: int = 20, steps: int = 200, delt
     for label, name, kw in specs:               # validate every rule's settings before training
         rule = get_rule(name)
         rule.split(kw)                          # per-rule names must be the rule's own
-        own = set(rule.hyper) | set(rule.options)
-        takes |= own
-        h = {k: v for k, v in hyper.items() if k in own} | kw
+        takes |= set(rule.hyper) | set(rule.options)
+        h = rule.accepted(hyper, strict=False) | kw
         rule.hyper_values(rule.split(h)[1])
         settings_of[label] = h
     unused = sorted(set(hyper) - takes)

@@ -25,15 +25,15 @@ import sympy as sp
 from lola_sym import games
 from lola_sym._validation import check_int, check_positive_int, check_real
 from lola_sym.reproduce import nash_distance
-from lola_sym.rules import RULES, get_rule
+from lola_sym.rules import RULES, get_rule, rule_names
 from lola_sym.stability import classify, exact_lr_threshold
 from lola_sym.training import as_generator, train
 
 __all__ = ["matching_pennies_report", "NashRow", "NashReport", "REPORT_RULES"]
 
-#: Rules in the report by default (every registered one; HOLA at order 2).
-REPORT_RULES = ("nl", "la", "lola", "lola_full", "exact_lola", "hola", "lola2", "co", "sos",
-                "sga", "cgd")
+#: Rules in the report by default: every registered one, in registration order (HOLA at
+#: order 2).
+REPORT_RULES = rule_names()
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def matching_pennies_report(rules=REPORT_RULES, *, delta: float = 1.0, eta: floa
         z1, z2 = np.zeros(d1), np.zeros(d2)
         for name in rules:
             rule = RULES[name]
-            hyper = {"eta": eta} if "eta" in rule.hyper else {}
+            hyper = rule.accepted({"eta": eta}, strict=False)
             st = classify(game, name, z1, z2, delta=delta, **hyper)
             exact = None
             if kind == "one-shot" and rule.combine is None:

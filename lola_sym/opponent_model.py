@@ -49,7 +49,7 @@ from lola_sym.layout import STATES, _check_agent
 from lola_sym.reproduce import tft_like
 from lola_sym.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, TERMINATIONS, Rollouts,
                                _check_game, rollout)
-from lola_sym.rules import get_rule
+from lola_sym.rules import get_rule, rule_names
 from lola_sym.training import DivergenceError, as_generator
 
 __all__ = ["OpponentModel", "fit_policy", "model_opponent", "SampleTrajectory", "train_om",
@@ -57,8 +57,8 @@ __all__ = ["OpponentModel", "fit_policy", "model_opponent", "SampleTrajectory", 
 
 #: Default pseudo-counts (cooperations, defections) added in every state: Beta(1, 1).
 PRIOR = (1.0, 1.0)
-#: Rules :func:`train_pg` can estimate from samples.
-PG_RULES = ("nl", "lola")
+#: Rules :func:`train_pg` can estimate from samples: those tagged ``"policy_gradient"``.
+PG_RULES = rule_names("policy_gradient")
 #: Episode-steps simulated at once (runs are chunked to stay below).
 CHUNK_STEPS = 2_000_000
 #: Most episode-steps (steps x runs x batch x horizon) one :func:`train_om` or
@@ -398,14 +398,13 @@ def _rule_hyper(rule1, rule2, hyper, hyper1, hyper2) -> tuple:
             raise ValueError(f"neither {rules[0].name!r} nor {rules[1].name!r} takes a "
                              f"hyper-parameter {name!r}; they take {sorted(takes[0] | takes[1])}")
     out = []
-    for i, (rule, own, known) in enumerate(zip(rules, (hyper1, hyper2), takes), start=1):
+    for i, (rule, own) in enumerate(zip(rules, (hyper1, hyper2)), start=1):
         if own is not None and not isinstance(own, dict):
             raise TypeError(f"hyper{i} must be a dict, got {type(own).__name__}")
-        for name in own or {}:
-            if name not in known:
-                raise ValueError(f"hyper{i} names {name!r}, which rule {rule.name!r} (agent {i}) "
-                                 f"does not take; it takes {sorted(known)}")
-        out.append({k: v for k, v in {**hyper, **(own or {})}.items() if k in known})
+        rule.accepted(own or {}, strict=True,
+                      refusal=f"hyper{i} names {{name!r}}, which rule {{rule!r}} (agent {i}) "
+                              f"does not take; it takes {{takes}}")
+        out.append(rule.accepted({**hyper, **(own or {})}, strict=False))
     return tuple(out)
 
 

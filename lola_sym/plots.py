@@ -30,11 +30,11 @@ References
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 from scipy.special import expit
 
+from lola_sym._plot_support import _figure, _png_bytes, _save
 from lola_sym.layout import N_PARAMS, STATES
 from lola_sym.training import Trajectory
 
@@ -45,35 +45,7 @@ __all__ = ["training_curves", "final_policies", "phase_portrait", "basins", "est
 SPREADS = ("std", "quartiles", "minmax", None)
 
 # ------------------------------------------------------------------ helpers
-def _figure(figsize):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=figsize, layout="constrained")
-    FigureCanvasAgg(fig)
-    fig._repr_png_ = lambda: _png_bytes(fig)    # shown inline in Jupyter without pyplot
-    return fig
-
-
-def _png_bytes(fig) -> bytes:
-    import io
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return buf.getvalue()
-
-
-def _save(fig, path):
-    """Save ``fig`` to ``path`` (``.png`` or ``.pdf``), creating missing parent folders."""
-    if path is None:
-        return fig
-    path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in ("png", "pdf"):
-        raise ValueError(f"path must end in .png or .pdf, got {str(path)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format=fmt, dpi=150 if fmt == "png" else None)
-    return fig
-
-
+# (figures on the Agg canvas and their saving: lola_sym._plot_support)
 def _settings(trajectories) -> dict:
     """A Trajectory or a mapping of them -> {label: Trajectory}."""
     if isinstance(trajectories, Trajectory):

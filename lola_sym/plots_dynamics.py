@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from lola_sym.plots import _figure, _save
+from lola_sym._plot_support import _figure, _save
 
 __all__ = ["phase_portrait", "basins", "FIXED_POINT_STYLES", "FIXED_POINT_ALIASES"]
 

@@ -345,7 +345,6 @@ class Program:
         ``sigma(theta)`` and ``sigma(-theta)`` when the program has them.
         """
         wrt = tuple(wrt)
-        defs = dict(self.steps)
         # activity: symbols that depend on wrt
         active = set(wrt)
         for s, e in self.steps:

@@ -27,6 +27,7 @@ from scipy.special import expit
 
 from lola_sym.games import imp, ipd
 from lola_sym.layout import policy
+from lola_sym.rules import get_rule
 from lola_sym.training import train
 
 __all__ = ["tft_like", "nash_distance", "lola2018", "format_table", "PAPER_TABLE3", "Row"]
@@ -120,7 +121,8 @@ def lola2018(runs: int = 50, steps: int = 200, delta: float = 1.0, eta: float = 
 
 
 def _eta(rule, eta):
-    return {"eta": eta} if rule == "lola" else {}
+    """LOLA's lookahead ``eta`` for the rules that take one (the naive learner takes none)."""
+    return get_rule(rule).accepted({"eta": eta}, strict=False)
 
 
 def _fmt(x, spec="+.2f"):

@@ -20,7 +20,7 @@ import numpy as np
 
 from lola_sym._validation import check_game, check_int, check_positive_int, check_real
 from lola_sym.games import ipd
-from lola_sym.rules import get_rule
+from lola_sym.rules import get_rule, rule_names
 from lola_sym.training import initial_parameters, train
 from lola_sym.memory_one import (INITIAL_MODES, from_memory_one, long_run_reward,  # noqa: F401
                                  simulate_axelrod, stationary_distribution, to_axelrod,
@@ -30,8 +30,11 @@ __all__ = ["tournament", "TournamentResult", "Pairing", "DEFAULT_RULES", "to_mem
            "from_memory_one", "stationary_distribution", "long_run_reward", "to_axelrod",
            "to_axelrod_game", "simulate_axelrod", "INITIAL_MODES"]
 
-#: The rules of the default tournament (Table 4 of [1] has NL, LOLA and second-order LOLA).
-DEFAULT_RULES = ("nl", "lola", "lola2", "la", "sos")
+#: The rules of the default tournament: those tagged ``"tournament"`` in the registry, the
+#: ones of Table 4 of [1] (NL, LOLA and second-order LOLA, tagged ``"lola2018_tournament"``)
+#: first. The order matters: in a symmetric game the (A, B) entry of an earlier rule A is
+#: trained and (B, A) mirrored from it.
+DEFAULT_RULES = rule_names("tournament", first="lola2018_tournament")
 
 
 # ---------------------------------------------------------------- the tournament
@@ -222,14 +225,11 @@ def _resolve_hyper(game, rules, shared: dict, per_rule) -> dict:
         if not isinstance(h, Mapping):
             raise TypeError(f"hyper_by_rule[{r!r}] must be a dict of {r!r}'s settings such as "
                             f"{{{(takes[r] or ('eta',))[0]!r}: ...}}, got {type(h).__name__}")
-        bad = sorted(set(h) - set(takes[r]))
-        if bad:
-            raise ValueError(f"rule {r!r} takes no hyper-parameter {bad[0]!r}; "
-                             f"it takes {sorted(takes[r])}")
+        get_rule(r).accepted(h, strict=True)
     out = {}
     for r in rules:
         rule = get_rule(r)
-        h = {**{k: v for k, v in shared.items() if k in takes[r]}, **per_rule.get(r, {})}
+        h = {**rule.accepted(shared, strict=False), **per_rule.get(r, {})}
         options, values = rule.split(h)
         rule.hyper_values(values)
         rule.check_size(game, options)

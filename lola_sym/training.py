@@ -178,14 +178,14 @@ def train(game, rule1="lola", rule2=None, *, runs: int | None = None, steps: int
     for i, (rule, own) in enumerate(((rule1, hyper1), (rule2, hyper2)), start=1):
         if own is not None and not isinstance(own, dict):
             raise TypeError(f"hyper{i} must be a dict, got {type(own).__name__}")
-        for name in own or {}:
-            if name not in _takes(rule):
-                raise ValueError(f"hyper{i} names {name!r}, which rule {get_rule(rule).name!r} "
-                                 f"(agent {i}) does not take; it takes {sorted(_takes(rule))}")
+        get_rule(rule).accepted(own or {}, strict=True,
+                                refusal=f"hyper{i} names {{name!r}}, which rule {{rule!r}} "
+                                        f"(agent {i}) does not take; it takes {{takes}}")
     h1 = {**hyper, **(hyper1 or {})}
     h2 = {**hyper, **(hyper2 or {})}
-    f1 = update_field(game, rule1, **_only(rule1, h1))
-    f2 = f1 if (rule2 == rule1 and h1 == h2) else update_field(game, rule2, **_only(rule2, h2))
+    f1 = update_field(game, rule1, **get_rule(rule1).accepted(h1, strict=False))
+    f2 = f1 if (rule2 == rule1 and h1 == h2) else update_field(
+        game, rule2, **get_rule(rule2).accepted(h2, strict=False))
     d1, d2 = game.dims
     if theta1 is None and theta2 is None:
         t1, t2 = initial_parameters(game, 50 if runs is None else runs, seed, init_std, max_abs)
@@ -282,12 +282,6 @@ def initial_parameters(game, runs: int, seed, init_std: float, max_abs: float = 
 
 def _ok(x, max_abs):
     return np.all(np.isfinite(x) & (np.abs(x) <= max_abs), axis=-1)
-
-
-def _only(rule, hyper: dict) -> dict:
-    """The hyper-parameters ``rule`` takes (shared keywords may name other rules' ones)."""
-    known = _takes(rule)
-    return {k: v for k, v in hyper.items() if k in known}
 
 
 def _takes(rule) -> tuple:

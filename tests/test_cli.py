@@ -628,3 +628,29 @@ def test_console_script_runs_as_a_module():
     usage = subprocess.run([sys.executable, "-m", "lola_sym.cli", "train", "--game", "tandem",
                             "--rule", "nl", "--gamma", "0.5"], capture_output=True, text=True)
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+# ------------------------------------------------------------------ module structure
+def _imported_modules(module) -> set:
+    """Every lola_sym module ``module`` imports, at the top or inside a function."""
+    import ast
+    import importlib
+    tree = ast.parse(Path(importlib.import_module(module).__file__).read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return {m for m in found if m.startswith("lola_sym")}
+
+
+def test_the_commands_do_not_import_the_entry_point():
+    """cli imports _cli_commands (when a command runs) and _cli_support; neither imports cli
+    back (UsageError lives in _cli_support, re-exported by cli)."""
+    from lola_sym import _cli_support, cli
+    assert "lola_sym.cli" not in _imported_modules("lola_sym._cli_commands")
+    assert "lola_sym.cli" not in _imported_modules("lola_sym._cli_support")
+    assert "lola_sym._cli_commands" in _imported_modules("lola_sym.cli")   # the check can fail
+    assert cli.UsageError is _cli_support.UsageError

@@ -362,3 +362,21 @@ def test_figures_have_a_png_repr_for_notebooks():
     fig = plots.training_curves(train(games.ipd(), "nl", runs=2, steps=2, seed=0))
     png = fig._repr_png_()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+
+
+def test_the_figure_helpers_live_below_both_figure_modules():
+    """plots re-exports plots_dynamics; both take _figure and _save from _plot_support, which
+    imports neither (no import cycle, not even inside a function)."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    def imports(module):
+        tree = ast.parse(Path(importlib.import_module(module).__file__).read_text())
+        return ({a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+                | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)})
+    assert "lola_sym.plots" not in imports("lola_sym.plots_dynamics")
+    assert not {"lola_sym.plots", "lola_sym.plots_dynamics"} & imports("lola_sym._plot_support")
+    assert "lola_sym.plots_dynamics" in imports("lola_sym.plots")      # the check can fail
+    from lola_sym import _plot_support, plots, plots_dynamics
+    assert plots._save is plots_dynamics._save is _plot_support._save

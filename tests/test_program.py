@@ -1,6 +1,5 @@
 """Tests of lola_sym.program: reverse-mode derivatives are exact."""
 
-import numpy as np
 import pytest
 import sympy as sp
 

@@ -10,7 +10,7 @@ import sympy as sp
 
 import reference
 from lola_sym import games, update_field
-from lola_sym.rules import RULES, get_rule
+from lola_sym.rules import RULES, TAGS, get_rule
 from tolerances import EPS, RTOL_BACKENDS, RTOL_EXACT_EVAL, RTOL_REFERENCE, RTOL_SATURATED
 
 
@@ -107,6 +107,8 @@ class RuleContract:
         assert {s.name for s in prog.inputs} >= {s.name for s in r.hyper_symbols}
         assert set(r.hyper) >= set(r.compiled_hyper()) and r.reference
         assert (r.combine is None) == (r.primitives is None)
+        assert r.tags and r.tags <= set(TAGS), "tags from lola_sym.rules.TAGS"
+        assert ("combined" in r.tags) == (r.combine is not None)
 
     def test_rejects_bad_input(self):
         f = self.field()

@@ -3,12 +3,14 @@ r"""Learning rules: each derived exactly as a program of update directions.
 A rule maps a game to a :class:`~lola_sym.program.Program` whose outputs are
 the ascent directions :math:`(g_1, g_2)` of both agents (training does
 :math:`\theta_i \leftarrow \theta_i + \delta g_i`). Rules are registered by
-name with their metadata; :func:`get_rule` looks them up.
+name with their metadata; :func:`get_rule` looks them up, and :func:`rule_names`
+lists them by tag (each tag's meaning is in :data:`TAGS`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from numbers import Number
 from typing import Callable
@@ -16,7 +18,28 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-__all__ = ["Rule", "Bound", "register", "get_rule", "RULES"]
+__all__ = ["Rule", "Bound", "register", "get_rule", "rule_names", "RULES", "TAGS"]
+
+#: The tags a rule may carry (:attr:`Rule.tags`) and what each says about it. Lists of
+#: rules (the defaults of :func:`~lola_sym.compare.compare`, the tournament, the report)
+#: are queries of the registry by tag (:func:`rule_names`), never hand-kept tuples.
+TAGS = {
+    "lookahead": "anticipates the opponent's learning step of size eta (LookAhead and the LOLA "
+                 "family; with eta = 0 it is the naive learner)",
+    "opponent_shaping": "differentiates through the opponent's learning step, shaping it "
+                        "(LOLA's term eta * chi, in full or in part)",
+    "combined": "no smooth symbolic form: exact primitives finished in numpy (Rule.combine)",
+    "symplectic": "symplectic gradient adjustment: xi - lam * A^T xi with A the antisymmetric "
+                  "part of the game Hessian (Balduzzi et al. 2018)",
+    "policy_gradient": "has sample-based policy-gradient estimators (lola_sym.estimators), so "
+                       "lola_sym.opponent_model.train_pg can train it from rollouts",
+    "lola2018_tournament": "a rule of the LOLA paper's tournament (Foerster et al. 2018, "
+                           "Table 4): NL, LOLA and second-order LOLA",
+    "compare": "run by default when rules are compared side by side (lola_sym.compare); "
+               "variants such as SGA with a fixed lambda are left out",
+    "tournament": "in the default round-robin tournament (lola_sym.tournament): the LOLA "
+                  "paper's rules, then LookAhead and SOS",
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +102,9 @@ class Rule:
         ``combine(groups, hyper, game) -> (g1, g2)`` finishes in numpy.
     primitives : callable, optional
         ``primitives(game, **options) -> tuple of (name, size)`` for combined rules.
+    tags : frozenset of str
+        What kind of rule it is and which default lists it belongs to (the
+        meanings are in :data:`TAGS`); queried with :func:`rule_names`.
     """
 
     name: str
@@ -102,6 +128,7 @@ class Rule:
     #: when the rule's direction is undefined at a point, for error messages (e.g. CGD's
     #: singular linear system); overflow is reported for every rule
     failure: str = ""
+    tags: frozenset = frozenset()
 
     def check_size(self, game, options: dict) -> None:
         """Refuse, before deriving, a program estimated beyond :data:`MAX_PROGRAM_STEPS`.
@@ -126,6 +153,51 @@ class Rule:
                 f"rule {self.name!r} with {opts} on {game.name} would derive about {n:,} program "
                 f"steps (limit {MAX_PROGRAM_STEPS:,}, about 2 min of derivation; this one about "
                 f"{_derive_minutes(n):.0f} min); choose a smaller option, or a smaller game")
+
+    def accepted(self, given: Mapping, *, strict: bool, options: bool = True,
+                 refusal: str = "rule {rule!r} takes no hyper-parameter {name!r}; "
+                                "it takes {takes}") -> dict:
+        """The entries of ``given`` that this rule takes, in the order given.
+
+        The one place where settings are picked for a rule: its hyper-parameters
+        and, with ``options``, its structural options (HOLA's ``order``). Only the
+        names are checked; the values are validated by :meth:`hyper_values` and
+        :meth:`check_options`.
+
+        Parameters
+        ----------
+        given : mapping
+            Settings, possibly meant for several rules.
+        strict : bool
+            What to do with a name the rule does not take: ``False`` drops it
+            silently (shared keywords, some of which belong to other rules);
+            ``True`` refuses it with a ``ValueError``.
+        options : bool
+            Whether structural options count as taken (else only hyper-parameters).
+        refusal : str
+            The message of that ``ValueError``, formatted with ``rule`` (this
+            rule's name), ``name`` (the alphabetically first name refused) and
+            ``takes`` (the sorted names the rule takes).
+
+        Examples
+        --------
+        >>> hola = get_rule("hola")
+        >>> hola.accepted({"eta": 0.5, "a": 0.1, "order": 3}, strict=False)
+        {'eta': 0.5, 'order': 3}
+        >>> hola.accepted({"eta": 0.5, "order": 3}, strict=False, options=False)
+        {'eta': 0.5}
+        >>> hola.accepted({"eta": 0.5, "b": 1, "a": 0.1}, strict=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: rule 'hola' takes no hyper-parameter 'a'; it takes ['eta', 'order']
+        """
+        known = set(self.hyper) | (set(self.options) if options else set())
+        if strict:
+            refused = sorted((k for k in given if k not in known), key=str)
+            if refused:
+                raise ValueError(refusal.format(rule=self.name, name=refused[0],
+                                                takes=sorted(known)))
+        return {k: v for k, v in given.items() if k in known}
 
     def bound(self, name: str) -> Bound:
         """The admissible interval of hyper-parameter ``name``."""
@@ -237,11 +309,55 @@ RULES: dict = {}
 
 
 def register(rule: Rule) -> Rule:
-    """Add a rule to the registry."""
+    """Add a rule to the registry; its tags must be a frozenset of names in :data:`TAGS`."""
     if rule.name in RULES:
         raise ValueError(f"rule {rule.name!r} is already registered")
+    if not isinstance(rule.tags, frozenset):
+        raise TypeError(f"the tags of rule {rule.name!r} must be a frozenset, "
+                        f"got {type(rule.tags).__name__}")
+    unknown = sorted(t for t in rule.tags if t not in TAGS)
+    if unknown:
+        raise ValueError(f"rule {rule.name!r} has the unknown tag {unknown[0]!r}; "
+                         f"choose from {sorted(TAGS)}")
     RULES[rule.name] = rule
     return rule
+
+
+def rule_names(tag: str | None = None, *, first: str | None = None) -> tuple:
+    """Names of the registered rules carrying ``tag`` (all rules if None), in registration order.
+
+    Parameters
+    ----------
+    tag : str, optional
+        One of :data:`TAGS`.
+    first : str, optional
+        Another tag: the rules that also carry it come first (each group still in
+        registration order), e.g. the LOLA paper's own rules before the others.
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> rule_names("policy_gradient")
+    ('nl', 'lola')
+    >>> rule_names("tournament", first="lola2018_tournament")
+    ('nl', 'lola', 'lola2', 'la', 'sos')
+    >>> len(rule_names()) == len(RULES)
+    True
+    >>> rule_names("chess")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown tag 'chess'; choose one of ['combined', 'compare', ...]
+    """
+    for t in (tag, first):
+        if t is not None and t not in TAGS:
+            raise ValueError(f"unknown tag {t!r}; choose one of {sorted(TAGS)}")
+    names = tuple(n for n, r in RULES.items() if tag is None or tag in r.tags)
+    if first is None:
+        return names
+    return tuple(sorted(names, key=lambda n: first not in RULES[n].tags))
 
 
 def get_rule(name) -> Rule:

@@ -173,15 +173,19 @@ SOS = register(Rule("sos", "stable opponent shaping", sos_primitives,
                     reference="Letcher et al. 2019", combine=combine_sos, primitives=_sizes3,
                     program_hyper=(),
                     # Algorithm 1 of Letcher et al. (2019): hyper-parameters a, b in (0, 1)
-                    bounds={"a": Bound(0.0, 1.0, True, True), "b": Bound(0.0, 1.0, True, True)}))
+                    bounds={"a": Bound(0.0, 1.0, True, True), "b": Bound(0.0, 1.0, True, True)},
+                    tags=frozenset({"opponent_shaping", "combined", "compare", "tournament"})))
 SGA = register(Rule("sga", "symplectic gradient adjustment (aligned)", sga_primitives,
                     {"lam": 1.0}, order=2, needs_hessian=True, reference="Balduzzi et al. 2018",
-                    combine=_combine_sga(True), primitives=_sga_sizes, program_hyper=()))
+                    combine=_combine_sga(True), primitives=_sga_sizes, program_hyper=(),
+                    tags=frozenset({"symplectic", "combined", "compare"})))
 SGA_PLAIN = register(Rule("sga_plain", "symplectic gradient adjustment (lambda fixed)",
                           sga_primitives, {"lam": 1.0}, order=2, needs_hessian=True,
                           reference="Balduzzi et al. 2018", combine=_combine_sga(False),
-                          primitives=_sga_sizes, program_hyper=()))
+                          primitives=_sga_sizes, program_hyper=(),
+                          tags=frozenset({"symplectic", "combined"})))
 CGD = register(Rule("cgd", "competitive gradient descent", cgd_primitives, {"eta": 1.0},
                     order=2, needs_hessian=True, reference="Schaefer & Anandkumar 2019",
                     combine=combine_cgd, primitives=_cgd_sizes, program_hyper=(),
-                    failure="the matrix I - eta*H_o of CGD's linear solve is singular there"))
+                    failure="the matrix I - eta*H_o of CGD's linear solve is singular there",
+                    tags=frozenset({"combined", "compare"})))

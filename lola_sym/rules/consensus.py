@@ -47,4 +47,5 @@ def derive_co(game):
 
 
 CO = register(Rule("co", "consensus optimisation", derive_co, {"gamma": 0.1}, order=2,
-                   needs_hessian=True, reference="Mescheder et al. 2017"))
+                   needs_hessian=True, reference="Mescheder et al. 2017",
+                   tags=frozenset({"compare"})))

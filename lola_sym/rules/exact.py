@@ -128,7 +128,9 @@ def derive_hola(game, order: int = 2):
 
 EXACT = register(Rule("exact_lola", "exact LOLA (no Taylor expansion)", derive_exact_lola,
                       {"eta": 1.0}, order=2, needs_hessian=True,
-                      reference="Willi et al. 2022 (COLA), HOLA1; Foerster et al. 2018"))
+                      reference="Willi et al. 2022 (COLA), HOLA1; Foerster et al. 2018",
+                      tags=frozenset({"lookahead", "opponent_shaping", "compare"})))
 HOLA = register(Rule("hola", "higher-order LOLA (COLA paper)", derive_hola, {"eta": 1.0},
                      order=3, needs_hessian=True, options={"order": 2},
-                     reference="Willi et al. 2022 (COLA), Sec. 3", size_estimate=hola_size))
+                     reference="Willi et al. 2022 (COLA), Sec. 3", size_estimate=hola_size,
+                     tags=frozenset({"lookahead", "opponent_shaping", "compare"})))

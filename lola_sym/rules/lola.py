@@ -70,4 +70,6 @@ def derive_lola(game):
 
 
 LOLA = register(Rule("lola", "LOLA (first order, Eq. 4.4)", derive_lola, {"eta": 1.0}, order=2,
-                     needs_hessian=True, reference="Foerster et al. 2018, Eq. 4.4"))
+                     needs_hessian=True, reference="Foerster et al. 2018, Eq. 4.4",
+                     tags=frozenset({"lookahead", "opponent_shaping", "policy_gradient",
+                                     "lola2018_tournament", "compare", "tournament"})))

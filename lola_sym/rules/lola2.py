@@ -44,4 +44,6 @@ def derive_lola2(game):
 
 
 LOLA2 = register(Rule("lola2", "second-order LOLA (Sec. 4.5)", derive_lola2, {"eta": 1.0},
-                      order=3, needs_hessian=True, reference="Foerster et al. 2018, Sec. 4.5"))
+                      order=3, needs_hessian=True, reference="Foerster et al. 2018, Sec. 4.5",
+                      tags=frozenset({"lookahead", "opponent_shaping", "lola2018_tournament",
+                                      "compare", "tournament"})))

@@ -65,7 +65,9 @@ def derive_lola_full(game):
 
 
 LA = register(Rule("la", "LookAhead", derive_la, {"eta": 1.0}, order=2, needs_hessian=True,
-                   reference="Zhang & Lesser 2010; Letcher et al. 2019, Sec. 3"))
+                   reference="Zhang & Lesser 2010; Letcher et al. 2019, Sec. 3",
+                   tags=frozenset({"lookahead", "compare", "tournament"})))
 LOLA_FULL = register(Rule("lola_full", "LOLA with both first-order terms (SOS paper, LOLA-DiCE)",
                           derive_lola_full, {"eta": 1.0}, order=2, needs_hessian=True,
-                          reference="Letcher et al. 2019, Sec. 3; Foerster et al. 2018b"))
+                          reference="Letcher et al. 2019, Sec. 3; Foerster et al. 2018b",
+                          tags=frozenset({"lookahead", "opponent_shaping", "compare"})))

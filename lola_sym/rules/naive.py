@@ -31,4 +31,6 @@ def derive_nl(game):
 
 
 NL = register(Rule("nl", "naive learner", derive_nl, {}, order=1, needs_hessian=False,
-                   reference="Foerster et al. 2018, Eq. 4.1"))
+                   reference="Foerster et al. 2018, Eq. 4.1",
+                   tags=frozenset({"policy_gradient", "lola2018_tournament", "compare",
+                                   "tournament"})))
