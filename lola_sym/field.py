@@ -52,6 +52,7 @@ def derive(game, rule_name: str, options: tuple = ()):
         prog = jacobian_program(derive(game, rule_name.split(":", 1)[1], options)[0], game)
     else:
         rule = get_rule(rule_name)
+        rule.check_players(game)
         rule.check_size(game, dict(options))
         prog = rule.derive(game, **dict(options))
     return prog.pruned(), time.perf_counter() - t0
@@ -77,6 +78,10 @@ def compiled_program(game, what: str, backend: str, options: tuple = ()):
     runs the family's compiled code with its numbers bound
     (:class:`~lola_sym.compile.BoundProgram`): one compilation per shape.
     """
+    if what != "value":                         # refused on the game asked for, not its family
+        rule = get_rule(what.split(":", 1)[-1])
+        rule.check_players(game)
+        rule.check_size(game, dict(options))
     family = game.family() if hasattr(game, "family") else None
     if family is not None:
         fgame, numbers = family

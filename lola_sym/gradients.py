@@ -65,17 +65,3 @@ def at_shifted_point(prog, game, shift1=None, shift2=None, prefix="_s"):
     if shift2 is not None:
         mapping.update({t: t + s for t, s in zip(th2, shift2)})
     return prog.inline(game.value_program(), mapping, prefix=prefix)
-
-
-def cross_hvp(prog, G, game, agent: int, direction, prefix: str):
-    r""":math:`\nabla_i \nabla_j V_k \cdot v`-type products by forward mode.
-
-    For ``agent = 1``: the derivative of :math:`\nabla_1 V^1` along
-    :math:`\theta_2`-direction ``direction`` (held fixed), i.e.
-    :math:`(\nabla_1\nabla_2 V^1)\, v`; for ``agent = 2`` symmetrically
-    :math:`(\nabla_2\nabla_1 V^2)\, v`.
-    """
-    th1, th2 = game.theta
-    if agent == 1:
-        return prog.jvp(G[(1, 1)], dict(zip(th2, direction)), prefix=prefix)
-    return prog.jvp(G[(2, 2)], dict(zip(th1, direction)), prefix=prefix)

@@ -56,7 +56,7 @@ def test_changed_game_rule_or_version_misses():
     v = cache.versions()
     base = cache.cache_key(games.ipd().spec(), "lola", ("eta",), "llvm", v)
     assert base != cache.cache_key(games.imp().spec(), "lola", ("eta",), "llvm", v)
-    assert base != cache.cache_key(games.ipd().spec(), "nl", (), "llvm", v)
+    assert base != cache.cache_key(_spec(games.ipd()), "nl", (), "llvm", v)
     assert base != cache.cache_key(games.ipd().spec(), "lola", ("eta",), "llvm",
                                    {**v, "lola_sym": "999"})
     assert base != cache.cache_key(games.ipd().spec(), "lola", ("eta",), "llvm",
@@ -75,13 +75,19 @@ def test_version_change_misses(tmp_path, monkeypatch):
     compiled_program.cache_clear()
 
 
+def _spec(game) -> dict:
+    """The spec a game's code is cached under: its family's, when it belongs to one."""
+    family = game.family() if hasattr(game, "family") else None
+    return (family[0] if family is not None else game).spec()
+
+
 def _fresh_entry(tmp_path, monkeypatch):
     monkeypatch.setenv("LOLA_SYM_CACHE_DIR", str(tmp_path))
     compiled_program.cache_clear()
     f = update_field(games.imp(), "nl", backend="llvm")
     assert not f.from_cache
     compiled_program.cache_clear()
-    key = cache.cache_key(games.imp().spec(), "nl", (), "llvm")
+    key = cache.cache_key(_spec(games.imp()), "nl", (), "llvm")
     return tmp_path / f"{key}.entry", key
 
 
@@ -125,7 +131,7 @@ def test_entry_signed_under_another_secret_is_rejected(tmp_path, monkeypatch):
 
 def test_stale_entry_under_a_wrong_name_is_rejected(tmp_path, monkeypatch):
     path, key = _fresh_entry(tmp_path, monkeypatch)
-    other = cache.cache_key(games.imp().spec(), "nl", (), "llvm", {"lola_sym": "old"})
+    other = cache.cache_key(_spec(games.imp()), "nl", (), "llvm", {"lola_sym": "old"})
     # an entry written for another key, found under this key's name
     data = path.read_bytes().replace(key.encode(), other.encode(), 1)
     path.write_bytes(data)
@@ -159,13 +165,13 @@ def test_clear_and_roundtrip_of_bytes(tmp_path, monkeypatch):
 # ------------------------------------------------------------- the MAC binds the key
 @pytest.mark.parametrize("forge_header", [False, True])
 def test_entry_moved_to_another_key_is_rejected(tmp_path, monkeypatch, forge_header):
-    """A valid IPD entry under the stag hunt's file name, its header's key rewritten or not,
-    is not served for the stag hunt (the MAC covers the key, recomputed from the request)."""
+    """A valid IPD entry under Tandem's file name, its header's key rewritten or not, is not
+    served for Tandem (the MAC covers the key, recomputed from the request)."""
     monkeypatch.setenv("LOLA_SYM_CACHE_DIR", str(tmp_path))
     compiled_program.cache_clear()
     update_field(games.ipd(), "nl", backend="llvm")
-    key_ipd = cache.cache_key(games.ipd().spec(), "nl", (), "llvm")
-    key_stag = cache.cache_key(games.stag_hunt().spec(), "nl", (), "llvm")
+    key_ipd = cache.cache_key(_spec(games.ipd()), "nl", (), "llvm")
+    key_stag = cache.cache_key(_spec(games.tandem()), "nl", (), "llvm")
     head, _, body = (tmp_path / f"{key_ipd}.entry").read_bytes().partition(b"\n")
     if forge_header:                        # what anyone can do without the secret
         header = json.loads(head)
@@ -174,10 +180,10 @@ def test_entry_moved_to_another_key_is_rejected(tmp_path, monkeypatch, forge_hea
     (tmp_path / f"{key_stag}.entry").write_bytes(head + b"\n" + body)
     compiled_program.cache_clear()
     with pytest.warns(cache.CacheWarning, match="integrity" if forge_header else "stale"):
-        f = update_field(games.stag_hunt(), "nl", backend="llvm")
+        f = update_field(games.tandem(), "nl", backend="llvm")
     assert not f.from_cache
-    t1, t2 = np.linspace(-1, 1, 5), np.linspace(2, -2, 5)
-    ref = update_field(games.stag_hunt(), "nl", backend="numpy")(t1, t2)
+    t1, t2 = np.linspace(-1, 1, 5)[:, None], np.linspace(2, -2, 5)[:, None]
+    ref = update_field(games.tandem(), "nl", backend="numpy")(t1, t2)
     assert all(np.allclose(a, b, rtol=1e-12) for a, b in zip(f(t1, t2), ref))
     compiled_program.cache_clear()
 
@@ -266,7 +272,7 @@ def test_unusable_directory_warns_once_and_falls_back(tmp_path, monkeypatch, how
 
 def test_entry_path_that_is_a_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("LOLA_SYM_CACHE_DIR", str(tmp_path))
-    key = cache.cache_key(games.tandem().spec(), "nl", (), "c")
+    key = cache.cache_key(_spec(games.tandem()), "nl", (), "c")
     (tmp_path / f"{key}.entry").mkdir()
     compiled_program.cache_clear()
     with pytest.warns(cache.CacheWarning):
@@ -375,7 +381,7 @@ def test_size_cap_evicts_least_recently_used_entries_and_their_libraries(tmp_pat
     monkeypatch.setenv("LOLA_SYM_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("LOLA_SYM_CACHE_MAX_MB", "0.04")
     names = ["tandem", "hamiltonian", "matching_pennies", "balduzzi"]
-    key = {n: cache.cache_key(games.by_name(n).spec(), "nl", (), "c") for n in names}
+    key = {n: cache.cache_key(_spec(games.by_name(n)), "nl", (), "c") for n in names}
 
     def compile_(name):
         compiled_program.cache_clear()

@@ -99,10 +99,20 @@ def test_bad_input():
 
 def test_boundary_limits_say_whether_they_attract():
     """Mutual defection attracts naive learners in the IPD (LOLA paper: NL defects);
-    the pure-strategy corners of matching pennies do not (the flow cycles around theta = 0)."""
+    the pure-strategy corners of matching pennies do not (the flow cycles around theta = 0).
+
+    From all-defect logits the search ends in a corner whose *visited* states (s0 and DD
+    of both players) defect. The logits of the states mutual defection never visits (CC,
+    CD, DC) have gradients of about 1e-25 there, so where the root solver leaves them is
+    rounding noise (it moved with the order of operations of the compiled code); the
+    outward test at the all-defect corner itself is therefore checked directly."""
+    from lola_sym.fixed_points import _attracting
     alld = find_fixed_points(games.ipd(), "nl", starts=1, seed=0, x0=np.full((1, 10), -20.0))
-    p = [q for q in alld if q.boundary and len(q.saturated) == 10][0]
-    assert p.attracting is True and {s[2] for s in p.saturated} == {0}
+    visited = {(1, 0), (1, 4), (2, 0), (2, 4)}
+    assert any(q.boundary and {s[:2] for s in q.saturated if s[2] == 0} >= visited
+               for q in alld)
+    f = update_field(games.ipd(), "nl")
+    assert _attracting(lambda z: np.concatenate(f(z[:5], z[5:])), np.full(10, -600.0), 12.0)
     corners = [q for q in find_fixed_points(games.matching_pennies(), "nl", starts=12, seed=0)
                if q.boundary]
     assert corners and not any(q.attracting for q in corners)

@@ -25,9 +25,12 @@ def test_imp_is_zero_sum_with_gamma_nine_tenths():
 def test_catalogue_games_are_valid_and_hashable(name):
     g = by_name(name)
     assert hash(g) == hash(by_name(name)) and g == by_name(name)
-    assert g.spec() == by_name(name).spec() and len(g.theta) == 2
+    assert g.spec() == by_name(name).spec() and len(g.theta) == len(g.dims) >= 2
     if g.kind == "iterated":
         assert all(isinstance(x, sp.Rational) for x in g.r1 + g.r2)
+    elif g.kind == "repeated":
+        assert all(isinstance(x, sp.Rational) for row in g.payoffs for x in row)
+        assert [len(t) for t in g.theta] == list(g.dims)
     else:
         assert not (g.V1.free_symbols | g.V2.free_symbols) - set(g.params1 + g.params2)
 

@@ -356,3 +356,64 @@ def test_naive_and_lola_fields_match_mpmath_differences(name):
             want = np.array([float(x) for x in want])
             assert np.allclose(lola[i - 1], want, rtol=RTOL_FD,
                                atol=RTOL_FD * np.abs(want).max())
+
+
+def _mp_exact_lola(game, th, i, eta, dps=40):
+    """d/d theta_i of V_i(theta_i, theta_j + eta grad_j V_j(theta) for every j != i), by
+    central differences through the opponents' finite-difference naive steps."""
+    n = game.n_players
+    h = mpmath.mpf("1e-12")
+    with mpmath.workdps(dps):
+        def composite(point):
+            shifted = [list(p) for p in point]
+            for j in range(1, n + 1):
+                if j != i:
+                    g = _mp_grad(game, point, j, j, dps=dps, h=mpmath.mpf("1e-18"))
+                    shifted[j - 1] = [x + eta * y for x, y in zip(point[j - 1], g)]
+            return _mp_values(game, shifted, dps)[i - 1]
+        base = [[mpmath.mpf(x) for x in t] for t in th]
+        out = []
+        for k in range(len(base[i - 1])):
+            plus = [list(t) for t in base]
+            minus = [list(t) for t in base]
+            plus[i - 1][k] += h
+            minus[i - 1][k] -= h
+            out.append((composite(plus) - composite(minus)) / (2 * h))
+        return np.array([float(x) for x in out])
+
+
+def test_n_player_rules_match_mpmath_differences():
+    """3-player contribution game: NL, n-player LOLA and exact LOLA against 40-digit
+    finite differences of an independently built chain."""
+    game = contribution(3, "1.8")
+    rng = np.random.default_rng(13)
+    th = _random_point(game, rng, 0.8)
+    eta = 0.9
+    nl = ls.update_field(game, "nl")(*th)
+    lola = ls.update_field(game, "lola", eta=eta)(*th)
+    exact = ls.update_field(game, "exact_lola", eta=eta)(*th)
+    with mpmath.workdps(50):
+        for i in (1, 3):
+            grad = _mp_grad(game, th, i, i)
+            want = np.array([float(x) for x in grad])
+            assert np.allclose(nl[i - 1], want, rtol=RTOL_FD, atol=RTOL_FD * np.abs(want).max())
+            total = [mpmath.mpf(x) for x in grad]
+            e = mpmath.mpf("1e-15")
+            for j in range(1, 4):
+                if j == i:
+                    continue
+                v = _mp_grad(game, th, i, j)
+                up = _mp_grad(game, th, j, i, shift=(j - 1, v, e))
+                down = _mp_grad(game, th, j, i, shift=(j - 1, v, -e))
+                total = [t + eta * (a - b) / (2 * e) for t, a, b in zip(total, up, down)]
+            want = np.array([float(x) for x in total])
+            assert np.allclose(lola[i - 1], want, rtol=RTOL_FD, atol=RTOL_FD * np.abs(want).max())
+    want = _mp_exact_lola(game, th, 2, eta)
+    assert np.allclose(exact[1], want, rtol=RTOL_FD, atol=RTOL_FD * np.abs(want).max())
+
+
+def test_two_player_rules_refuse_more_players_and_say_why():
+    game = contribution(3)
+    for rule in ("sos", "cgd", "hola", "lola2", "co", "sga"):
+        with pytest.raises(ValueError, match=r"needs exactly two players .*has 3\): .*use one of"):
+            ls.update_field(game, rule)

@@ -37,6 +37,8 @@ TAGS = {
                            "Table 4): NL, LOLA and second-order LOLA",
     "compare": "run by default when rules are compared side by side (lola_sym.compare); "
                "variants such as SGA with a fixed lambda are left out",
+    "n_player": "defined for any number of players (the n-player forms of Letcher et al. "
+                "2019, Sec. 2); rules without it need exactly two",
     "tournament": "in the default round-robin tournament (lola_sym.tournament): the LOLA "
                   "paper's rules, then LookAhead and SOS",
 }
@@ -129,6 +131,26 @@ class Rule:
     #: singular linear system); overflow is reported for every rule
     failure: str = ""
     tags: frozenset = frozenset()
+    #: why the rule needs exactly two players (rules without the ``n_player`` tag)
+    two_player_reason: str = "it is defined for two players"
+
+    def check_players(self, game) -> None:
+        """Refuse a game of more than two players unless the rule has an n-player form.
+
+        Examples
+        --------
+        >>> from lola_sym.games import contribution
+        >>> get_rule("sos").check_players(contribution(3))   # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: rule 'sos' needs exactly two players (contribution (n=3, cf=9/5) has 3): ...
+        """
+        n = len(game.dims)
+        if n == 2 or "n_player" in self.tags:
+            return
+        raise ValueError(f"rule {self.name!r} needs exactly two players ({game.name} has {n}): "
+                         f"{self.two_player_reason}; for {n} players use one of "
+                         f"{list(rule_names('n_player'))}")
 
     def check_size(self, game, options: dict) -> None:
         """Refuse, before deriving, a program estimated beyond :data:`MAX_PROGRAM_STEPS`.

@@ -168,24 +168,33 @@ def _solve(M, b):
         return g
 
 
+#: why the combined rules need two players
+_TWO_PLAYER_BLOCKS = ("its primitives are built from the two players' blocks of the game Hessian "
+                      "(an n-player form is not derived here)")
+
 SOS = register(Rule("sos", "stable opponent shaping", sos_primitives,
                     {"eta": 1.0, "a": 0.5, "b": 0.1}, order=2, needs_hessian=True,
                     reference="Letcher et al. 2019", combine=combine_sos, primitives=_sizes3,
                     program_hyper=(),
                     # Algorithm 1 of Letcher et al. (2019): hyper-parameters a, b in (0, 1)
                     bounds={"a": Bound(0.0, 1.0, True, True), "b": Bound(0.0, 1.0, True, True)},
-                    tags=frozenset({"opponent_shaping", "combined", "compare", "tournament"})))
+                    tags=frozenset({"opponent_shaping", "combined", "compare", "tournament"}),
+                    two_player_reason=_TWO_PLAYER_BLOCKS))
 SGA = register(Rule("sga", "symplectic gradient adjustment (aligned)", sga_primitives,
                     {"lam": 1.0}, order=2, needs_hessian=True, reference="Balduzzi et al. 2018",
                     combine=_combine_sga(True), primitives=_sga_sizes, program_hyper=(),
-                    tags=frozenset({"symplectic", "combined", "compare"})))
+                    tags=frozenset({"symplectic", "combined", "compare"}),
+                    two_player_reason=_TWO_PLAYER_BLOCKS))
 SGA_PLAIN = register(Rule("sga_plain", "symplectic gradient adjustment (lambda fixed)",
                           sga_primitives, {"lam": 1.0}, order=2, needs_hessian=True,
                           reference="Balduzzi et al. 2018", combine=_combine_sga(False),
                           primitives=_sga_sizes, program_hyper=(),
-                          tags=frozenset({"symplectic", "combined"})))
+                          tags=frozenset({"symplectic", "combined"}),
+                          two_player_reason=_TWO_PLAYER_BLOCKS))
 CGD = register(Rule("cgd", "competitive gradient descent", cgd_primitives, {"eta": 1.0},
                     order=2, needs_hessian=True, reference="Schaefer & Anandkumar 2019",
                     combine=combine_cgd, primitives=_cgd_sizes, program_hyper=(),
                     failure="the matrix I - eta*H_o of CGD's linear solve is singular there",
-                    tags=frozenset({"combined", "compare"})))
+                    tags=frozenset({"combined", "compare"}),
+                    two_player_reason="competitive gradient descent solves the two-player "
+                                      "bilinear game of Schaefer & Anandkumar (2019)"))

@@ -48,4 +48,6 @@ def derive_co(game):
 
 CO = register(Rule("co", "consensus optimisation", derive_co, {"gamma": 0.1}, order=2,
                    needs_hessian=True, reference="Mescheder et al. 2017",
-                   tags=frozenset({"compare"})))
+                   tags=frozenset({"compare"}),
+                   two_player_reason="this derivation uses the two-player blocks of the game "
+                                     "Hessian (H^T xi is n-player in principle, not built here)"))

@@ -38,52 +38,66 @@ __all__ = ["derive_exact_lola", "derive_hola", "hola_program"]
 
 
 def derive_exact_lola(game):
-    """Exact LOLA from shifted-point gradients and a Hessian-vector product."""
+    r"""Exact LOLA from shifted-point gradients and Hessian-vector products.
+
+    With ``n`` players every opponent ``j`` takes its naive step,
+    :math:`\theta' = (\theta_i, \theta_j + \eta \nabla_j V^j)_{j \ne i}`, and
+    :math:`g_i = \nabla_i V^i|_{\theta'} + \eta \sum_{j \ne i}
+    (\nabla_i \nabla_j V^j)\, \nabla_j V^i|_{\theta'}`.
+    """
     prog, G = gradient_program(game)
-    th1, th2 = game.theta
-    out = {}
-    for me, other in ((1, 2), (2, 1)):
-        shift = [ETA * g for g in G[(other, other)]]
-        prog, (own, opp) = _partial_gradients(prog, game, me, shift)
-        # (d shift / d theta_me)^T opp = eta * derivative of grad_me V_other along opp
-        theirs = th2 if me == 1 else th1
-        prog, h = prog.jvp(G[(other, me)], dict(zip(theirs, opp)), prefix=f"_xh{me}_")
+    theta = game.theta
+    n = len(theta)
+    out = []
+    for me in range(1, n + 1):
+        shifts = {j: [ETA * g for g in G[(j, j)]] for j in range(1, n + 1) if j != me}
+        prog, grads = _partial_gradients(prog, game, me, shifts)
+        terms = grads[me]
+        for j in shifts:
+            # (d shift_j / d theta_me)^T v = eta * derivative of grad_me V_j along v in theta_j
+            prefix = f"_xh{me}_" if n == 2 else f"_xh{me}{j}_"
+            prog, h = prog.jvp(G[(j, me)], dict(zip(theta[j - 1], grads[j])), prefix=prefix)
+            terms = [a + ETA * b for a, b in zip(terms, h)]
         names = game.param_names[me - 1]
-        prog, g = prog.define((f"exact_{me},{names[k]}", a + ETA * b)
-                              for k, (a, b) in enumerate(zip(own, h)))
-        out[me] = g
-    return prog.add_inputs([ETA]).with_outputs(out[1] + out[2])
+        prog, g = prog.define((f"exact_{me},{names[k]}", e) for k, e in enumerate(terms))
+        out += g
+    return prog.add_inputs([ETA]).with_outputs(out)
 
 
-def _partial_gradients(prog, game, me, shift):
-    """Gradients of V_me at the shifted point w.r.t. its own and the opponent's arguments.
+def _partial_gradients(prog, game, me, shifts):
+    """Gradients of V_me at the shifted point w.r.t. every player's arguments.
 
     A fresh copy of the value program is inlined with *new* argument symbols
-    (so that the gradient does not flow into the shift), differentiated, and the
-    argument symbols are then bound to the shifted point.
+    (so that the gradient does not flow into the shifts), differentiated, and
+    the argument symbols are then bound to the shifted point. Returns the
+    program and ``{player: step symbols of d V_me / d theta_player at the point}``.
     """
-    th1, th2 = game.theta
-    a1 = tuple(sp.Symbol(f"_arg{me}_1_{k}") for k in range(len(th1)))
-    a2 = tuple(sp.Symbol(f"_arg{me}_2_{k}") for k in range(len(th2)))
-    mapping = dict(zip(th1, a1)) | dict(zip(th2, a2))
-    base, (V1s, V2s) = prog.inline(game.value_program(), mapping, prefix=f"_pv{me}_")
-    Vs = V1s if me == 1 else V2s
-    base, grads = base.gradient(Vs, a1 + a2, prefix=f"_pg{me}_")
-    g1, g2 = grads[:len(a1)], grads[len(a1):]
+    theta = game.theta
+    args = [tuple(sp.Symbol(f"_arg{me}_{j}_{k}") for k in range(len(th)))
+            for j, th in enumerate(theta, 1)]
+    mapping = {}
+    for th, a in zip(theta, args):
+        mapping.update(zip(th, a))
+    base, values = prog.inline(game.value_program(), mapping, prefix=f"_pv{me}_")
+    flat = tuple(x for a in args for x in a)
+    base, grads = base.gradient(values[me - 1], flat, prefix=f"_pg{me}_")
     # bind the argument symbols to the shifted point (stop-gradient: done after differentiating)
-    if me == 1:
-        point = dict(zip(a1, th1)) | {a: t + s for a, t, s in zip(a2, th2, shift)}
-    else:
-        point = {a: t + s for a, t, s in zip(a1, th1, shift)} | dict(zip(a2, th2))
+    point = {}
+    for j, (th, a) in enumerate(zip(theta, args), 1):
+        shift = shifts.get(j)
+        point.update({x: t if shift is None else t + s
+                      for x, t, s in zip(a, th, shift or [0] * len(th))})
     new = base.steps[len(prog.steps):]
-    bind = [(sym, e.xreplace(point)) for sym, e in new]
-    prog = prog.extend(bind)
-    g1 = [g.xreplace(point) for g in g1]
-    g2 = [g.xreplace(point) for g in g2]
-    own, opp = (g1, g2) if me == 1 else (g2, g1)
-    prog, own_s = prog.define((f"_own{me}_{k}", e) for k, e in enumerate(own))
-    prog, opp_s = prog.define((f"_opp{me}_{k}", e) for k, e in enumerate(opp))
-    return prog, (own_s, opp_s)
+    prog = prog.extend([(sym, e.xreplace(point)) for sym, e in new])
+    out, lo = {}, 0
+    for j, a in enumerate(args, 1):
+        block = [g.xreplace(point) for g in grads[lo:lo + len(a)]]
+        lo += len(a)
+        tag = "own" if j == me else "opp"
+        name = (lambda k: f"_{tag}{me}_{k}") if len(theta) == 2 else (lambda k: f"_{tag}{me}_{j}_{k}")
+        prog, syms = prog.define((name(k), e) for k, e in enumerate(block))
+        out[j] = syms
+    return prog, out
 
 
 def hola_program(game, order: int):
@@ -129,8 +143,10 @@ def derive_hola(game, order: int = 2):
 EXACT = register(Rule("exact_lola", "exact LOLA (no Taylor expansion)", derive_exact_lola,
                       {"eta": 1.0}, order=2, needs_hessian=True,
                       reference="Willi et al. 2022 (COLA), HOLA1; Foerster et al. 2018",
-                      tags=frozenset({"lookahead", "opponent_shaping", "compare"})))
+                      tags=frozenset({"lookahead", "opponent_shaping", "compare", "n_player"})))
 HOLA = register(Rule("hola", "higher-order LOLA (COLA paper)", derive_hola, {"eta": 1.0},
                      order=3, needs_hessian=True, options={"order": 2},
                      reference="Willi et al. 2022 (COLA), Sec. 3", size_estimate=hola_size,
-                     tags=frozenset({"lookahead", "opponent_shaping", "compare"})))
+                     tags=frozenset({"lookahead", "opponent_shaping", "compare"}),
+                     two_player_reason="COLA's HOLA-n recursion is stated for two agents, each "
+                                       "shifting the other by its order n-1 step"))

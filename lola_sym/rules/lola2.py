@@ -46,4 +46,6 @@ def derive_lola2(game):
 LOLA2 = register(Rule("lola2", "second-order LOLA (Sec. 4.5)", derive_lola2, {"eta": 1.0},
                       order=3, needs_hessian=True, reference="Foerster et al. 2018, Sec. 4.5",
                       tags=frozenset({"lookahead", "opponent_shaping", "lola2018_tournament",
-                                      "compare", "tournament"})))
+                                      "compare", "tournament"}),
+                      two_player_reason="the LOLA paper's second-order rule (Sec. 4.5) takes one "
+                                        "opponent's LOLA step"))

@@ -6,7 +6,11 @@ LookAhead (Zhang & Lesser 2010), in values (ascent):
 
 the first-order effect of the opponent's naive step with that step held
 fixed: :math:`\nabla_1 [V^1(\theta_1, \theta_2 + \bot(\eta \nabla_2 V^2))]`.
-In the literature's losses this is :math:`(I - \alpha H_o)\xi`.
+In the literature's losses this is :math:`(I - \alpha H_o)\xi`. With ``n``
+players every opponent's naive step is anticipated,
+:math:`g_i = \nabla_i V^i + \eta \sum_{j \ne i} (\nabla_i \nabla_j V^i) \nabla_j V^j`,
+and LOLA adds :math:`\eta \sum_{j \ne i} (\nabla_i \nabla_j V^j) \nabla_j V^i`
+(Letcher et al. 2019, Sec. 2-3, write both for n players).
 
 LOLA as in the SOS paper and LOLA-DiCE keeps both Taylor terms:
 
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from lola_sym.gradients import cross_hvp, gradient_program
+from lola_sym.gradients import gradient_program
 from lola_sym.rules import Rule, register
 from lola_sym.rules.lola import ETA, lola_correction
 
@@ -34,40 +38,51 @@ __all__ = ["lookahead_terms", "derive_la", "derive_lola_full"]
 
 @lru_cache(maxsize=None)
 def lookahead_terms(game):
-    r"""Program with the steps ``Hxi_i`` = :math:`(H_o \xi)_i` in values convention."""
+    r"""Program with the steps ``Hxi_i`` = :math:`\sum_{j \ne i} (\nabla_i \nabla_j V^i) \nabla_j V^j`.
+
+    One forward-mode sweep per agent: the derivative of :math:`\nabla_i V^i`
+    along every opponent's naive direction at once. For two players this is
+    :math:`(H_o \xi)_i` in values convention.
+    """
     prog, G = gradient_program(game)
-    prog, a1 = cross_hvp(prog, G, game, 1, G[(2, 2)], prefix="_la1_")
-    prog, a2 = cross_hvp(prog, G, game, 2, G[(1, 1)], prefix="_la2_")
-    n1, n2 = game.param_names
-    prog, s1 = prog.define((f"Hxi_1,{n1[k]}", e) for k, e in enumerate(a1))
-    prog, s2 = prog.define((f"Hxi_2,{n2[k]}", e) for k, e in enumerate(a2))
-    return prog, G, (tuple(s1), tuple(s2))
+    theta, names = game.theta, game.param_names
+    n = len(theta)
+    out = []
+    for i in range(1, n + 1):
+        tangent = {}
+        for j in range(1, n + 1):
+            if j != i:
+                tangent.update(zip(theta[j - 1], G[(j, j)]))
+        prog, a = prog.jvp(G[(i, i)], tangent, prefix=f"_la{i}_")
+        prog, s_i = prog.define((f"Hxi_{i},{names[i - 1][k]}", e) for k, e in enumerate(a))
+        out.append(tuple(s_i))
+    return prog, G, tuple(out)
 
 
 def derive_la(game):
-    """LookAhead: outputs ``g1 + g2`` with the symbol ``eta``."""
-    prog, G, (h1, h2) = lookahead_terms(game)
-    g1 = [g + ETA * h for g, h in zip(G[(1, 1)], h1)]
-    g2 = [g + ETA * h for g, h in zip(G[(2, 2)], h2)]
-    return prog.add_inputs([ETA]).with_outputs(g1 + g2)
+    """LookAhead: outputs ``g_1 + ... + g_n`` with the symbol ``eta``."""
+    prog, G, hxi = lookahead_terms(game)
+    outs = [g + ETA * h for i, h_i in enumerate(hxi, 1) for g, h in zip(G[(i, i)], h_i)]
+    return prog.add_inputs([ETA]).with_outputs(outs)
 
 
 def derive_lola_full(game):
     """LOLA with the LookAhead and the shaping term (SOS paper's LOLA)."""
-    extra, _, (h1, h2) = lookahead_terms(game)
-    prog, G, (c1, c2) = lola_correction(game)
+    extra, _, hxi = lookahead_terms(game)
+    prog, G, chi = lola_correction(game)
     # both derivations extend the same gradient program: merge their new steps
     known = set(prog.symbols)
     prog = prog.extend([(s, e) for s, e in extra.steps if s not in known])
-    g1 = [g + ETA * (h + c) for g, h, c in zip(G[(1, 1)], h1, c1)]
-    g2 = [g + ETA * (h + c) for g, h, c in zip(G[(2, 2)], h2, c2)]
-    return prog.add_inputs([ETA]).with_outputs(g1 + g2)
+    outs = [g + ETA * (h + c) for i, (h_i, c_i) in enumerate(zip(hxi, chi), 1)
+            for g, h, c in zip(G[(i, i)], h_i, c_i)]
+    return prog.add_inputs([ETA]).with_outputs(outs)
 
 
 LA = register(Rule("la", "LookAhead", derive_la, {"eta": 1.0}, order=2, needs_hessian=True,
                    reference="Zhang & Lesser 2010; Letcher et al. 2019, Sec. 3",
-                   tags=frozenset({"lookahead", "compare", "tournament"})))
+                   tags=frozenset({"lookahead", "compare", "tournament", "n_player"})))
 LOLA_FULL = register(Rule("lola_full", "LOLA with both first-order terms (SOS paper, LOLA-DiCE)",
                           derive_lola_full, {"eta": 1.0}, order=2, needs_hessian=True,
                           reference="Letcher et al. 2019, Sec. 3; Foerster et al. 2018b",
-                          tags=frozenset({"lookahead", "opponent_shaping", "compare"})))
+                          tags=frozenset({"lookahead", "opponent_shaping", "compare",
+                                          "n_player"})))

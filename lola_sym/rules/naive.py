@@ -1,6 +1,6 @@
 r"""The naive learner (NL): each agent ascends its own value.
 
-.. math:: g_1 = \nabla_1 V^1, \qquad g_2 = \nabla_2 V^2.
+.. math:: g_i = \nabla_i V^i \qquad (i = 1, \dots, n).
 
 References
 ----------
@@ -17,7 +17,7 @@ __all__ = ["derive_nl"]
 
 
 def derive_nl(game):
-    r"""The NL program: outputs :math:`\nabla_1 V^1` then :math:`\nabla_2 V^2`.
+    r"""The NL program: outputs :math:`\nabla_1 V^1, \dots, \nabla_n V^n` in order.
 
     Examples
     --------
@@ -27,10 +27,10 @@ def derive_nl(game):
     10
     """
     prog, G = gradient_program(game)
-    return prog.with_outputs(G[(1, 1)] + G[(2, 2)])
+    return prog.with_outputs([g for i in range(1, len(game.theta) + 1) for g in G[(i, i)]])
 
 
 NL = register(Rule("nl", "naive learner", derive_nl, {}, order=1, needs_hessian=False,
                    reference="Foerster et al. 2018, Eq. 4.1",
-                   tags=frozenset({"policy_gradient", "lola2018_tournament", "compare",
+                   tags=frozenset({"policy_gradient", "lola2018_tournament", "compare", "n_player",
                                    "tournament"})))
