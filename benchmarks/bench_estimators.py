@@ -24,8 +24,8 @@ import time
 import numpy as np
 
 from lola_sym import games
-from lola_sym.rollouts import exact_targets, truncation_bias
-from lola_sym.verify import bias_variance
+from lola_sym.sampling.rollouts import exact_targets, truncation_bias
+from lola_sym.sampling.verify import bias_variance
 
 QUANTITIES = (
     ("grad", ("reinforce", "reinforce_baseline", "lola_pg", "dice", "dice_baseline"), False),

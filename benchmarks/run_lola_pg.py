@@ -5,7 +5,7 @@ Run: python benchmarks/run_lola_pg.py [--runs 20] [--steps 200] [--batch 1000]
 
 Every gradient, Hessian and LOLA correction is estimated from ``batch``
 fresh episodes of ``horizon`` steps per run and update
-(:func:`lola_sym.opponent_model.train_pg`), with delta = eta = 1 as in the exact
+(:func:`lola_sym.sampling.opponent_model.train_pg`), with delta = eta = 1 as in the exact
 experiments (the paper's PG setting, actor step 0.005 on twice the batch
 mean, batch 4000, 150-step episodes, needs about a hundred times more updates
 than fit here; see ``train_pg``). The average reward per step (1 - gamma) V
@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from lola_sym import games
-from lola_sym.opponent_model import train_pg
+from lola_sym.sampling.opponent_model import train_pg
 from lola_sym.reproduce import nash_distance
 
 #: Table 3 of the paper (IPD): setting -> (R mean, R std, %TFT).

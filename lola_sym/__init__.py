@@ -4,6 +4,7 @@ The public API is re-exported here; see the submodules for the derivations.
 """
 
 from lola_sym import games
+from lola_sym.compile import cache  # noqa: F401  (lola_sym.cache, the disk cache)
 from lola_sym.field import FieldError, UpdateField, update_field
 from lola_sym.games import IteratedGame, iterated
 from lola_sym.layout import from_release, policy, to_release
@@ -12,10 +13,10 @@ from lola_sym.rules import RULES, get_rule
 from lola_sym.training import DivergenceError, Trajectory, train
 from lola_sym.consistency import consistency, expected_consistency
 from lola_sym.differentiable import DifferentiableGame, differentiable
-from lola_sym.rollouts import Rollouts, rollout, exact_targets, truncation_bias
-from lola_sym.estimators import estimate, ESTIMATORS
-from lola_sym.verify import bias_variance, check_gradient, GradientCheckError
-from lola_sym.opponent_model import fit_policy, model_opponent, train_om, train_pg
+from lola_sym.sampling.rollouts import Rollouts, rollout, exact_targets, truncation_bias
+from lola_sym.sampling.estimators import estimate, ESTIMATORS
+from lola_sym.sampling.verify import bias_variance, check_gradient, GradientCheckError
+from lola_sym.sampling.opponent_model import fit_policy, model_opponent, train_om, train_pg
 from lola_sym.compare import Comparison, compare
 from lola_sym.jacobian import exact_jacobian, jacobian, symbolic_jacobian
 from lola_sym.fixed_points import FixedPoint, exact_fixed_points, find_fixed_points
@@ -24,10 +25,10 @@ from lola_sym.thresholds import exact_lr_threshold
 from lola_sym.portraits import basins, vector_field
 from lola_sym.nash_report import matching_pennies_report
 from lola_sym.tournament import tournament
-from lola_sym.memory_one import long_run_reward, to_memory_one
+from lola_sym.sampling.memory_one import long_run_reward, to_memory_one
 from lola_sym.derive import render, rule_page
 
-__version__ = "0.1.0"
+from lola_sym._version import __version__
 
 __all__ = ["games", "IteratedGame", "iterated", "update_field", "UpdateField", "FieldError", "policy",
            "to_release", "from_release", "Program", "sigmoid", "RULES", "get_rule",

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from lola_sym._validation import check_game, as_params
-from lola_sym import cache
+from lola_sym.compile import cache
 from lola_sym.compile import BACKENDS, CompiledProgram, chunk_rows, compile_field, default_backend
 from lola_sym.rules import Rule, get_rule
 
@@ -70,7 +70,7 @@ def compiled_program(game, what: str, backend: str, options: tuple = ()):
 
     Returns ``(CompiledProgram, meta)`` with ``meta`` the derivation and
     compilation times of the build and ``from_cache``. A cache directory that
-    cannot be used never fails the compilation: :mod:`lola_sym.cache` warns
+    cannot be used never fails the compilation: :mod:`lola_sym.compile.cache` warns
     once and the code is built in a private temporary directory instead.
 
     A numeric game that belongs to a family (``game.family()`` returns the
@@ -355,7 +355,7 @@ def update_field(game, rule, backend: str | None = None, **hyper) -> UpdateField
     backend : {"c", "llvm", "numpy"}, optional
         Compilation backend (see :mod:`lola_sym.compile`); default ``"c"`` when
         a C compiler is found, else ``"llvm"`` with symengine, else ``"numpy"``.
-        c and llvm builds go through the disk cache (:mod:`lola_sym.cache`).
+        c and llvm builds go through the disk cache (:mod:`lola_sym.compile.cache`).
     **hyper
         The rule's hyper-parameters (e.g. ``eta`` for LOLA) with defaults from
         the rule's metadata, and its structural options (e.g. ``order`` for

@@ -17,7 +17,7 @@ touched. Pass ``path="name.png"`` or ``path="name.pdf"`` to also save it
 * :func:`basins` -- a basin-of-attraction image of class indices, or a
   colour map of a float outcome.
 * :func:`estimator_error` -- the bias/variance figure of
-  :meth:`lola_sym.verify.BiasVariance.plot`.
+  :meth:`lola_sym.sampling.verify.BiasVariance.plot`.
 
 References
 ----------
@@ -275,14 +275,14 @@ def final_policies(trajectories, *, step=-1, action=None, seed=0, title=None, pa
 def estimator_error(result, *, z=4.0, path=None):
     r"""RMS error against batch size and bias against horizon of gradient estimators.
 
-    A thin wrapper over :meth:`lola_sym.verify.BiasVariance.plot` (which see):
+    A thin wrapper over :meth:`lola_sym.sampling.verify.BiasVariance.plot` (which see):
     the same figure with the batch sizes as the x ticks of the left panel,
     saved when ``path`` is given.
 
     Parameters
     ----------
-    result : lola_sym.verify.BiasVariance
-        From :func:`lola_sym.verify.bias_variance`.
+    result : lola_sym.sampling.verify.BiasVariance
+        From :func:`lola_sym.sampling.verify.bias_variance`.
     z : float
         Half-width of the error bars on the bias, in standard errors.
     path : str or path-like, optional
@@ -305,9 +305,9 @@ def estimator_error(result, *, z=4.0, path=None):
     .. [1] Foerster, J. et al. (2018). Learning with Opponent-Learning Awareness.
        AAMAS. arXiv:1709.04326, Sec. 4.3.
     """
-    from lola_sym.verify import BiasVariance
+    from lola_sym.sampling.verify import BiasVariance
     if not isinstance(result, BiasVariance):
-        raise TypeError("estimator_error needs a lola_sym.verify.BiasVariance (from "
+        raise TypeError("estimator_error needs a lola_sym.sampling.verify.BiasVariance (from "
                         f"bias_variance), got {type(result).__name__}")
     fig = result.plot(z=z)
     fig._repr_png_ = lambda: _png_bytes(fig)

@@ -3,7 +3,7 @@ r"""Round-robin tournaments between learning rules (the LOLA paper's Table 4).
 :func:`tournament` trains every pair of rules (self-play included) with
 :func:`~lola_sym.training.train` from the same seeded initial parameters. The
 learned policies can be exported as memory-one probability vectors and Axelrod
-players with :mod:`lola_sym.memory_one` (re-exported here).
+players with :mod:`lola_sym.sampling.memory_one` (re-exported here).
 
 References
 ----------
@@ -22,7 +22,7 @@ from lola_sym._validation import check_game, check_int, check_positive_int, chec
 from lola_sym.games import ipd
 from lola_sym.rules import get_rule, rule_names
 from lola_sym.training import initial_parameters, train
-from lola_sym.memory_one import (INITIAL_MODES, from_memory_one, long_run_reward,  # noqa: F401
+from lola_sym.sampling.memory_one import (INITIAL_MODES, from_memory_one, long_run_reward,  # noqa: F401
                                  simulate_axelrod, stationary_distribution, to_axelrod,
                                  to_axelrod_game, to_memory_one)
 

@@ -903,8 +903,8 @@ $R_t = \sum_{l \ge t} \gamma^{l-t} r^1_l$ and a baseline $b_t$; a fixed horizon 
 truncated value $\sum_{t<T} \gamma^t\, \mathbb E[r_t]$, so it is biased for $V$ by exactly
 $\gamma^T p_T^\top (I - \gamma P)^{-1} r$ (the *truncation bias*).
 """),
-    code(SETUP + """from lola_sym.estimators import estimate
-from lola_sym.rollouts import exact_targets, rollout
+    code(SETUP + """from lola_sym.sampling.estimators import estimate
+from lola_sym.sampling.rollouts import exact_targets, rollout
 """),
     params("""
 POINTS = 8                       # random points in check_gradient

@@ -1,4 +1,4 @@
-"""Tests of lola_sym.cache: reuse across processes, misses, corruption, tampering, unusable
+"""Tests of lola_sym.compile.cache: reuse across processes, misses, corruption, tampering, unusable
 directories, concurrent writers, the size cap and private temporary directories."""
 
 import contextlib
@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import lola_sym
-from lola_sym import cache, games
+from lola_sym import games
+from lola_sym.compile import cache
 from lola_sym.field import compiled_program, update_field
 
 PROBE = """
@@ -214,10 +215,11 @@ def test_edited_package_source_is_not_served_from_the_cache(tmp_path):
     assert not before["from_cache"] and again["from_cache"]
     edited_env = _copy_package(tmp_path / "edited")
     naive = tmp_path / "edited" / "lola_sym" / "rules" / "naive.py"
-    old = "return prog.with_outputs(G[(1, 1)] + G[(2, 2)])"
+    old = "for g in G[(i, i)]])"
     assert old in naive.read_text()
-    naive.write_text(naive.read_text().replace(
-        old, "return prog.with_outputs([2 * g for g in G[(1, 1)] + G[(2, 2)]])"))
+    naive.write_text(naive.read_text().replace(old, "for g in G[(i, i)]] * 0 + [2 * g for i in "
+                                                    "range(1, len(game.theta) + 1) for g in "
+                                                    "G[(i, i)]])"))
     edited, _ = _run(store, backend="c", extra_env=edited_env)
     assert Path(edited["package"]).parent == naive.parent.parent       # the edited copy ran
     assert not edited["from_cache"]

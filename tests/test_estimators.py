@@ -1,4 +1,4 @@
-"""Tests of lola_sym.estimators: exact targets two ways, estimators unbiased within a CI.
+"""Tests of lola_sym.sampling.estimators: exact targets two ways, estimators unbiased within a CI.
 
 Every Monte-Carlo check compares with the exact target within Z_MC standard
 errors computed from the samples, and is shown able to fail on a deliberately
@@ -11,11 +11,11 @@ import pytest
 
 import reference
 from lola_sym import games, update_field
-from lola_sym.estimators import (ESTIMATORS, Targets, baseline_values, dice, estimate,
+from lola_sym.sampling.estimators import (ESTIMATORS, Targets, baseline_values, dice, estimate,
                                  exact_targets, lola_pg_hessian, policy_gradient, target_for,
                                  truncation_bias)
 from lola_sym.layout import SWAP
-from lola_sym.rollouts import Rollouts, chain, rollout
+from lola_sym.sampling.rollouts import Rollouts, chain, rollout
 from tolerances import EPS, RTOL_REFERENCE, Z_MC
 
 #: closed-form targets (float linear algebra) vs the compiled exact fields: rounding only

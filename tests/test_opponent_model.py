@@ -1,4 +1,4 @@
-"""Tests of lola_sym.opponent_model: MLE, intervals, LOLA-OM and LOLA-PG / NL-PG training."""
+"""Tests of lola_sym.sampling.opponent_model: MLE, intervals, LOLA-OM and LOLA-PG / NL-PG training."""
 
 import numpy as np
 import pytest
@@ -6,9 +6,9 @@ from scipy.stats import norm
 
 from lola_sym import games, update_field
 from lola_sym.layout import SWAP, policy
-from lola_sym.opponent_model import (OpponentModel, SampleTrajectory, fit_policy, model_opponent,
+from lola_sym.sampling.opponent_model import (OpponentModel, SampleTrajectory, fit_policy, model_opponent,
                                      train_om, train_pg)
-from lola_sym.rollouts import rollout
+from lola_sym.sampling.rollouts import rollout
 from lola_sym.training import DivergenceError, train
 from tolerances import Z_MC
 
@@ -185,7 +185,7 @@ def test_pg_step_is_the_estimate_and_same_seed_same_result():
     # replay the step: same generator state after the initial draws
     rng = np.random.default_rng(7)
     t1, t2 = rng.normal(size=(2, 5)), rng.normal(size=(2, 5))
-    from lola_sym.estimators import estimate
+    from lola_sym.sampling.estimators import estimate
     ro = rollout(game, t1, t2, 40, 6, seed=rng)
     g1 = estimate(ro, "lola", "lola_pg", 1).value
     g2 = estimate(ro, "grad", "lola_pg", 2).value

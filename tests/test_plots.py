@@ -328,7 +328,7 @@ def test_estimator_error_wraps_bias_variance_plot(bv):
     ax = fig.axes[0]
     assert ax.get_xlabel() == bv.plot().axes[0].get_xlabel() == "batch size N (episodes)"
     np.testing.assert_array_equal(ax.get_xticks(), [10, 40])
-    with pytest.raises(TypeError, match="needs a lola_sym.verify.BiasVariance"):
+    with pytest.raises(TypeError, match="needs a lola_sym.sampling.verify.BiasVariance"):
         estimator_error(bv.as_dict())
 
 

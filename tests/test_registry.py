@@ -15,7 +15,7 @@ from lola_sym._derive_forms import combine_closed
 from lola_sym.cli import build_parser
 from lola_sym.compare import DEFAULT_RULES as COMPARE_RULES
 from lola_sym.nash_report import REPORT_RULES
-from lola_sym.opponent_model import PG_RULES
+from lola_sym.sampling.opponent_model import PG_RULES
 from lola_sym.tournament import DEFAULT_RULES as TOURNAMENT_RULES
 from lola_sym.rules import RULES, TAGS, Rule, register, rule_names
 from lola_sym.rules.naive import derive_nl

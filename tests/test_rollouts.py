@@ -1,4 +1,4 @@
-"""Tests of lola_sym.rollouts: the simulator against the exact Markov chain."""
+"""Tests of lola_sym.sampling.rollouts: the simulator against the exact Markov chain."""
 
 import time
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from lola_sym import games
-from lola_sym.estimators import exact_targets, truncation_bias
+from lola_sym.sampling.estimators import exact_targets, truncation_bias
 from lola_sym.layout import SWAP, policy
-from lola_sym.rollouts import Rollouts, chain, joint_distribution, rollout, target_for
+from lola_sym.sampling.rollouts import Rollouts, chain, joint_distribution, rollout, target_for
 from tolerances import Z_MC
 
 #: episodes for the frequency checks (standard errors ~ 1 / sqrt(4 * 20000) = 0.0035)

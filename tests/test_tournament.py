@@ -16,7 +16,7 @@ from scipy.special import expit
 
 from lola_sym.games import battle_of_sexes, iterated, ipd, matching_pennies
 from lola_sym.layout import _POLICIES, policy
-from lola_sym.rollouts import chain
+from lola_sym.sampling.rollouts import chain
 from lola_sym.tournament import (Pairing, TournamentResult, from_memory_one, long_run_reward,
                                  stationary_distribution, to_axelrod, to_axelrod_game,
                                  to_memory_one, tournament)

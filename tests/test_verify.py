@@ -1,4 +1,4 @@
-"""Tests of lola_sym.verify: bias/variance data and plots, and check_gradient."""
+"""Tests of lola_sym.sampling.verify: bias/variance data and plots, and check_gradient."""
 
 import time
 
@@ -8,8 +8,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from scipy.special import expit
 
 from lola_sym import games, update_field
-from lola_sym.estimators import estimate
-from lola_sym.verify import (BiasVariance, GradientCheck, GradientCheckError, bias_variance,
+from lola_sym.sampling.estimators import estimate
+from lola_sym.sampling.verify import (BiasVariance, GradientCheck, GradientCheckError, bias_variance,
                              check_gradient)
 from tolerances import Z_MC
 

@@ -31,8 +31,8 @@ TAGS = {
     "combined": "no smooth symbolic form: exact primitives finished in numpy (Rule.combine)",
     "symplectic": "symplectic gradient adjustment: xi - lam * A^T xi with A the antisymmetric "
                   "part of the game Hessian (Balduzzi et al. 2018)",
-    "policy_gradient": "has sample-based policy-gradient estimators (lola_sym.estimators), so "
-                       "lola_sym.opponent_model.train_pg can train it from rollouts",
+    "policy_gradient": "has sample-based policy-gradient estimators (lola_sym.sampling.estimators), so "
+                       "lola_sym.sampling.opponent_model.train_pg can train it from rollouts",
     "lola2018_tournament": "a rule of the LOLA paper's tournament (Foerster et al. 2018, "
                            "Table 4): NL, LOLA and second-order LOLA",
     "compare": "run by default when rules are compared side by side (lola_sym.compare); "

@@ -1,13 +1,13 @@
 r"""Verification against exact gradients: estimator bias and variance, and gradient checks.
 
 * :func:`bias_variance` runs any estimator (a name of
-  :data:`lola_sym.estimators.ESTIMATORS` or a function of the rollouts) on many
+  :data:`lola_sym.sampling.estimators.ESTIMATORS` or a function of the rollouts) on many
   seeded replicate batches for several batch sizes and horizons, and returns
   the mean, spread and error against the exact target as a
   :class:`BiasVariance` (arrays, :meth:`BiasVariance.as_dict`,
   :meth:`BiasVariance.plot`). The bias against the *infinite-horizon*
   gradient splits into the exact truncation bias
-  (:func:`lola_sym.rollouts.truncation_bias`) and the Monte-Carlo bias against
+  (:func:`lola_sym.sampling.rollouts.truncation_bias`) and the Monte-Carlo bias against
   the truncated target, which is zero for the unbiased estimators.
 * :func:`check_gradient` compares a user-supplied gradient function (for
   example one's own autodiff code) with the exact update field at seeded random
@@ -30,9 +30,9 @@ from scipy.special import expit
 
 from lola_sym._validation import (as_numeric_array, as_point, check_positive_int, check_real,
                                   check_result_size)
-from lola_sym.estimators import ESTIMATOR_BYTES_PER_STEP, ESTIMATORS, estimate
+from lola_sym.sampling.estimators import ESTIMATOR_BYTES_PER_STEP, ESTIMATORS, estimate
 from lola_sym.layout import STATES, SWAP, _check_agent
-from lola_sym.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, ROLLOUT_BYTES_PER_STEP,
+from lola_sym.sampling.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, ROLLOUT_BYTES_PER_STEP,
                                _check_eta, _check_game, _check_quantity, exact_targets, rollout)
 from lola_sym.training import as_generator
 
@@ -204,9 +204,9 @@ def bias_variance(game, theta1, theta2, *, quantity: str = "grad", estimators=("
     game : IteratedGame
     theta1, theta2 : array_like, shape (5,)
     quantity : str
-        One of :data:`lola_sym.rollouts.QUANTITIES`.
+        One of :data:`lola_sym.sampling.rollouts.QUANTITIES`.
     estimators : str, callable or sequence of them
-        Names in :data:`lola_sym.estimators.ESTIMATORS`, or functions
+        Names in :data:`lola_sym.sampling.estimators.ESTIMATORS`, or functions
         ``f(rollouts) -> array`` returning one estimate per parameter pair
         (shape ``rollouts.lead + shape``). All estimators see the same episodes.
     batch_sizes, horizons : sequences of int

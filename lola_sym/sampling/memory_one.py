@@ -235,7 +235,7 @@ def _sampled_start_class():
                     return self._random.random_choice(self.initial_probability)
                 return super().strategy(opponent)
 
-        # picklable by reference: lola_sym.memory_one.SampledStartPlayer (module __getattr__)
+        # picklable by reference: lola_sym.sampling.memory_one.SampledStartPlayer (module __getattr__)
         SampledStartPlayer.__module__ = __name__
         SampledStartPlayer.__qualname__ = "SampledStartPlayer"
         _SAMPLED_START = SampledStartPlayer

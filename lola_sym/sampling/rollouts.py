@@ -17,7 +17,7 @@ DC, DD``. After joint action ``(a1, a2)`` (0 = C, 1 = D) agent 1 is in state
 The exact law of what the simulator produces lives here too: the chain
 (:func:`chain`, :func:`joint_distribution`) and the exact values with their
 first and second derivatives that the sample-based estimators of
-:mod:`lola_sym.estimators` target (:func:`exact_targets`, infinite or
+:mod:`lola_sym.sampling.estimators` target (:func:`exact_targets`, infinite or
 truncated to ``T`` steps, by closed-form forward-mode differentiation of
 :math:`p_{t+1} = p_t P`), with the truncation bias
 :math:`V - V^T = \gamma^T p_T^\top (I - \gamma P)^{-1} r` (:func:`truncation_bias`).
@@ -701,7 +701,7 @@ def target_for(rollouts: Rollouts) -> Targets:
     Fixed horizon: the truncated value; geometric termination: the exact value.
     """
     if not isinstance(rollouts, Rollouts):
-        raise TypeError(f"expected Rollouts from lola_sym.rollouts.rollout, got "
+        raise TypeError(f"expected Rollouts from lola_sym.sampling.rollouts.rollout, got "
                         f"{type(rollouts).__name__}")
     horizon = rollouts.horizon if rollouts.termination == "fixed" else None
     return exact_targets(rollouts.game, rollouts.theta1, rollouts.theta2, horizon)

@@ -32,9 +32,13 @@ import numpy as np
 import sympy as sp
 from sympy.printing.c import C99CodePrinter
 
-from lola_sym.program import sigmoid, softmax  # noqa: F401  (printed below)
+from lola_sym.compile.constants import to_double
 
-__all__ = ["available", "c_source", "build", "load", "CFunction", "THREADS_MIN_BATCH"]
+__all__ = ["NAME", "available", "build", "call", "point", "to_payload", "from_payload",
+           "c_source", "build_library", "load", "CFunction", "THREADS_MIN_BATCH"]
+
+NAME = "c"
+CHUNKED = False
 
 #: batches smaller than this run on one thread (thread start-up costs more)
 THREADS_MIN_BATCH = 512
@@ -51,7 +55,6 @@ class _Printer(C99CodePrinter):
     """
 
     def _print_number(self, expr):
-        from lola_sym.compile import to_double
         text = repr(to_double(expr))
         return f"({text})" if text.startswith("-") else text
 
@@ -130,7 +133,7 @@ def c_source(ordered, outs, args, name: str = "lola_eval") -> str:
 OPTIMISE_MAX_STATEMENTS = 3000
 
 
-def build(source: str, out_dir: Path) -> Path:
+def build_library(source: str, out_dir: Path) -> Path:
     """Compile ``source`` into a shared library in ``out_dir``; returns its path.
 
     Optimised with ``-O2`` unless the source has more than
@@ -204,3 +207,47 @@ class CFunction:
 def load(path: Path, n_args: int, n_out: int) -> CFunction:
     """Load a library built by :func:`build`."""
     return CFunction(path, n_args, n_out)
+
+
+def _private_lib_dir() -> Path:
+    """Where libraries go outside the disk cache: this process's private temporary
+    directory (:func:`lola_sym.compile.cache.private_dir`), removed at exit."""
+    from lola_sym.compile import cache
+    path = cache.private_dir() / "lib"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def build(ordered, outs, args, prog, prog_args, n_out, lib_dir):
+    """C source of the CSE'd steps, compiled into ``lib_dir`` (default: private) and loaded."""
+    source = c_source(ordered, outs, args)
+    path = build_library(source, Path(lib_dir) if lib_dir else _private_lib_dir())
+    return load(path, len(args), n_out), source
+
+
+def call(raw, X, n_out):
+    """Evaluate the rows of the C-contiguous ``X`` (OpenMP over large batches)."""
+    out = np.empty((X.shape[0], n_out))
+    raw(X, out)
+    return out
+
+
+def point(raw, x, n_out):
+    """One point, through the preallocated buffers of :meth:`CFunction.point`."""
+    return raw.point(x)
+
+
+def to_payload(raw) -> dict:
+    """The library's file name and SHA-256 (the file itself stays in ``lib/``)."""
+    data = raw.path.read_bytes()
+    return {"lib": raw.path.name, "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def from_payload(payload, n_args, n_out, lib_dir):
+    """Load the recorded library after checking its name and SHA-256."""
+    path = Path(lib_dir) / payload["lib"]
+    if path.name != payload["lib"] or not path.is_file():
+        raise ValueError("cached library is missing")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != payload["sha256"]:
+        raise ValueError("cached library does not match its recorded hash")
+    return load(path, n_args, n_out)

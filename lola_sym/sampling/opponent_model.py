@@ -23,7 +23,7 @@ the logit scale, :math:`\hat\theta \pm z / \sqrt{(n + a + b)\,\hat p (1 - \hat p
 hyper-parameters) where each agent replaces its opponent's parameters by the
 estimate from a fresh seeded batch of rollouts at every step. **LOLA-PG /
 NL-PG** (:func:`train_pg`): every gradient, Hessian and LOLA correction
-estimated from rollouts (:mod:`lola_sym.estimators`). Both record the exact
+estimated from rollouts (:mod:`lola_sym.sampling.estimators`). Both record the exact
 average reward per step :math:`(1 - \gamma) V` of the parameters and the
 tit-for-tat criterion of :func:`lola_sym.reproduce.tft_like`, and detect
 divergence as :func:`lola_sym.training.train` does.
@@ -42,12 +42,12 @@ import numpy as np
 from scipy.special import betaincinv, expit, ndtri   # Beta and normal quantiles
 
 from lola_sym._validation import as_params, check_positive_int, check_real, check_result_size
-from lola_sym.estimators import (ESTIMATOR_BYTES_PER_STEP, ESTIMATORS, _check_estimator,
+from lola_sym.sampling.estimators import (ESTIMATOR_BYTES_PER_STEP, ESTIMATORS, _check_estimator,
                                  estimate)
 from lola_sym.field import update_field
 from lola_sym.layout import STATES, _check_agent
 from lola_sym.reproduce import tft_like
-from lola_sym.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, TERMINATIONS, Rollouts,
+from lola_sym.sampling.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, TERMINATIONS, Rollouts,
                                _check_game, rollout)
 from lola_sym.rules import get_rule, rule_names
 from lola_sym.training import DivergenceError, as_generator
@@ -222,7 +222,7 @@ def model_opponent(ro: Rollouts, agent: int = 2, prior=PRIOR) -> OpponentModel:
     True
     """
     if not isinstance(ro, Rollouts):
-        raise TypeError(f"expected Rollouts from lola_sym.rollouts.rollout, got {type(ro).__name__}")
+        raise TypeError(f"expected Rollouts from lola_sym.sampling.rollouts.rollout, got {type(ro).__name__}")
     _check_agent(agent)
     return fit_policy(ro.states[agent - 1], ro.actions[agent - 1], ro.mask, prior)
 
@@ -486,7 +486,7 @@ def train_pg(game, rule1: str = "lola", rule2: str | None = None, *, runs: int =
     :math:`\hat g_i = \widehat{\nabla_i V_i}` (NL) or
     :math:`\widehat{\nabla_i V_i} + \eta\, \widehat{\nabla_i\nabla_j V_j}\,
     \widehat{\nabla_j V_i}` (LOLA), estimated by ``estimator`` (see
-    :data:`lola_sym.estimators.ESTIMATORS`) from ``batch`` fresh episodes per
+    :data:`lola_sym.sampling.estimators.ESTIMATORS`) from ``batch`` fresh episodes per
     run and step. ``eta`` is LOLA's look-ahead (default the LOLA rule's, 1),
     checked by the LOLA rule; giving it when neither agent is LOLA is an error.
     Divergence is detected as in :func:`train_om` (``on_divergence``,

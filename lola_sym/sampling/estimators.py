@@ -1,6 +1,6 @@
 r"""Sample-based estimators of value gradients and of the LOLA correction, and their targets.
 
-From a batch of :class:`~lola_sym.rollouts.Rollouts` with per-step weights
+From a batch of :class:`~lola_sym.sampling.rollouts.Rollouts` with per-step weights
 :math:`d_t` (:math:`\gamma^t` for a fixed horizon, the survival indicator for
 geometric termination), return-to-go :math:`G^i_t = \sum_{l \ge t} \kappa^{l-t} r^i_l`
 and the score functions of the sigmoid policies on the logit of the visited
@@ -42,7 +42,7 @@ from independent halves (``independent=True``) none.
 The exact targets (:func:`exact_targets`, :func:`target_for`) and the
 truncation bias :math:`V - V^T = \gamma^T p_T^\top (I - \gamma P)^{-1} r` with
 its derivatives (:func:`truncation_bias`) are defined next to the simulator in
-:mod:`lola_sym.rollouts` and re-exported here.
+:mod:`lola_sym.sampling.rollouts` and re-exported here.
 
 References
 ----------
@@ -64,7 +64,7 @@ import numpy as np
 
 from lola_sym._validation import as_numeric_array, check_result_size
 from lola_sym.layout import _check_agent
-from lola_sym.rollouts import (QUANTITIES, Rollouts, Targets, _check_eta, _check_quantity, _orbit,
+from lola_sym.sampling.rollouts import (QUANTITIES, Rollouts, Targets, _check_eta, _check_quantity, _orbit,
                                _payoffs, chain, exact_targets, target_for, truncation_bias)
 
 __all__ = ["Estimate", "Targets", "estimate", "policy_gradient", "lola_pg_hessian", "dice",
@@ -121,7 +121,7 @@ def _agents(agent):
 
 def _check_rollouts(ro):
     if not isinstance(ro, Rollouts):
-        raise TypeError(f"expected Rollouts from lola_sym.rollouts.rollout, got {type(ro).__name__}")
+        raise TypeError(f"expected Rollouts from lola_sym.sampling.rollouts.rollout, got {type(ro).__name__}")
     steps = ro.mask.size
     check_result_size(steps * ESTIMATOR_BYTES_PER_STEP,
                       f"estimating from {steps:,} episode-steps ({ro!r})",
@@ -236,7 +236,7 @@ def policy_gradient(ro: Rollouts, of: int = 1, wrt: int = 1, baseline=None) -> E
     Examples
     --------
     >>> from lola_sym import games
-    >>> from lola_sym.rollouts import rollout
+    >>> from lola_sym.sampling.rollouts import rollout
     >>> ro = rollout(games.ipd(), [0.0] * 5, [0.0] * 5, batch=100, horizon=20, seed=0)
     >>> policy_gradient(ro, baseline="time").value.shape
     (5,)
@@ -284,7 +284,7 @@ def dice(ro: Rollouts, of: int = 1, baseline=None) -> tuple:
     --------
     >>> import numpy as np
     >>> from lola_sym import games
-    >>> from lola_sym.rollouts import rollout
+    >>> from lola_sym.sampling.rollouts import rollout
     >>> ro = rollout(games.ipd(), [0.5] * 5, [-0.5] * 5, batch=50, horizon=10, seed=1)
     >>> g1, g2, h = dice(ro, of=2)
     >>> bool(np.allclose(h.value, lola_pg_hessian(ro, of=2).value))   # no baseline: identical
@@ -358,7 +358,7 @@ def estimate(ro: Rollouts, quantity: str = "grad", estimator: str = "reinforce",
     Examples
     --------
     >>> from lola_sym import games
-    >>> from lola_sym.rollouts import rollout
+    >>> from lola_sym.sampling.rollouts import rollout
     >>> ro = rollout(games.ipd(), [0.0] * 5, [0.0] * 5, batch=200, horizon=20, seed=0)
     >>> estimate(ro, "lola", "lola_pg", agent=2, eta=1.0).value.shape
     (5,)

@@ -175,8 +175,7 @@ def source_digest() -> str:
     >>> len(d), d == source_digest()
     (64, True)
     """
-    import lola_sym
-    root = Path(lola_sym.__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]          # the lola_sym package
     h = hashlib.sha256()
     for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
         data = path.read_bytes()
@@ -191,14 +190,14 @@ def versions() -> dict:
     import numpy
     import sympy
 
-    import lola_sym
+    from lola_sym._version import __version__
     try:
         import symengine
         se = symengine.__version__
     except ImportError:
         se = None
     return {"python": sys.version.split()[0], "sympy": sympy.__version__, "symengine": se,
-            "numpy": numpy.__version__, "lola_sym": lola_sym.__version__, "cpu": _cpu(),
+            "numpy": numpy.__version__, "lola_sym": __version__, "cpu": _cpu(),
             "source": source_digest()}
 
 
