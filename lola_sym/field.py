@@ -13,7 +13,6 @@ References
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -21,11 +20,12 @@ import numpy as np
 import sympy as sp
 
 from lola_sym._validation import check_game, as_params
-from lola_sym.compile import cache
-from lola_sym.compile import BACKENDS, CompiledProgram, chunk_rows, compile_field, default_backend
+from lola_sym.compile import BACKENDS, chunk_rows, default_backend
+from lola_sym.compile.cached import compiled_for
 from lola_sym.rules import Rule, get_rule
 
-__all__ = ["update_field", "UpdateField", "FieldError", "derive", "compiled_program"]
+__all__ = ["update_field", "UpdateField", "FieldError", "derive", "derive_jacobian",
+           "compiled_program", "forget_compiled"]
 
 
 class FieldError(ValueError):
@@ -40,96 +40,51 @@ class FieldError(ValueError):
 def derive(game, rule_name: str, options: tuple = ()):
     """The rule's exact program on ``game`` (cached) and the derivation time in s.
 
-    ``rule_name`` may also be ``"value"``: the value program, outputs (V1, V2),
-    or ``"jacobian:<rule>"``: the rule's field Jacobian, flattened row-major.
     ``options`` are the rule's structural options as sorted ``(name, value)`` pairs.
     """
     t0 = time.perf_counter()
-    if rule_name == "value":
-        prog = game.value_program()
-    elif rule_name.startswith("jacobian:"):
-        from lola_sym.jacobian import jacobian_program
-        prog = jacobian_program(derive(game, rule_name.split(":", 1)[1], options)[0], game)
-    else:
-        rule = get_rule(rule_name)
-        rule.check_players(game)
-        rule.check_size(game, dict(options))
-        prog = rule.derive(game, **dict(options))
+    rule = get_rule(rule_name)
+    rule.check_players(game)
+    rule.check_size(game, dict(options))
+    prog = rule.derive(game, **dict(options))
     return prog.pruned(), time.perf_counter() - t0
 
 
-def arg_groups(game) -> tuple:
-    """The compiled programs' argument groups: each player's logits, then the game's symbols."""
-    params = tuple(getattr(game, "parameters", ()))
-    return tuple(game.theta) + ((params,) if params else ())
-
-
 @lru_cache(maxsize=None)
-def compiled_program(game, what: str, backend: str, options: tuple = ()):
-    """Compile a rule (or ``"value"``) on ``game``, through the disk cache for c and llvm.
-
-    Returns ``(CompiledProgram, meta)`` with ``meta`` the derivation and
-    compilation times of the build and ``from_cache``. A cache directory that
-    cannot be used never fails the compilation: :mod:`lola_sym.compile.cache` warns
-    once and the code is built in a private temporary directory instead.
-
-    A numeric game that belongs to a family (``game.family()`` returns the
-    symbolic game of its shape and its numbers, e.g. every 2x2 memory-1 game)
-    runs the family's compiled code with its numbers bound
-    (:class:`~lola_sym.compile.BoundProgram`): one compilation per shape.
-    """
-    if what != "value":                         # refused on the game asked for, not its family
-        rule = get_rule(what.split(":", 1)[-1])
-        rule.check_players(game)
-        rule.check_size(game, dict(options))
-    family = game.family() if hasattr(game, "family") else None
-    if family is not None:
-        fgame, numbers = family
-        fn, meta = compiled_program(fgame, what, backend, options)
-        return fn.bind(numbers), meta
-    if what == "value":
-        hyper, n_out, stack = (), (len(game.theta),), True
-    elif what.startswith("jacobian:"):
-        d = sum(game.dims)
-        hyper, n_out, stack = get_rule(what.split(":", 1)[1]).hyper_symbols, (d * d,), False
-    else:
-        rule = get_rule(what)
-        hyper, n_out, stack = rule.hyper_symbols, rule.output_groups(game, dict(options)), False
-    use_disk = backend in ("llvm", "c") and cache.enabled()
-    lib_dir = None
-    if use_disk:
-        root = cache.location()                  # the configured directory, or a private one
-        lib_dir = root / "lib"
-        key = cache.cache_key(game.spec(), what + "".join(f";{k}={v}" for k, v in options),
-                              tuple(str(h) for h in hyper), backend)
-        payload = cache.load(key, root=root)
-        if payload is not None:
-            try:
-                fn = CompiledProgram.from_payload(payload["compiled"], hyper, lib_dir)
-                return fn, {**payload["meta"], "from_cache": True}
-            except (KeyError, TypeError, ValueError, OSError) as exc:
-                warnings.warn(f"lola_sym cache: unusable entry for {what} on {game.name} "
-                              f"({exc}); rebuilding", cache.CacheWarning, stacklevel=2)
-    prog, t_derive = derive(game, what, options)
+def derive_jacobian(game, rule_name: str, options: tuple = ()):
+    """The Jacobian of the rule's field w.r.t. every parameter (:meth:`Program.jacobian`)."""
+    prog, t_rule = derive(game, rule_name, options)
     t0 = time.perf_counter()
-    try:
-        fn = compile_field(prog, arg_groups(game), hyper, n_out=n_out, stack=stack,
-                           backend=backend, lib_dir=lib_dir)
-    except OSError as exc:                       # the directory broke since location() checked
-        if lib_dir is None:
-            raise
-        warnings.warn(f"lola_sym cache: could not write to {lib_dir} ({exc}); building in a "
-                      f"private temporary directory", cache.CacheWarning, stacklevel=2)
-        use_disk = False
-        fn = compile_field(prog, arg_groups(game), hyper, n_out=n_out, stack=stack,
-                           backend=backend)
-    meta = {"derive_seconds": t_derive, "compile_seconds": time.perf_counter() - t0,
-            "from_cache": False}
-    if use_disk:
-        compiled = fn.to_payload()
-        cache.store(key, {"compiled": compiled, "meta": meta}, root=root,
-                    libs=[compiled["lib"]] if "lib" in compiled else [])
-    return fn, meta
+    jac = prog.jacobian([t for group in game.theta for t in group])
+    return jac, t_rule + time.perf_counter() - t0
+
+
+def forget_compiled() -> None:
+    """Drop every compiled program held in this process (the disk cache is kept)."""
+    from lola_sym.compile.cached import forget
+    from lola_sym.values import _compiled_value
+    forget()
+    _compiled_value.cache_clear()
+
+
+def compiled_program(game, what: str, backend: str, options: tuple = ()):
+    """Compile a rule (``what`` = its name) or its Jacobian (``"jacobian:<name>"``) on ``game``.
+
+    Through :func:`lola_sym.compile.cached.compiled_for` (disk cache, one compilation per
+    game family). Returns ``(compiled, meta)``.
+    """
+    jacobian = what.startswith("jacobian:")
+    rule = get_rule(what.split(":", 1)[1] if jacobian else what)
+    rule.check_players(game)                    # refused on the game asked for, not its family
+    rule.check_size(game, dict(options))
+    label = what + "".join(f";{k}={v}" for k, v in options)
+    if jacobian:
+        d = sum(game.dims)
+        return compiled_for(game, label, lambda g: derive_jacobian(g, rule.name, options),
+                            hyper=rule.hyper_symbols, n_out=(d * d,), backend=backend)
+    return compiled_for(game, label, lambda g: derive(g, rule.name, options),
+                        hyper=rule.hyper_symbols, n_out=rule.output_groups(game, dict(options)),
+                        backend=backend)
 
 
 #: Digits accepted by :meth:`UpdateField.evaluate`: at least double precision's 16,

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lola_sym._validation import as_params, check_int, check_positive_int, check_real
+from lola_sym._validation import as_params, check_positive_int, check_real
 from lola_sym.training import train
 
-__all__ = ["vector_field", "basins", "Basins", "plane_points", "portrait"]
+__all__ = ["vector_field", "basins", "Basins", "plane_points"]
 
 
 def _grid(x, name):
@@ -217,58 +217,3 @@ def basins(game, rule1, rule2=None, *, x, y, points, labels=None, radius: float 
     return Basins(_grid(x, "x"), _grid(y, "y"), outcome.reshape(shape), dist.reshape(shape),
                   tr.theta1[-1].reshape(shape + (d1,)), tr.theta2[-1].reshape(shape + (d2,)),
                   labels)
-
-
-def portrait(game, rule, x, y, *, starts: int = 16, seed=0, trajectories=0, delta: float = 0.1,
-             steps: int = 200, path=None, **hyper):
-    r"""Phase portrait of a two-parameter game: the field, its fixed points found and classified.
-
-    Fixed points inside the grid come from :func:`~lola_sym.fixed_points.find_fixed_points`
-    (seeded) and are classified by :func:`~lola_sym.stability.classify` (flow);
-    ``trajectories`` seeded training runs from random grid points are overlaid.
-    Returns the matplotlib Figure (saved when ``path`` is given) and the
-    classified points as dicts ``{"x", "y", "label"}``.
-
-    Examples
-    --------
-    >>> from lola_sym import games
-    >>> fig, pts = portrait(games.matching_pennies(), "lola", [-3, 3], [-3, 3], starts=4, eta=1.0)
-    >>> pts
-    [{'x': 0.0, 'y': 0.0, 'label': 'stable'}]
-    """
-    from lola_sym.fixed_points import find_fixed_points
-    from lola_sym.plots import phase_portrait
-    from lola_sym.stability import classify
-    from lola_sym.training import as_generator
-    x, y = _grid(x, "x"), _grid(y, "y")
-    if game.dims != (1, 1):
-        raise ValueError(f"portrait needs a two-parameter game, {game.name} has {game.dims}")
-    trajectories = check_int(trajectories, "trajectories", 0)
-    starts = check_positive_int(starts, "starts")
-    steps = check_positive_int(steps, "steps")
-    delta = check_real(delta, "delta", positive=True)
-    xs, ys = np.linspace(x[0], x[-1], 41), np.linspace(y[0], y[-1], 41)
-    U, V = vector_field(game, rule, xs, ys, **hyper)
-    rng = as_generator(seed)
-    found = find_fixed_points(game, rule, starts=starts, seed=rng, scale=max(np.ptp(x), np.ptp(y)),
-                              **hyper)
-    pts = []
-    for p in found:
-        a, b = float(p.theta1[0]), float(p.theta2[0])
-        if p.boundary or not (x[0] <= a <= x[-1] and y[0] <= b <= y[-1]):
-            continue
-        flow = classify(game, rule, p.theta1, p.theta2, **hyper).flow
-        pts.append({"x": round(a, 12) + 0.0, "y": round(b, 12) + 0.0, "label": flow})
-    paths = []
-    if trajectories:
-        t1 = rng.uniform(x[0], x[-1], (trajectories, 1))
-        t2 = rng.uniform(y[0], y[-1], (trajectories, 1))
-        tr = train(game, rule, theta1=t1, theta2=t2, steps=steps, delta=delta,
-                   on_divergence="mark", **hyper)
-        paths = [np.stack([tr.theta1[:, k, 0], tr.theta2[:, k, 0]], axis=1)
-                 for k in range(tr.runs)]
-    hyp = ", ".join(f"{k}={v}" for k, v in hyper.items())
-    fig = phase_portrait(xs, ys, U, V, fixed_points=pts, trajectories=paths,
-                         title=f"{rule} on {game.name}" + (f" ({hyp})" if hyp else ""),
-                         path=path)
-    return fig, pts

@@ -424,6 +424,52 @@ class Program:
                 dot[s] = sym
         return self.extend(new_steps), [tangent(y) for y in ys]
 
+    def jacobian(self, wrt: Sequence[sp.Symbol], outputs: Sequence[sp.Expr] | None = None,
+                 prefix: str = "_j") -> "Program":
+        r"""The program extended by the exact Jacobian of its outputs (forward mode).
+
+        Outputs ``J`` flattened row-major, ``J[i, j] = d out_i / d wrt_j``. The local
+        partial derivatives of each step are taken once and shared by every direction.
+
+        Examples
+        --------
+        >>> x, y = sp.symbols("x y")
+        >>> prog = Program.from_steps((x, y), [("u", x * y)]).with_outputs([sp.Symbol("u"), x])
+        >>> prog.jacobian((x, y)).explicit()
+        [y, x, 1, 0]
+        """
+        wrt = tuple(wrt)
+        outs = self.outputs if outputs is None else tuple(sp.sympify(o) for o in outputs)
+        needed = self._needed(outs)
+        rewrite = self._aliaser()
+        active = set(wrt)
+        partials = {}          # local partial derivatives, shared by every direction
+        for s, e in self.steps:
+            if s in needed and e.free_symbols & active:
+                partials[s] = [(a, rewrite(sp.diff(e, a))) for a in e.free_symbols & active]
+                active.add(s)
+        out_partials = [[(a, rewrite(sp.diff(o, a))) for a in o.free_symbols & active]
+                        for o in outs]
+        new_steps, columns = [], []
+        for k, t in enumerate(wrt):
+            dot = {t: sp.S.One}
+            for n, (s, _) in enumerate(self.steps):
+                if s not in partials:
+                    continue
+                tan = sp.Add(*[p * dot[a] for a, p in partials[s] if a in dot])
+                if tan == 0:
+                    continue
+                if tan.is_Atom:
+                    dot[s] = tan
+                else:
+                    sym = sp.Symbol(f"{prefix}{k}_{n}")
+                    new_steps.append((sym, tan))
+                    dot[s] = sym
+            columns.append([sp.Add(*[p * dot[a] for a, p in op if a in dot])
+                            for op in out_partials])
+        entries = [columns[j][i] for i in range(len(outs)) for j in range(len(wrt))]
+        return self.extend(new_steps, entries).pruned()
+
     def inline(self, other: "Program", inputs: Mapping, prefix: str):
         """Append a renamed copy of ``other`` with its inputs replaced by expressions.
 

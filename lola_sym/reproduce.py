@@ -23,10 +23,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from lola_sym.games import imp, ipd
-from lola_sym.layout import policy
+from lola_sym.games.outcomes import nash_distance, tft_like
 from lola_sym.rules import get_rule
 from lola_sym.training import train
 
@@ -39,27 +38,6 @@ PAPER_TABLE3 = {
     ("IMP", "NL-Ex"): (0.0, 0.37, None),
     ("IMP", "LOLA-Ex"): (0.0, 0.02, None),
 }
-
-_TFT_SIGN = np.sign(policy("tft", 1.0))   # +1 where TFT cooperates, own perspective
-
-
-def tft_like(theta) -> np.ndarray:
-    """Whether each policy (last axis = 5 logits) meets the documented TFT criterion.
-
-    Examples
-    --------
-    >>> tft_like(np.stack([policy("tft", 2.0), policy("alld", 2.0)]))
-    array([ True, False])
-    """
-    theta = np.asarray(theta, dtype=float)
-    return np.all(np.sign(theta) == _TFT_SIGN, axis=-1)
-
-
-def nash_distance(theta1, theta2) -> np.ndarray:
-    """Largest ``|p - 1/2|`` over both agents' policy probabilities (IMP's Nash: all 1/2)."""
-    p = expit(np.concatenate([np.asarray(theta1), np.asarray(theta2)], axis=-1))
-    return np.max(np.abs(p - 0.5), axis=-1)
-
 
 @dataclass(frozen=True)
 class Row:

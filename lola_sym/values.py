@@ -32,6 +32,7 @@ References
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 import numpy as np
@@ -245,7 +246,17 @@ def numeric_values(game, *thetas, **parameters) -> np.ndarray:
 
 
 def compiled_value(game, backend: str | None = None):
-    """A compiled ``f(theta1, theta2) -> (..., 2)`` evaluating the values (cached)."""
+    """A compiled ``f(*thetas) -> (..., n)`` evaluating the values (cached)."""
     from lola_sym.compile import default_backend
-    from lola_sym.field import compiled_program
-    return compiled_program(game, "value", backend or default_backend())[0]
+    return _compiled_value(game, backend or default_backend())
+
+
+@lru_cache(maxsize=None)
+def _compiled_value(game, backend):
+    from lola_sym.compile.cached import compiled_for
+
+    def build(g):
+        t0 = time.perf_counter()
+        return g.value_program().pruned(), time.perf_counter() - t0
+    return compiled_for(game, "value", build, n_out=(len(game.theta),), stack=True,
+                        backend=backend)[0]

@@ -17,7 +17,7 @@ import pytest
 import lola_sym
 from lola_sym import games
 from lola_sym.compile import cache
-from lola_sym.field import compiled_program, update_field
+from lola_sym.field import forget_compiled, update_field
 
 PROBE = """
 import json, numpy as np, lola_sym as ls
@@ -73,7 +73,7 @@ def test_version_change_misses(tmp_path, monkeypatch):
     f = update_field(games.imp(), "nl", backend="llvm")
     assert not f.from_cache and path.exists()          # the old entry is left alone
     assert len(list(tmp_path.glob("*.entry"))) == 2
-    compiled_program.cache_clear()
+    forget_compiled()
 
 
 def _spec(game) -> dict:
@@ -84,23 +84,23 @@ def _spec(game) -> dict:
 
 def _fresh_entry(tmp_path, monkeypatch):
     monkeypatch.setenv("LOLA_SYM_CACHE_DIR", str(tmp_path))
-    compiled_program.cache_clear()
+    forget_compiled()
     f = update_field(games.imp(), "nl", backend="llvm")
     assert not f.from_cache
-    compiled_program.cache_clear()
+    forget_compiled()
     key = cache.cache_key(_spec(games.imp()), "nl", (), "llvm")
     return tmp_path / f"{key}.entry", key
 
 
 def _expect_rebuild(monkeypatch, match):
-    compiled_program.cache_clear()
+    forget_compiled()
     with pytest.warns(cache.CacheWarning, match=match):
         f = update_field(games.imp(), "nl", backend="llvm")
     assert not f.from_cache
     t = np.linspace(-1, 1, 5)
     ref = update_field(games.imp(), "nl", backend="numpy")(t, -t)
     assert all(np.allclose(a, b, rtol=1e-12) for a, b in zip(f(t, -t), ref))
-    compiled_program.cache_clear()
+    forget_compiled()
 
 
 def test_truncated_entry_is_rebuilt_with_a_warning(tmp_path, monkeypatch):
@@ -148,10 +148,10 @@ def test_garbage_file_is_rejected(tmp_path, monkeypatch):
 def test_disabled_cache_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("LOLA_SYM_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("LOLA_SYM_NO_CACHE", "1")
-    compiled_program.cache_clear()
+    forget_compiled()
     update_field(games.stag_hunt(), "nl", backend="llvm")
     assert not list(tmp_path.glob("*.entry"))
-    compiled_program.cache_clear()
+    forget_compiled()
 
 
 def test_clear_and_roundtrip_of_bytes(tmp_path, monkeypatch):
@@ -169,7 +169,7 @@ def test_entry_moved_to_another_key_is_rejected(tmp_path, monkeypatch, forge_hea
     """A valid IPD entry under Tandem's file name, its header's key rewritten or not, is not
     served for Tandem (the MAC covers the key, recomputed from the request)."""
     monkeypatch.setenv("LOLA_SYM_CACHE_DIR", str(tmp_path))
-    compiled_program.cache_clear()
+    forget_compiled()
     update_field(games.ipd(), "nl", backend="llvm")
     key_ipd = cache.cache_key(_spec(games.ipd()), "nl", (), "llvm")
     key_stag = cache.cache_key(_spec(games.tandem()), "nl", (), "llvm")
@@ -179,14 +179,14 @@ def test_entry_moved_to_another_key_is_rejected(tmp_path, monkeypatch, forge_hea
         header["key"] = key_stag
         head = json.dumps(header).encode()
     (tmp_path / f"{key_stag}.entry").write_bytes(head + b"\n" + body)
-    compiled_program.cache_clear()
+    forget_compiled()
     with pytest.warns(cache.CacheWarning, match="integrity" if forge_header else "stale"):
         f = update_field(games.tandem(), "nl", backend="llvm")
     assert not f.from_cache
     t1, t2 = np.linspace(-1, 1, 5)[:, None], np.linspace(2, -2, 5)[:, None]
     ref = update_field(games.tandem(), "nl", backend="numpy")(t1, t2)
     assert all(np.allclose(a, b, rtol=1e-12) for a, b in zip(f(t1, t2), ref))
-    compiled_program.cache_clear()
+    forget_compiled()
 
 
 # -------------------------------------------------------- the source is part of the key
@@ -253,13 +253,13 @@ def test_unusable_directory_warns_once_and_falls_back(tmp_path, monkeypatch, how
     private = tmp_path / "private"
     private.mkdir()
     monkeypatch.setattr(cache, "private_dir", lambda: private, raising=False)     # this test's own
-    compiled_program.cache_clear()
+    forget_compiled()
     t = np.linspace(-1, 1, 3)[:, None]                   # three points
     reused = []
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         for rule in ("nl", "lola", "nl"):               # two fields, one of them twice
-            compiled_program.cache_clear()
+            forget_compiled()
             f = update_field(games.matching_pennies(), rule, backend=backend)
             ref = update_field(games.matching_pennies(), rule, backend="numpy")
             reused.append(f.from_cache)
@@ -269,22 +269,22 @@ def test_unusable_directory_warns_once_and_falls_back(tmp_path, monkeypatch, how
     ours = [w for w in seen if issubclass(w.category, cache.CacheWarning)]
     assert len(ours) == 1, [str(w.message) for w in ours]
     assert str(root) in str(ours[0].message) and "temporary" in str(ours[0].message)
-    compiled_program.cache_clear()
+    forget_compiled()
 
 
 def test_entry_path_that_is_a_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("LOLA_SYM_CACHE_DIR", str(tmp_path))
     key = cache.cache_key(_spec(games.tandem()), "nl", (), "c")
     (tmp_path / f"{key}.entry").mkdir()
-    compiled_program.cache_clear()
+    forget_compiled()
     with pytest.warns(cache.CacheWarning):
         f = update_field(games.tandem(), "nl", backend="c")
     assert not f.from_cache and f(np.ones(1), np.ones(1))[0].shape == (1,)
-    compiled_program.cache_clear()
+    forget_compiled()
     with warnings.catch_warnings():                     # the same cause: no second warning
         warnings.simplefilter("error")
         assert not update_field(games.tandem(), "nl", backend="c").from_cache
-    compiled_program.cache_clear()
+    forget_compiled()
 
 
 @contextlib.contextmanager
@@ -317,12 +317,12 @@ def test_read_only_directory_without_secret(tmp_path, monkeypatch, backend):
     with _read_only(root):
         with pytest.raises(OSError):                    # really read-only
             (root / "probe").write_text("")
-        compiled_program.cache_clear()
+        forget_compiled()
         with pytest.warns(cache.CacheWarning, match="temporary"):
             f = update_field(games.tandem(), "lola", backend=backend)
         assert not f.from_cache and np.isfinite(f(np.ones(1), np.ones(1))[0]).all()
     assert not any(root.iterdir()) and len(list(private.glob("cache/*.entry"))) == 1
-    compiled_program.cache_clear()
+    forget_compiled()
 
 
 def test_concurrent_processes_share_a_fresh_cache(tmp_path):
@@ -386,7 +386,7 @@ def test_size_cap_evicts_least_recently_used_entries_and_their_libraries(tmp_pat
     key = {n: cache.cache_key(_spec(games.by_name(n)), "nl", (), "c") for n in names}
 
     def compile_(name):
-        compiled_program.cache_clear()
+        forget_compiled()
         f = update_field(games.by_name(name), "nl", backend="c")
         time.sleep(0.02)                                # distinct modification times
         return f
@@ -407,7 +407,7 @@ def test_size_cap_evicts_least_recently_used_entries_and_their_libraries(tmp_pat
     assert len([f for f in files if f.startswith("lib/")]) == 2     # no orphaned library
     assert compile_("balduzzi").from_cache and compile_("matching_pennies").from_cache
     assert cache.max_bytes() == 40_000
-    compiled_program.cache_clear()
+    forget_compiled()
 
 
 @pytest.mark.parametrize("text", ["lots", "-1", "nan", "inf"])

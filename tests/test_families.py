@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 import lola_sym as ls
-from lola_sym import field as field_module
+from lola_sym.compile import cached as cached_module
 from lola_sym.games import ipd, iterated, repeated, rps
 from lola_sym.games.catalogue import GAMMA, P, R, S, T
 
@@ -17,12 +17,12 @@ RTOL_FAMILY = 1e-12
 
 def _count_compilations(monkeypatch):
     calls = []
-    real = field_module.compile_field
+    real = cached_module.compile_field
 
     def counting(*args, **kwargs):
         calls.append(args[0])
         return real(*args, **kwargs)
-    monkeypatch.setattr(field_module, "compile_field", counting)
+    monkeypatch.setattr(cached_module, "compile_field", counting)
     return calls
 
 

@@ -20,8 +20,8 @@ References
 """
 
 from lola_sym.differentiable import DifferentiableGame, differentiable
-from lola_sym.games.iterated import JOINT_STATES, MIN_ONE_MINUS_GAMMA, IteratedGame, iterated
-from lola_sym.games.repeated import RepeatedGame, repeated
+from lola_sym.games.iterated import JOINT_STATES, IteratedGame, iterated
+from lola_sym.games.repeated import MIN_ONE_MINUS_GAMMA, RepeatedGame, repeated
 from lola_sym.games.catalogue import (CATALOGUE, balduzzi, battle_of_sexes, by_name, chicken,
                                       chicken_one_shot, contribution, hamiltonian, imp, ipd,
                                       ipd_memory2, matching_pennies, rps, stag_hunt, tandem,

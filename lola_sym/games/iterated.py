@@ -19,16 +19,12 @@ import numpy as np
 import sympy as sp
 
 from lola_sym._validation import as_rational
+from lola_sym.games.repeated import MIN_ONE_MINUS_GAMMA, RepeatedGame
 from lola_sym.layout import N_PARAMS, STATES, theta_symbols
 
 __all__ = ["IteratedGame", "iterated", "JOINT_STATES", "MIN_ONE_MINUS_GAMMA"]
 
 JOINT_STATES = ("CC", "CD", "DC", "DD")
-#: Smallest admissible ``1 - gamma``. Compiled values lose about ``2e-16 / (1 - gamma)``
-#: relative accuracy to cancellation in ``I - gamma P`` (measured against a 40-digit solve
-#: on the IPD: 2.2e-12 at 1 - 1e-4, 2.2e-10 at 1 - 1e-6, 1.9e-8 at 1 - 1e-8, the wrong sign
-#: at 1 - 1e-16), so beyond this bound they would be silently inaccurate.
-MIN_ONE_MINUS_GAMMA = 1e-6
 
 
 def _as_matrix(m, name: str) -> tuple:
@@ -187,7 +183,6 @@ class IteratedGame:
         >>> g.dims, g.payoffs[1]
         ((5, 5), (-1, 0, -3, -2))
         """
-        from lola_sym.games.repeated import RepeatedGame
         return RepeatedGame((self.r1, self.r2), (2, 2), self.gamma, 1, (("C", "D"),) * 2,
                             self.name)
 

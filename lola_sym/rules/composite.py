@@ -32,7 +32,7 @@ import numpy as np
 import sympy as sp
 
 from lola_sym.gradients import gradient_program
-from lola_sym.rules import Bound, Rule, register
+from lola_sym.rules.registry import Bound, Rule, register
 from lola_sym.rules.consensus import h_transpose_xi
 from lola_sym.rules.lola import lola_correction
 from lola_sym.rules.lookahead import lookahead_terms

@@ -20,7 +20,7 @@ References
 
 from __future__ import annotations
 
-from lola_sym.rules import Rule, register
+from lola_sym.rules.registry import Rule, register
 from lola_sym.rules.lola import ETA, lola_correction
 
 __all__ = ["derive_lola2"]

@@ -11,7 +11,7 @@ References
 from __future__ import annotations
 
 from lola_sym.gradients import gradient_program
-from lola_sym.rules import Rule, register
+from lola_sym.rules.registry import Rule, register
 
 __all__ = ["derive_nl"]
 

@@ -46,7 +46,7 @@ from lola_sym.sampling.estimators import (ESTIMATOR_BYTES_PER_STEP, ESTIMATORS, 
                                  estimate)
 from lola_sym.field import update_field
 from lola_sym.layout import STATES, _check_agent
-from lola_sym.reproduce import tft_like
+from lola_sym.games.outcomes import tft_like
 from lola_sym.sampling.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, TERMINATIONS, Rollouts,
                                _check_game, rollout)
 from lola_sym.rules import get_rule, rule_names

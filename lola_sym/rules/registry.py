@@ -1,0 +1,404 @@
+r"""The rule registry: what a learning rule is, and how rules are found.
+
+A rule maps a game to a :class:`~lola_sym.program.Program` whose outputs are
+the ascent directions :math:`(g_1, \dots, g_n)` of the agents (training does
+:math:`\theta_i \leftarrow \theta_i + \delta g_i`). Rules are registered by
+name with their metadata; :func:`get_rule` looks them up, and :func:`rule_names`
+lists them by tag (each tag's meaning is in :data:`TAGS`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from numbers import Number
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+
+__all__ = ["Rule", "Bound", "register", "get_rule", "rule_names", "RULES", "TAGS"]
+
+#: The tags a rule may carry (:attr:`Rule.tags`) and what each says about it. Lists of
+#: rules (the defaults of :func:`~lola_sym.compare.compare`, the tournament, the report)
+#: are queries of the registry by tag (:func:`rule_names`), never hand-kept tuples.
+TAGS = {
+    "lookahead": "anticipates the opponent's learning step of size eta (LookAhead and the LOLA "
+                 "family; with eta = 0 it is the naive learner)",
+    "opponent_shaping": "differentiates through the opponent's learning step, shaping it "
+                        "(LOLA's term eta * chi, in full or in part)",
+    "combined": "no smooth symbolic form: exact primitives finished in numpy (Rule.combine)",
+    "symplectic": "symplectic gradient adjustment: xi - lam * A^T xi with A the antisymmetric "
+                  "part of the game Hessian (Balduzzi et al. 2018)",
+    "policy_gradient": "has sample-based policy-gradient estimators (lola_sym.sampling.estimators), so "
+                       "lola_sym.sampling.opponent_model.train_pg can train it from rollouts",
+    "lola2018_tournament": "a rule of the LOLA paper's tournament (Foerster et al. 2018, "
+                           "Table 4): NL, LOLA and second-order LOLA",
+    "compare": "run by default when rules are compared side by side (lola_sym.compare); "
+               "variants such as SGA with a fixed lambda are left out",
+    "n_player": "defined for any number of players (the n-player forms of Letcher et al. "
+                "2019, Sec. 2); rules without it need exactly two",
+    "tournament": "in the default round-robin tournament (lola_sym.tournament): the LOLA "
+                  "paper's rules, then LookAhead and SOS",
+}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The admissible interval of a hyper-parameter, declared with its rule.
+
+    Examples
+    --------
+    >>> b = Bound(0.0, 1.0, lo_open=True, hi_open=True)
+    >>> 0.5 in b, 0.0 in b, str(b)
+    (True, False, '(0, 1)')
+    >>> str(Bound())          # the default: rates, lookaheads and weights are non-negative
+    '[0, inf)'
+    """
+
+    lo: float = 0.0
+    hi: float = math.inf
+    lo_open: bool = False
+    hi_open: bool = True
+
+    def __contains__(self, x) -> bool:
+        above = x > self.lo if self.lo_open else x >= self.lo
+        below = x < self.hi if self.hi_open else x <= self.hi
+        return bool(above and below)
+
+    def __str__(self) -> str:
+        def num(v):
+            return "inf" if v == math.inf else f"{v:g}"
+        return (f"{'(' if self.lo_open else '['}{num(self.lo)}, "
+                f"{num(self.hi)}{')' if self.hi_open else ']'}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered learning rule.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"nl"``, ``"lola"``, ...).
+    title : str
+        Human-readable name.
+    derive : callable
+        ``derive(game) -> Program`` with outputs ``g1 + g2`` (flattened).
+    hyper : dict
+        Hyper-parameter names and defaults; each is a sympy symbol in the
+        derived program and a runtime argument of the compiled field.
+    order : int
+        Highest order of derivatives of the values the rule uses.
+    needs_hessian : bool
+        Whether second derivatives of the values appear.
+    reference : str
+        Where the rule comes from.
+    options : dict
+        Structural options and defaults (e.g. HOLA's ``order``); each value
+        gives a different derivation, passed as ``derive(game, **options)``.
+    combine : callable, optional
+        For rules without a smooth symbolic form (SOS, SGA, CGD): the program
+        outputs named *primitives* (groups of sizes ``primitives(game)``) and
+        ``combine(groups, hyper, game) -> (g1, g2)`` finishes in numpy.
+    primitives : callable, optional
+        ``primitives(game, **options) -> tuple of (name, size)`` for combined rules.
+    tags : frozenset of str
+        What kind of rule it is and which default lists it belongs to (the
+        meanings are in :data:`TAGS`); queried with :func:`rule_names`.
+    """
+
+    name: str
+    title: str
+    derive: Callable
+    hyper: dict = field(default_factory=dict)
+    order: int = 1
+    needs_hessian: bool = False
+    reference: str = ""
+    options: dict = field(default_factory=dict)
+    combine: Callable | None = None
+    primitives: Callable | None = None
+    #: hyper-parameters of the compiled program (the rest are used by ``combine`` only)
+    program_hyper: tuple | None = None
+    #: admissible interval of each hyper-parameter (default ``[0, inf)``: a negative
+    #: lookahead, rate or weight is refused)
+    bounds: dict = field(default_factory=dict)
+    #: ``size_estimate(game, **options) -> int``: an estimate (from above) of the
+    #: derived program's steps, for rules whose size grows with an option
+    size_estimate: Callable | None = None
+    #: when the rule's direction is undefined at a point, for error messages (e.g. CGD's
+    #: singular linear system); overflow is reported for every rule
+    failure: str = ""
+    tags: frozenset = frozenset()
+    #: why the rule needs exactly two players (rules without the ``n_player`` tag)
+    two_player_reason: str = "it is defined for two players"
+
+    def check_players(self, game) -> None:
+        """Refuse a game of more than two players unless the rule has an n-player form.
+
+        Examples
+        --------
+        >>> from lola_sym.games import contribution
+        >>> get_rule("sos").check_players(contribution(3))   # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: rule 'sos' needs exactly two players (contribution (n=3, cf=9/5) has 3): ...
+        """
+        n = len(game.dims)
+        if n == 2 or "n_player" in self.tags:
+            return
+        raise ValueError(f"rule {self.name!r} needs exactly two players ({game.name} has {n}): "
+                         f"{self.two_player_reason}; for {n} players use one of "
+                         f"{list(rule_names('n_player'))}")
+
+    def check_size(self, game, options: dict) -> None:
+        """Refuse, before deriving, a program estimated beyond :data:`MAX_PROGRAM_STEPS`.
+
+        Derivation time grows about quadratically with the program (measured,
+        HOLA on the IPD: 1,411 steps in 3 s, 3,015 in 11 s, 6,175 in 48 s).
+
+        Examples
+        --------
+        >>> from lola_sym.games import ipd
+        >>> get_rule("hola").check_size(ipd(), {"order": 6})   # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: rule 'hola' with order=6 on IPD would derive about 24,892 program steps (limit 10,000, about 2 min of derivation; this one about 13 min); ...
+        """
+        if self.size_estimate is None:
+            return
+        n = int(self.size_estimate(game, **options))
+        if n > MAX_PROGRAM_STEPS:
+            opts = ", ".join(f"{k}={v}" for k, v in options.items())
+            raise ValueError(
+                f"rule {self.name!r} with {opts} on {game.name} would derive about {n:,} program "
+                f"steps (limit {MAX_PROGRAM_STEPS:,}, about 2 min of derivation; this one about "
+                f"{_derive_minutes(n):.0f} min); choose a smaller option, or a smaller game")
+
+    def accepted(self, given: Mapping, *, strict: bool, options: bool = True,
+                 refusal: str = "rule {rule!r} takes no hyper-parameter {name!r}; "
+                                "it takes {takes}") -> dict:
+        """The entries of ``given`` that this rule takes, in the order given.
+
+        The one place where settings are picked for a rule: its hyper-parameters
+        and, with ``options``, its structural options (HOLA's ``order``). Only the
+        names are checked; the values are validated by :meth:`hyper_values` and
+        :meth:`check_options`.
+
+        Parameters
+        ----------
+        given : mapping
+            Settings, possibly meant for several rules.
+        strict : bool
+            What to do with a name the rule does not take: ``False`` drops it
+            silently (shared keywords, some of which belong to other rules);
+            ``True`` refuses it with a ``ValueError``.
+        options : bool
+            Whether structural options count as taken (else only hyper-parameters).
+        refusal : str
+            The message of that ``ValueError``, formatted with ``rule`` (this
+            rule's name), ``name`` (the alphabetically first name refused) and
+            ``takes`` (the sorted names the rule takes).
+
+        Examples
+        --------
+        >>> hola = get_rule("hola")
+        >>> hola.accepted({"eta": 0.5, "a": 0.1, "order": 3}, strict=False)
+        {'eta': 0.5, 'order': 3}
+        >>> hola.accepted({"eta": 0.5, "order": 3}, strict=False, options=False)
+        {'eta': 0.5}
+        >>> hola.accepted({"eta": 0.5, "b": 1, "a": 0.1}, strict=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: rule 'hola' takes no hyper-parameter 'a'; it takes ['eta', 'order']
+        """
+        known = set(self.hyper) | (set(self.options) if options else set())
+        if strict:
+            refused = sorted((k for k in given if k not in known), key=str)
+            if refused:
+                raise ValueError(refusal.format(rule=self.name, name=refused[0],
+                                                takes=sorted(known)))
+        return {k: v for k, v in given.items() if k in known}
+
+    def bound(self, name: str) -> Bound:
+        """The admissible interval of hyper-parameter ``name``."""
+        return self.bounds.get(name, Bound())
+
+    def hyper_values(self, given: dict) -> dict:
+        """Validated float values of every hyper-parameter, defaults filled in.
+
+        The rule's one validator: an unknown name is an error that lists the
+        names the rule takes, a value must be a finite real number (not a
+        string or bool), and it must lie in the rule's declared :meth:`bound`.
+
+        Examples
+        --------
+        >>> get_rule("sos").hyper_values({"eta": 0.5})
+        {'eta': 0.5, 'a': 0.5, 'b': 0.1}
+        >>> get_rule("lola").hyper_values({"eta": -1})
+        Traceback (most recent call last):
+        ...
+        ValueError: eta must lie in [0, inf) (rule 'lola'), got -1.0
+        >>> get_rule("nl").hyper_values({"eta": 5})
+        Traceback (most recent call last):
+        ...
+        ValueError: rule 'nl' has no hyper-parameter 'eta'; it takes []
+        """
+        given = dict(given)
+        unknown = set(given) - set(self.hyper)
+        if unknown:
+            raise ValueError(f"rule {self.name!r} has no hyper-parameter {sorted(unknown)[0]!r}; "
+                             f"it takes {sorted(self.hyper) + sorted(self.options)}")
+        out = {}
+        for name, default in self.hyper.items():
+            v = given.get(name, default)
+            if (isinstance(v, (bool, np.bool_)) or not isinstance(v, (Number, np.number))
+                    or isinstance(v, (complex, np.complexfloating))):
+                raise TypeError(f"{name} must be a real number (rule {self.name!r}), "
+                                f"got {type(v).__name__} {v!r}")
+            try:
+                v = float(v)
+            except OverflowError:               # an int beyond double precision
+                v = math.inf
+            if not math.isfinite(v):
+                raise ValueError(f"{name} must be finite (rule {self.name!r}), got {v}")
+            if v not in self.bound(name):
+                raise ValueError(f"{name} must lie in {self.bound(name)} (rule {self.name!r}), "
+                                 f"got {v}")
+            out[name] = v
+        return out
+
+    def compiled_hyper(self) -> tuple:
+        """Names of the hyper-parameters the compiled program takes, in call order."""
+        return tuple(self.hyper) if self.program_hyper is None else tuple(self.program_hyper)
+
+    def output_groups(self, game, options: dict) -> tuple:
+        """Sizes of the compiled output groups."""
+        if self.primitives is None:
+            return tuple(game.dims)
+        return tuple(n for _, n in self.primitives(game, **options))
+
+    def check_options(self, given: dict) -> dict:
+        """Validated structural options merged with their defaults."""
+        out = dict(self.options)
+        for k, v in given.items():
+            if k not in self.options:
+                raise ValueError(f"rule {self.name!r} has no option {k!r}")
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"option {k!r} of rule {self.name!r} must be a non-negative int, "
+                                 f"got {v!r}")
+            out[k] = int(v)
+        return out
+
+    def split(self, given: dict) -> tuple:
+        """Split keyword arguments into (validated structural options, hyper-parameters).
+
+        Examples
+        --------
+        >>> get_rule("hola").split({"order": 3, "eta": 0.5})
+        ({'order': 3}, {'eta': 0.5})
+        >>> get_rule("lola").split({"beta": 1})
+        Traceback (most recent call last):
+        ...
+        ValueError: rule 'lola' has no hyper-parameter 'beta'; it takes ['eta']
+        """
+        given = dict(given)
+        options = self.check_options({k: given.pop(k) for k in list(given) if k in self.options})
+        unknown = set(given) - set(self.hyper)
+        if unknown:
+            raise ValueError(f"rule {self.name!r} has no hyper-parameter {sorted(unknown)[0]!r}; "
+                             f"it takes {sorted(self.hyper) + sorted(self.options)}")
+        return options, given
+
+    @property
+    def hyper_symbols(self) -> tuple:
+        """The compiled program's hyper-parameters as sympy symbols, in call order."""
+        return tuple(sp.Symbol(h, positive=True) for h in self.compiled_hyper())
+
+
+#: Largest program (in steps, estimated before deriving) that a rule may derive.
+MAX_PROGRAM_STEPS = 10_000
+
+
+def _derive_minutes(steps: int) -> float:
+    """Derivation time in minutes, quadratic fit to HOLA on the IPD (48 s at 6,175 steps)."""
+    return 48.0 * (steps / 6175) ** 2 / 60
+
+
+#: All registered rules by name.
+RULES: dict = {}
+
+
+def register(rule: Rule) -> Rule:
+    """Add a rule to the registry; its tags must be a frozenset of names in :data:`TAGS`."""
+    if rule.name in RULES:
+        raise ValueError(f"rule {rule.name!r} is already registered")
+    if not isinstance(rule.tags, frozenset):
+        raise TypeError(f"the tags of rule {rule.name!r} must be a frozenset, "
+                        f"got {type(rule.tags).__name__}")
+    unknown = sorted(t for t in rule.tags if t not in TAGS)
+    if unknown:
+        raise ValueError(f"rule {rule.name!r} has the unknown tag {unknown[0]!r}; "
+                         f"choose from {sorted(TAGS)}")
+    RULES[rule.name] = rule
+    return rule
+
+
+def rule_names(tag: str | None = None, *, first: str | None = None) -> tuple:
+    """Names of the registered rules carrying ``tag`` (all rules if None), in registration order.
+
+    Parameters
+    ----------
+    tag : str, optional
+        One of :data:`TAGS`.
+    first : str, optional
+        Another tag: the rules that also carry it come first (each group still in
+        registration order), e.g. the LOLA paper's own rules before the others.
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> rule_names("policy_gradient")
+    ('nl', 'lola')
+    >>> rule_names("tournament", first="lola2018_tournament")
+    ('nl', 'lola', 'lola2', 'la', 'sos')
+    >>> len(rule_names()) == len(RULES)
+    True
+    >>> rule_names("chess")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown tag 'chess'; choose one of ['combined', 'compare', ...]
+    """
+    for t in (tag, first):
+        if t is not None and t not in TAGS:
+            raise ValueError(f"unknown tag {t!r}; choose one of {sorted(TAGS)}")
+    names = tuple(n for n, r in RULES.items() if tag is None or tag in r.tags)
+    if first is None:
+        return names
+    return tuple(sorted(names, key=lambda n: first not in RULES[n].tags))
+
+
+def get_rule(name) -> Rule:
+    """The rule called ``name``.
+
+    Examples
+    --------
+    >>> get_rule("lola").hyper
+    {'eta': 1.0}
+    >>> get_rule("lol")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown rule 'lol'; choose one of ['cgd', 'co', ...]
+    """
+    if isinstance(name, Rule):
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"rule must be a name (str), got {type(name).__name__}")
+    try:
+        return RULES[name]
+    except KeyError:
+        raise ValueError(f"unknown rule {name!r}; choose one of {sorted(RULES)}") from None
