@@ -8,6 +8,7 @@ arguments that do not fit together (exit code 2), other errors propagate to
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from contextlib import contextmanager
@@ -35,18 +36,79 @@ def _usage(prefix: str = ""):
         raise UsageError(f"{prefix}{exc}") from None
 
 
-def _game(args):
-    """The catalogue game named by ``--game``, with ``--gamma`` if given."""
+def _takers(option: str) -> list:
+    """The catalogue games whose constructor takes the keyword ``option``."""
     from lola_sym.games import CATALOGUE
+    return sorted(k for k, make in CATALOGUE.items()
+                  if option in inspect.signature(make).parameters)
+
+
+def _game(args):
+    """The catalogue game named by ``--game``, with ``--gamma``, ``--players``, ``--cf`` and
+    ``--memory`` if given (each checked against what the game's constructor takes)."""
+    from lola_sym.games import CATALOGUE, repeated
     make = CATALOGUE[args.game]
-    game = make()
+    takes = inspect.signature(make).parameters
+    players, cf, memory = (getattr(args, k, None) for k in ("players", "cf", "memory"))
+    kw, given = {}, []
+    if players is not None and "n_players" in takes:
+        kw["n_players"], given = players, given + ["--players"]
+    if cf is not None:
+        if "cf" not in takes:
+            raise UsageError(f"--cf is the contribution factor of {' and '.join(_takers('cf'))}; "
+                             f"{args.game} has none")
+        kw["cf"], given = _rational(cf), given + ["--cf"]
+    if memory is not None and "memory" in takes:
+        kw["memory"], given = memory, given + ["--memory"]
+    with _usage(f"{', '.join(given)}: " if given else ""):
+        game = make(**kw)
     if args.gamma is not None:
-        if game.kind != "iterated":
+        if "gamma" not in takes:
             raise UsageError(f"--gamma is the discount of an iterated game; {args.game} is "
                              f"one-shot (consensus optimisation's gamma: --hyper gamma=...)")
         with _usage("--gamma: "):
-            game = make(args.gamma)
+            game = make(**kw, gamma=args.gamma)
+    n = len(game.dims)
+    if players is not None and players != n:
+        raise UsageError(f"--players {players}: {args.game} has {n} players (--players sets the "
+                         f"size of {' and '.join(_takers('n_players'))})")
+    if memory is not None and "memory" not in takes:
+        if game.kind == "iterated":
+            if memory != 1:         # the 2x2 game with policies of another memory
+                rep = game.as_repeated()
+                with _usage("--memory: "):
+                    game = repeated([rep.payoff_array(1), rep.payoff_array(2)], rep.gamma,
+                                    memory=memory, labels=rep.labels,
+                                    name=f"{game.name} (memory {memory})")
+        elif game.kind == "repeated":
+            if memory != game.memory:
+                raise UsageError(f"--memory {memory}: {args.game} has memory {game.memory}; "
+                                 f"other memories: {', '.join(_takers('memory'))} or a 2x2 "
+                                 f"iterated game such as ipd")
+        else:
+            raise UsageError(f"--memory is the memory of a repeated game's policies; "
+                             f"{args.game} is one-shot")
     return game
+
+
+def _describe(game) -> str:
+    """``game`` in a few words, for the refusals of commands that cannot take it."""
+    if game.kind == "repeated":
+        return (f"{game.name} is a {len(game.dims)}-player repeated game with "
+                f"{'x'.join(map(str, game.actions))} actions and memory {game.memory}")
+    return f"{game.name} is {'a one-shot' if game.kind == 'differentiable' else 'an iterated'} game"
+
+
+def _need_two_players(game, command: str, why: str) -> None:
+    if len(game.dims) != 2:
+        raise UsageError(f"{command} needs a two-player game ({why}); {_describe(game)}")
+
+
+def _check_players(game, rules, where=lambda r: "") -> None:
+    """Every rule defined for the game's number of players (n-player rules beyond two)."""
+    for r in dict.fromkeys(rules):
+        with _usage(where(r)):
+            get_rule(r).check_players(game)
 
 
 def _check_values(rule, given: dict, where) -> None:
@@ -138,14 +200,19 @@ def _mean_std_text(m, s, sign="+", digits=4) -> str:
 
 def train_cmd(args) -> int:
     game = _game(args)
-    rule2 = args.rule2 or args.rule
-    hyper = _hyper(args, [args.rule, rule2])
-    _check_sizes(args, game, [args.rule, rule2], hyper)
+    n = len(game.dims)
+    if args.rule2 is not None and n != 2:
+        raise UsageError(f"--rule2 is agent 2's rule in a two-player game; {_describe(game)}: "
+                         f"every agent uses --rule")
+    names = [args.rule, args.rule2 or args.rule] if n == 2 else [args.rule]
+    _check_players(game, names, lambda r: "--rule: " if r == args.rule else "--rule2: ")
+    hyper = _hyper(args, names)
+    _check_sizes(args, game, names, hyper)
     bar = Progress(args.steps, "train", progress_on(args))
     chunk = max(1, math.ceil(args.steps / 40)) if bar.enabled else None
     t0 = time.perf_counter()
     try:
-        tr = train_in_chunks(game, args.rule, rule2, runs=args.runs, steps=args.steps,
+        tr = train_in_chunks(game, args.rule, args.rule2, runs=args.runs, steps=args.steps,
                              delta=args.delta, seed=args.seed, init_std=args.init_std,
                              method=args.method, on_divergence=args.on_divergence, chunk=chunk,
                              callback=lambda done: bar.update(done, "steps"), **hyper)
@@ -154,42 +221,72 @@ def train_cmd(args) -> int:
     seconds = time.perf_counter() - t0
     ok = ~tr.diverged
     final = tr.final_reward[ok]
-    stats = [_mean_std(final[:, k]) for k in (0, 1)]
-    iterated = game.kind == "iterated"
+    stats = [_mean_std(final[:, k]) for k in range(n)]
     data = {"game": game.name, "rules": list(tr.rules), "hyper": list(tr.hyper),
             "runs": tr.runs, "steps": tr.steps, "delta": tr.delta, "method": tr.method,
             "seed": args.seed, "init_std": args.init_std, "seconds": seconds,
             "reward_mean": [s[0] for s in stats], "reward_std": [s[1] for s in stats],
             "diverged": int(tr.diverged.sum()), "diverged_at": tr.diverged_at,
-            "final_reward": tr.final_reward, "final_theta1": tr.theta1[-1],
-            "final_theta2": tr.theta2[-1]}
-    what = "(1 - gamma) V" if iterated else "V"
-    lines = [f"{game.name}: {tr.rules[0]} vs {tr.rules[1]}, {tr.runs} runs x {tr.steps} "
+            "diverged_agents": tr.diverged_agents, "final_reward": tr.final_reward}
+    if n == 2:
+        data.update(final_theta1=tr.theta1[-1], final_theta2=tr.theta2[-1])
+    data["final_thetas"] = [t[-1] for t in tr.thetas]
+    what = "(1 - gamma) V" if getattr(game, "gamma", None) is not None else "V"
+    lines = [f"{game.name}: {' vs '.join(tr.rules)}, {tr.runs} runs x {tr.steps} "
              f"updates, delta={tr.delta:g}, method={tr.method}, seed={args.seed}"]
-    if tr.rules[0] == tr.rules[1] and tr.hyper[0] == tr.hyper[1]:
+    if len(set(tr.rules)) == 1 and all(h == tr.hyper[0] for h in tr.hyper):
         lines += [f"hyper-parameters: {_hyper_text(tr.hyper[0])}"] if tr.hyper[0] else []
     else:
         lines += [f"agent {k + 1} ({tr.rules[k]}): {_hyper_text(h)}"
                   for k, h in enumerate(tr.hyper) if h]
     lines.append(f"final average reward per step {what}, mean (std) over the "
                  f"{int(ok.sum())} runs that did not diverge ({data['diverged']} diverged):")
-    for k in (0, 1):
+    for k in range(n):
         lines.append(f"  agent {k + 1} ({tr.rules[k]}): {_mean_std_text(*stats[k])}")
-    if iterated and ok.any():
-        from scipy.special import expit
-        from lola_sym.layout import STATES
-        p = [expit(t[-1][ok]).mean(axis=0) for t in (tr.theta1, tr.theta2)]
-        data["policy_mean"] = p
-        lines.append(f"mean final P(C | state), own perspective, states {' '.join(STATES)}:")
-        for k in (0, 1):
-            lines.append(f"  agent {k + 1}: " + " ".join(f"{v:.2f}" for v in p[k]))
+    if ok.any():
+        lines += _policy_lines(game, [t[-1][ok] for t in tr.thetas], data)
     lines.append(f"({seconds:.1f} s)")
     if args.plot:
         from lola_sym.plots import training_curves
-        training_curves(tr, agent="both", path=args.plot)
+        training_curves(tr, agent="both" if n == 2 else "mean", path=args.plot)
     return emit(args, "\n".join(lines), data,
                 why=f"all {tr.runs} runs diverged, so there is no final reward to average"
                 if not ok.any() else "")
+
+
+def _policy_lines(game, final, data) -> list:
+    """The mean final policies as text lines (stored in ``data["policy_mean"]`` too).
+
+    Iterated and repeated games: P(first action | state), own perspective, per agent; with
+    more than two actions, the mean policy table (JSON) and each agent's first state (text).
+    """
+    from scipy.special import expit
+    if game.kind == "iterated":
+        from lola_sym.layout import STATES
+        p = [expit(t).mean(axis=0) for t in final]
+        data["policy_mean"] = p
+        return [f"mean final P(C | state), own perspective, states {' '.join(STATES)}:"] + [
+            f"  agent {k + 1}: " + " ".join(f"{v:.2f}" for v in p[k]) for k in range(len(p))]
+    if game.kind != "repeated":
+        return []
+    tables = [t.mean(axis=0) for t in game.policy_table(*final)]      # (states, k) each
+    if any(k != 2 for k in game.actions):
+        data["policy_mean"] = tables
+        lines = [f"mean final policy in state {game.state_labels(1)[0]} (all states: --json):"]
+        return lines + [f"  agent {i + 1}: " + " ".join(
+            f"P({a})={v:.2f}" for a, v in zip(game.labels[i], tables[i][0]))
+            for i in range(len(tables))]
+    p = [t[:, 0] for t in tables]
+    data["policy_mean"] = p
+    states = [game.state_labels(i + 1) for i in range(len(p))]
+    first = "/".join(dict.fromkeys(lab[0] for lab in game.labels))
+    if all(s == states[0] for s in states):
+        return [f"mean final P({first} | state), own perspective, states "
+                f"{' '.join(states[0])}:"] + [
+            f"  agent {k + 1}: " + " ".join(f"{v:.2f}" for v in p[k]) for k in range(len(p))]
+    return [f"mean final P({first} | state), own perspective:"] + [
+        f"  agent {k + 1}: " + " ".join(f"{s}={v:.2f}" for s, v in zip(states[k], p[k]))
+        for k in range(len(p))]
 
 
 # ------------------------------------------------------------------- reproduce
@@ -262,7 +359,12 @@ def derive(args) -> int:
         return emit(args, page, {"rule": args.rule, "markdown": page})
     if args.game is None:
         raise UsageError("--game is required (or --rule-page for the rule's own page)")
-    game = _game(args) if args.gamma is not None else args.game
+    built = _game(args)
+    if built.kind == "repeated":
+        raise UsageError(f"derive writes pages for the 2x2 memory-1 iterated games and the "
+                         f"one-shot games; {_describe(built)} (its exact program: "
+                         f"lola_sym.update_field(game, rule).program)")
+    game = built if args.gamma is not None else args.game
     hyper = _hyper(args, [args.rule], exact=True)
     with _usage():      # bounds (exactly), the program's size and the page's estimated cost
         check_derivation(game, args.rule, form=args.form, **hyper)
@@ -311,15 +413,16 @@ def _spec_name(s) -> str:
 
 
 def compare(args) -> int:
-    from lola_sym.compare import DEFAULT_RULES, compare as run_compare, target_distance
+    from lola_sym.compare import compare as run_compare, default_rules, target_distance
     game = _game(args)
-    specs = _specs(args.rules) if args.rules else list(DEFAULT_RULES)
+    specs = _specs(args.rules) if args.rules else list(default_rules(game))
+    _check_players(game, [_spec_name(s) for s in specs], lambda r: f"--rules {r}: ")
     hyper = _hyper(args, [_spec_name(s) for s in specs])
     _check_spec_sizes(game, specs, hyper)
     target = {"auto": "default", "none": None}.get(args.target, args.target)
     if target not in (None, "default"):
         try:
-            target_distance(game, target, np.zeros((1, game.dims[0])), np.zeros((1, game.dims[1])))
+            target_distance(game, target, *(np.zeros((1, d)) for d in game.dims))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     c = run_compare(game, specs, runs=args.runs, steps=args.steps, delta=args.delta,
@@ -335,6 +438,10 @@ def compare(args) -> int:
 def tournament(args) -> int:
     from lola_sym.tournament import DEFAULT_RULES, tournament as run_tournament
     game = _game(args)
+    if game.kind != "iterated":
+        raise UsageError(f"tournament needs a 2x2 iterated game with memory-1 policies (the LOLA "
+                         f"paper's Table 4; its table and --policies read memory-1 policies); "
+                         f"{_describe(game)}")
     specs = _specs(args.rules) if args.rules else list(DEFAULT_RULES)
     names = [_spec_name(s) for s in specs]
     if len(set(names)) != len(names):
@@ -371,6 +478,7 @@ def fixed_points(args) -> int:
                                        find_fixed_points)
     from lola_sym.stability import classify
     game = _game(args)
+    _need_two_players(game, "fixed-points", "its points are (theta1, theta2)")
     rule = get_rule(args.rule)
     if args.starts > MAX_STARTS:
         raise UsageError(f"--starts must be at most {MAX_STARTS:,} (each start is one root "
@@ -380,9 +488,9 @@ def fixed_points(args) -> int:
                          f"every sigmoid), got {args.scale:g}")
     _check_sizes(args, game, [rule.name], _hyper(args, [rule.name]))
     if args.exact:
-        if game.kind == "iterated":
-            raise UsageError(f"--exact needs a one-shot game: the field of {game.name} is too "
-                             f"large for sympy.solve")
+        if game.kind != "differentiable":
+            raise UsageError(f"--exact needs a one-shot game (sympy.solve on its field); "
+                             f"{_describe(game)}")
         if rule.combine is not None:
             raise UsageError(f"--exact needs a symbolic rule: {rule.name!r} is combined "
                              f"numerically")
@@ -480,11 +588,12 @@ def _eigen_text(eigenvalues) -> str:
 def stability(args) -> int:
     from lola_sym.stability import classify, exact_lr_threshold
     game = _game(args)
+    _need_two_players(game, "stability", "it takes --theta1 and --theta2")
     rule = get_rule(args.rule)
     names = _labels(game)
     t1 = _point(args.theta1, game.dims[0], "--theta1", names[0])
     t2 = _point(args.theta2, game.dims[1], "--theta2", names[1])
-    if args.exact_threshold and (game.kind == "iterated" or rule.combine is not None):
+    if args.exact_threshold and (game.kind != "differentiable" or rule.combine is not None):
         raise UsageError("--exact-threshold needs a one-shot game and a symbolic rule (not "
                          f"{game.name} with {rule.name!r})")
     if args.exact_threshold:

@@ -4,7 +4,7 @@ Subcommands (``lola-sym <command> --help`` for the options of each)::
 
     reproduce    reproduce a paper's results (lola2018, sos-tandem)
     derive       Markdown derivation of a rule on a game (or a rule's page)
-    train        train two learners, summarise the final rewards
+    train        train learners (two or more), summarise the final rewards
     compare      every rule in self-play from the same seeds, side by side
     tournament   round robin between rules on an iterated game
     fixed-points fixed points of a rule (root finding, or exact with sympy)
@@ -19,10 +19,19 @@ saves a figure where a command makes one (both create missing parent
 directories). Hyper-parameters: ``--eta`` for the
 lookahead rate, ``--hyper k=v ...`` for any other (values may be fractions,
 ``eta=1/2``), ``--order n`` for HOLA's order; ``--gamma`` is the discount of an
-iterated game (``--hyper gamma=...`` is consensus optimisation's ``gamma``).
-Numbers may be negative after any option (``--theta1 -1/2 -1e-3``); exact
-numbers are parsed strictly (never evaluated) and must lie within
-1e300 (a typo such as ``1e400`` is a usage error).
+iterated or repeated game (``--hyper gamma=...`` is consensus optimisation's
+``gamma``). Numbers may be negative after any option (``--theta1 -1/2 -1e-3``);
+exact numbers are parsed strictly (never evaluated) and must lie within 1e300 (a
+typo such as ``1e400`` is a usage error).
+
+Games: ``--game`` names a catalogue game. ``--players N`` (2 to 5) and ``--cf X``
+set the size and the contribution factor of the contribution game; ``--memory M``
+(0 to 2) the memory of a repeated game's policies, and turns a 2x2 iterated game
+(``ipd``, ``imp``, ...) into a repeated game of that memory. train and compare
+take every game (more than two players: rules with an n-player form only);
+fixed-points and stability need two players; tournament needs a 2x2 memory-1
+iterated game, derive such a game or a one-shot one. A game a command cannot
+take is a usage error (exit code 2) that says why.
 
 Bad arguments include values outside a rule's declared bounds (``--hyper a=1``
 for SOS), structural options whose program would be too large to derive
@@ -177,6 +186,54 @@ def _discount(text) -> Fraction:
     return g
 
 
+def _positive_exact(text) -> Fraction:
+    """An argparse type: an exact number above 0 (e.g. a contribution factor ``1.33``)."""
+    v = _exact(text)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {_shown(text)}")
+    return v
+
+
+def _players(text) -> int:
+    """An argparse type: a number of players the repeated games support (2..5).
+
+    Examples
+    --------
+    >>> _players("3")
+    3
+    >>> _players("6")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a number of players from 2 to 5, got '6'
+    """
+    from lola_sym.games.repeated import MAX_PLAYERS
+    v = _positive_int(text)
+    if not 2 <= v <= MAX_PLAYERS:
+        raise argparse.ArgumentTypeError(f"expected a number of players from 2 to {MAX_PLAYERS}, "
+                                         f"got {_shown(text)}")
+    return v
+
+
+def _memory(text) -> int:
+    """An argparse type: a policy memory the repeated games support (0..2).
+
+    Examples
+    --------
+    >>> _memory("2")
+    2
+    >>> _memory("3")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a memory of 0 to 2 (past joint actions the policies see), got '3'
+    """
+    from lola_sym.games.repeated import MAX_MEMORY
+    v = _nonneg_int(text)
+    if v > MAX_MEMORY:
+        raise argparse.ArgumentTypeError(f"expected a memory of 0 to {MAX_MEMORY} (past joint "
+                                         f"actions the policies see), got {_shown(text)}")
+    return v
+
+
 def _key_value(text) -> tuple:
     """An argparse type: ``name=value`` with an exact number as the value.
 
@@ -298,8 +355,16 @@ def _add_game(p, *, required=True, default=None, iterated_only=False):
     p.add_argument("--game", required=required, default=default, choices=names, metavar="GAME",
                    help=f"a catalogue game: {', '.join(names)}")
     p.add_argument("--gamma", type=_discount, default=None, metavar="G",
-                   help="discount of an iterated game, in (0, 1), e.g. 0.9 or 9/10 "
-                        "(default: the game's own)")
+                   help="discount of an iterated or repeated game, in (0, 1), e.g. 0.9 or "
+                        "9/10 (default: the game's own)")
+    p.add_argument("--players", type=_players, default=None, metavar="N",
+                   help="number of players of the contribution game, 2 to 5 (default: the "
+                        "game's own)")
+    p.add_argument("--cf", type=_positive_exact, default=None, metavar="X",
+                   help="contribution factor of the contribution game (default: 0.6 x players)")
+    p.add_argument("--memory", type=_memory, default=None, metavar="M",
+                   help="past joint actions the policies see, 0 to 2; a 2x2 iterated game "
+                        "becomes a repeated game of that memory (default: the game's own)")
 
 
 def _add_hyper(p, *, order=True):
@@ -406,19 +471,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hyper(der)
     _add_output(der)
 
-    tr = _command(sub, "train", "train two learners and summarise the final rewards",
+    tr = _command(sub, "train", "train learners and summarise the final rewards",
                   "Train agent 1 (--rule) against agent 2 (--rule2, default the same rule) "
                   "from many seeded initial conditions at once, and summarise the final "
                   "average reward per step of each agent (mean and std over the runs that "
-                  "did not diverge).",
+                  "did not diverge). In a game of more than two players every agent uses "
+                  "--rule, which must have an n-player form.",
                   ["lola-sym train --game ipd --rule lola --rule2 nl --runs 50 --steps 200",
                    "lola-sym train --game tandem --rule sos --eta 0.1 --delta 0.1 --json",
-                   "lola-sym train --game imp --rule lola --plot curves.png"], _run("train_cmd"))
+                   "lola-sym train --game imp --rule lola --plot curves.png",
+                   "lola-sym train --game contribution --players 3 --cf 1.33 --rule nl",
+                   "lola-sym train --game ipd --memory 2 --rule nl --runs 20"],
+                  _run("train_cmd"))
     _add_game(tr)
     tr.add_argument("--rule", required=True, choices=rules, metavar="RULE",
-                    help=f"agent 1's rule: {', '.join(rules)}")
+                    help=f"agent 1's rule (every agent's with more than two players): "
+                         f"{', '.join(rules)}")
     tr.add_argument("--rule2", choices=rules, metavar="RULE", default=None,
-                    help="agent 2's rule (default: the same as --rule)")
+                    help="agent 2's rule in a two-player game (default: the same as --rule)")
     _add_training(tr, runs=50, steps=200, delta=1.0)
     tr.add_argument("--method", choices=_METHODS, default="simultaneous", help="step method")
     tr.add_argument("--on-divergence", choices=["mark", "raise"], default="mark",
@@ -433,11 +503,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "(lola_sym.compare). A rule may carry its own settings: hola:order=3.",
                     ["lola-sym compare --game tandem --rules nl lola_full sos --delta 0.1 "
                      "--eta 0.1 --init-std 0.1",
-                     "lola-sym compare --game ipd --runs 10 --json"], _run("compare"))
+                     "lola-sym compare --game ipd --runs 10 --json",
+                     "lola-sym compare --game contribution --players 3 --cf 1.33 --steps 50"],
+                    _run("compare"))
     _add_game(cmp_)
     cmp_.add_argument("--rules", type=_rule_spec, nargs="+", default=None, metavar="RULE",
                       help=f"rules, each NAME or NAME:K=V,... (default: "
-                           f"{_default_rules('compare')})")
+                           f"{_default_rules('compare')}; with more than two players those "
+                           f"of them with an n-player form)")
     _add_training(cmp_, runs=20, steps=200, delta=1.0)
     cmp_.add_argument("--method", choices=_METHODS, default="simultaneous", help="step method")
     cmp_.add_argument("--target", choices=["auto", "tft", "nash", "none"], default="auto",

@@ -10,14 +10,18 @@ and how many runs diverged. Targets:
     :math:`|p_s - p^{\text{TFT}}_s|` over both agents' five states
     (:math:`p^{\text{TFT}} = (1, 1, 0, 1, 0)` in own-perspective order
     [s0, CC, CD, DC, DD]); the share of TFT-like agents (criterion of
-    :func:`lola_sym.reproduce.tft_like`) is reported as well.
+    :func:`lola_sym.games.outcomes.tft_like`) is reported as well.
 ``"nash"``
     The game's known Nash set: all probabilities 1/2 in (iterated) matching
     pennies (largest :math:`|p - 1/2|`); the origin in the Hamiltonian and
     Balduzzi games (Euclidean norm); the line :math:`x + y = 1` in Tandem
     (distance :math:`|x + y - 1| / \sqrt 2`).
 a callable
-    ``target(theta1, theta2) -> distances`` of shape ``(runs,)``.
+    ``target(theta_1, ..., theta_n) -> distances`` of shape ``(runs,)``.
+
+Games of more than two players are compared with the rules that have an
+n-player form (registry tag ``"n_player"``); by default those of them tagged
+``"compare"`` (:func:`default_rules`).
 
 References
 ----------
@@ -35,16 +39,35 @@ import numpy as np
 from scipy.special import expit
 
 from lola_sym._validation import check_game, check_positive_int, check_real
-from lola_sym.reproduce import nash_distance, tft_like
+from lola_sym.games.outcomes import nash_distance, tft_like
 from lola_sym.rules import get_rule, rule_names
 from lola_sym.training import METHODS, initial_parameters, train
 
 __all__ = ["compare", "Comparison", "Outcome", "target_distance", "DEFAULT_RULES",
-           "default_target"]
+           "default_rules", "default_target"]
 
-#: The rules :func:`compare` runs when none are named: those tagged ``"compare"`` in the
-#: registry, in registration order (HOLA at its default order 2).
+#: The rules :func:`compare` runs on a two-player game when none are named: those tagged
+#: ``"compare"`` in the registry, in registration order (HOLA at its default order 2).
 DEFAULT_RULES = rule_names("compare")
+
+
+def default_rules(game) -> tuple:
+    """The rules :func:`compare` runs on ``game`` when none are named.
+
+    :data:`DEFAULT_RULES` for two players; for more, those of them with an
+    n-player form (registry tag ``"n_player"``), in registration order.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> default_rules(games.ipd()) == DEFAULT_RULES
+    True
+    >>> default_rules(games.contribution(3))
+    ('nl', 'lola', 'la', 'lola_full', 'exact_lola')
+    """
+    if len(game.dims) == 2:
+        return DEFAULT_RULES
+    return tuple(r for r in rule_names("n_player") if r in DEFAULT_RULES)
 
 _TFT_P = np.array([1.0, 1.0, 0.0, 1.0, 0.0])
 _DEFAULT_TARGET = {"IPD": "tft", "IMP": "nash", "matching pennies": "nash",
@@ -63,8 +86,11 @@ def default_target(game):
     return _DEFAULT_TARGET.get(game.name)
 
 
-def target_distance(game, target, theta1, theta2) -> np.ndarray:
-    r"""Distance of each run's parameters to ``target`` (see the module docstring).
+def target_distance(game, target, *thetas) -> np.ndarray:
+    r"""Distance of each run's parameters (one array per agent) to ``target``.
+
+    See the module docstring; ``"tft"`` and ``"nash"`` are targets of
+    two-player games, a callable takes every agent's parameters.
 
     Examples
     --------
@@ -75,12 +101,20 @@ def target_distance(game, target, theta1, theta2) -> np.ndarray:
     >>> float(target_distance(games.tandem(), "nash", np.array([0.5]), np.array([0.5])))
     0.0
     """
-    theta1, theta2 = np.asarray(theta1, dtype=float), np.asarray(theta2, dtype=float)
+    n = len(game.dims)
+    if len(thetas) != n:
+        raise TypeError(f"target_distance takes one parameter array per agent: {game.name} has "
+                        f"{n} players, got {len(thetas)}")
+    thetas = [np.asarray(t, dtype=float) for t in thetas]
     if callable(target):
-        d = np.asarray(target(theta1, theta2), dtype=float)
-        if d.shape != theta1.shape[:-1]:
-            raise ValueError(f"target returned shape {d.shape}, expected {theta1.shape[:-1]}")
+        d = np.asarray(target(*thetas), dtype=float)
+        if d.shape != thetas[0].shape[:-1]:
+            raise ValueError(f"target returned shape {d.shape}, expected {thetas[0].shape[:-1]}")
         return d
+    if target in ("tft", "nash") and n != 2:
+        raise ValueError(f"target {target!r} is defined for two-player games; {game.name} has "
+                         f"{n} players: pass a callable target(*thetas) -> distances")
+    theta1, theta2 = thetas
     if target == "tft":
         if game.dims != (5, 5) or getattr(game, "gamma", None) is None:
             raise ValueError(f"target 'tft' needs a memory-1 iterated game, not {game.name}")
@@ -100,7 +134,11 @@ def target_distance(game, target, theta1, theta2) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One rule's summary in a :class:`Comparison` (means and stds over non-diverged runs)."""
+    """One rule's summary in a :class:`Comparison` (means and stds over non-diverged runs).
+
+    ``r1_*`` and ``r2_*`` are agents 1 and 2; ``reward_mean`` and ``reward_std``
+    hold every agent's, in order (games of more than two players).
+    """
 
     rule: str
     label: str
@@ -116,6 +154,8 @@ class Outcome:
     diverged: int
     runs: int
     seconds: float                 # derivation/compilation (or cache load) + training
+    reward_mean: tuple = ()        # every agent's mean final reward
+    reward_std: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -147,14 +187,18 @@ class Comparison:
         head = (f"{self.game}: {self.settings['runs']} runs x {self.settings['steps']} steps, "
                 f"delta={self.settings['delta']}, method={self.settings['method']}, "
                 f"seed={self.settings['seed']}, target={self.target}")
-        cols = f"{'rule':<16}{'R1':>16}{'R2':>16}{'dist':>16}{'near%':>7}{'TFT%':>7}{'div':>5}{'s':>7}"
+        n = max([2] + [len(o.reward_mean) for o in self.outcomes])
+        rs = "".join(f"{'R' + str(k + 1):>16}" for k in range(n))
+        cols = f"{'rule':<16}{rs}{'dist':>16}{'near%':>7}{'TFT%':>7}{'div':>5}{'s':>7}"
         lines = [head, cols]
         for o in self.outcomes:
             dist = "" if o.distance_mean is None else f"{o.distance_mean:.3f} ({o.distance_std:.3f})"
             near = "" if o.near_percent is None else f"{o.near_percent:.0f}"
             tft = "" if o.tft_percent is None else f"{o.tft_percent:.0f}"
-            lines.append(f"{o.label:<16}{_ms(o.r1_mean, o.r1_std):>16}{_ms(o.r2_mean, o.r2_std):>16}"
-                         f"{dist:>16}{near:>7}{tft:>7}{o.diverged:>5}{o.seconds:>7.2f}")
+            pairs = tuple(zip(o.reward_mean, o.reward_std)) or (
+                (o.r1_mean, o.r1_std), (o.r2_mean, o.r2_std))
+            lines.append(f"{o.label:<16}" + "".join(f"{_ms(m, s):>16}" for m, s in pairs)
+                         + f"{dist:>16}{near:>7}{tft:>7}{o.diverged:>5}{o.seconds:>7.2f}")
         return "\n".join(lines)
 
 
@@ -172,17 +216,20 @@ def _spec(entry):
     raise TypeError(f"a rule must be a name or (name, dict of hyper-parameters), got {entry!r}")
 
 
-def compare(game, rules=DEFAULT_RULES, *, runs: int = 20, steps: int = 200, delta: float = 1.0,
+def compare(game, rules=None, *, runs: int = 20, steps: int = 200, delta: float = 1.0,
             seed=0, init_std: float = 1.0, method: str = "simultaneous", target="default",
-            near: float = 0.1, max_abs: float = 1e4, **hyper) -> Comparison:
+            near: float = 0.1, max_abs: float = 1e4, parameters: dict | None = None,
+            **hyper) -> Comparison:
     r"""Train every rule in self-play on ``game`` from the same initial parameters.
 
     Parameters
     ----------
-    game : IteratedGame or DifferentiableGame
-    rules : sequence of str or (str, dict)
+    game : IteratedGame, RepeatedGame or DifferentiableGame
+        Any number of players; with more than two, every rule needs an
+        n-player form (registry tag ``"n_player"``).
+    rules : sequence of str or (str, dict), optional
         Rule names, or ``(name, {hyper or options})`` for per-rule settings
-        (e.g. ``("hola", {"order": 3})``).
+        (e.g. ``("hola", {"order": 3})``); default :func:`default_rules`.
     runs, steps, delta, init_std, method, max_abs
         As in :func:`lola_sym.train`; diverged runs are marked, counted and
         left out of the statistics.
@@ -192,6 +239,8 @@ def compare(game, rules=DEFAULT_RULES, *, runs: int = 20, steps: int = 200, delt
         What to measure the distance to (``"default"``: :func:`default_target`).
     near : float
         Runs whose final distance is below this count as having reached the target.
+    parameters : dict, optional
+        Values of the symbols of a game family (see :func:`lola_sym.train`).
     **hyper
         Shared hyper-parameters (e.g. ``eta``), given to each rule that takes them.
 
@@ -205,6 +254,8 @@ def compare(game, rules=DEFAULT_RULES, *, runs: int = 20, steps: int = 200, delt
     (0.4444, True)
     """
     check_game(game)
+    if rules is None:
+        rules = default_rules(game)
     if isinstance(rules, str):
         rules = [rules]
     specs = [_spec(r) for r in rules]
@@ -216,6 +267,7 @@ def compare(game, rules=DEFAULT_RULES, *, runs: int = 20, steps: int = 200, delt
     takes, settings_of = set(), {}
     for label, name, kw in specs:               # validate every rule's settings before training
         rule = get_rule(name)
+        rule.check_players(game)                # more than two players: n-player rules only
         rule.split(kw)                          # per-rule names must be the rule's own
         takes |= set(rule.hyper) | set(rule.options)
         h = rule.accepted(hyper, strict=False) | kw
@@ -235,21 +287,23 @@ def compare(game, rules=DEFAULT_RULES, *, runs: int = 20, steps: int = 200, delt
     target = default_target(game) if target == "default" else target
     max_abs = check_real(max_abs, "max_abs", positive=True)
     std = check_real(init_std, "init_std", nonnegative=True)
-    theta1, theta2 = initial_parameters(game, runs, seed, std, max_abs)
+    thetas = initial_parameters(game, runs, seed, std, max_abs)
     if target is not None:
-        target_distance(game, target, theta1[:1], theta2[:1])   # validate before training
+        target_distance(game, target, *(t[:1] for t in thetas))   # validate before training
     outcomes, trajectories = [], {}
     for label, name, kw in specs:
         h = settings_of[label]
         t0 = time.perf_counter()
-        tr = train(game, name, theta1=theta1, theta2=theta2, steps=steps, delta=delta,
-                   method=method, on_divergence="mark", max_abs=max_abs, **h)
+        tr = train(game, name, thetas=thetas, steps=steps, delta=delta, method=method,
+                   on_divergence="mark", max_abs=max_abs, parameters=parameters, **h)
         seconds = time.perf_counter() - t0
         trajectories[label] = tr
         outcomes.append(_summarise(game, label, name, tr, target, near, seconds))
     settings = {"runs": runs, "steps": steps, "delta": delta, "seed": seed if not isinstance(
         seed, np.random.Generator) else "generator", "init_std": std, "method": method,
         **{k: v for k, v in hyper.items()}}
+    if parameters:
+        settings["parameters"] = dict(parameters)
     tname = target if (target is None or isinstance(target, str)) else getattr(
         target, "__name__", "callable")
     return Comparison(game.name, tname, near, settings, tuple(outcomes), trajectories)
@@ -258,20 +312,21 @@ def compare(game, rules=DEFAULT_RULES, *, runs: int = 20, steps: int = 200, delt
 def _summarise(game, label, name, tr, target, near, seconds) -> Outcome:
     ok = ~tr.diverged
     r = tr.final_reward[ok]
-    t1, t2 = tr.theta1[-1][ok], tr.theta2[-1][ok]
+    final = [t[-1][ok] for t in tr.thetas]
 
     def ms(x):
         return (float(np.mean(x)), float(np.std(x))) if x.size else (float("nan"), float("nan"))
 
-    r1, r2 = ms(r[:, 0]), ms(r[:, 1])
+    per_agent = [ms(r[:, k]) for k in range(r.shape[1])]
     dist = near_pct = tft = None
     if target is not None:
-        d = target_distance(game, target, t1, t2)
+        d = target_distance(game, target, *final)
         dist = ms(d)
         near_pct = float(100 * np.mean(d < near)) if d.size else float("nan")
         if target == "tft":
-            tft = float(100 * np.mean(np.concatenate([tft_like(t1), tft_like(t2)]))) \
+            tft = float(100 * np.mean(np.concatenate([tft_like(t) for t in final]))) \
                 if d.size else float("nan")
-    return Outcome(name, label, dict(tr.hyper[0]), *r1, *r2,
+    return Outcome(name, label, dict(tr.hyper[0]), *per_agent[0], *per_agent[1],
                    None if dist is None else dist[0], None if dist is None else dist[1],
-                   near_pct, tft, int(tr.diverged.sum()), tr.runs, seconds)
+                   near_pct, tft, int(tr.diverged.sum()), tr.runs, seconds,
+                   tuple(m for m, _ in per_agent), tuple(s for _, s in per_agent))

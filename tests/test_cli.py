@@ -17,7 +17,7 @@ import pytest
 from lola_sym import games, train
 from lola_sym._cli_support import train_in_chunks
 from lola_sym.cli import build_parser, main
-from lola_sym.field import compiled_program, update_field
+from lola_sym.field import forget_compiled, update_field
 from lola_sym.stability import classify
 from lola_sym.training import DivergenceError
 
@@ -333,7 +333,7 @@ def test_cache_info_and_clear(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LOLA_SYM_CACHE_DIR", str(root))
     monkeypatch.setenv("LOLA_SYM_CACHE_MAX_MB", "123")
     monkeypatch.delenv("LOLA_SYM_NO_CACHE", raising=False)
-    compiled_program.cache_clear()
+    forget_compiled()
     update_field(games.tandem(), "nl", backend="c")
     update_field(games.tandem(), "nl", backend="llvm")
     size = sum(p.stat().st_size for p in [*root.glob("*.entry"), *root.glob("lib/*")])
@@ -352,7 +352,7 @@ def test_cache_info_and_clear(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.startswith("removed 0 entries and 0 libraries")
     monkeypatch.setenv("LOLA_SYM_NO_CACHE", "1")
     assert run_json(["cache", "info"], capsys)["enabled"] is False
-    compiled_program.cache_clear()
+    forget_compiled()
 
 
 # --------------------------------------------------------- help, bad arguments
@@ -654,3 +654,123 @@ def test_the_commands_do_not_import_the_entry_point():
     assert "lola_sym.cli" not in _imported_modules("lola_sym._cli_support")
     assert "lola_sym._cli_commands" in _imported_modules("lola_sym.cli")   # the check can fail
     assert cli.UsageError is _cli_support.UsageError
+
+
+# ------------------------------------------------- repeated games: players, cf, memory
+def test_train_contribution_game_with_three_players(capsys):
+    """--players 3 --cf 1.33 is games.contribution(3, "1.33"), every agent on --rule."""
+    out = run_json(["train", "--game", "contribution", "--players", "3", "--cf", "1.33",
+                    "--rule", "nl", "--runs", "3", "--steps", "2", "--seed", "4"], capsys)
+    tr = train(games.contribution(3, "1.33"), "nl", runs=3, steps=2, seed=4)
+    assert out["game"] == tr.game.name == "contribution (n=3, cf=133/100)"
+    assert out["rules"] == ["nl"] * 3 and len(out["reward_mean"]) == 3
+    assert [np.shape(t) for t in out["final_thetas"]] == [(3, 9)] * 3
+    assert "final_theta1" not in out and len(out["policy_mean"]) == 3
+    np.testing.assert_array_equal(np.array(out["final_reward"]), tr.final_reward)
+    assert main(["train", "--game", "contribution", "--players", "3", "--cf", "1.33", "--rule",
+                 "nl", "--runs", "3", "--steps", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "nl vs nl vs nl" in text and "agent 3 (nl)" in text and "CCC" in text
+
+
+@pytest.mark.parametrize("argv, want", [
+    (["--game", "ipd", "--memory", "2"], lambda: games.ipd_memory2()),
+    (["--game", "ipd", "--memory", "2", "--gamma", "0.9"], lambda: games.ipd_memory2("0.9")),
+    (["--game", "ipd", "--memory", "1"], lambda: games.ipd()),
+    (["--game", "rps", "--memory", "0"], lambda: games.rps(memory=0)),
+    (["--game", "contribution", "--players", "4", "--cf", "2"],
+     lambda: games.contribution(4, 2)),
+    (["--game", "three_player_ipd", "--players", "3"], lambda: games.three_player_ipd()),
+])
+def test_game_options_build_the_catalogue_game(argv, want):
+    """--game with --memory/--players/--cf/--gamma is the catalogue constructor's game; a 2x2
+    iterated game with another memory is the repeated game of its payoffs."""
+    from lola_sym._cli_commands import _game
+    got = _game(build_parser().parse_args(["train", *argv, "--rule", "nl"]))
+    assert got.spec() == want().spec() and got.name == want().name
+
+
+@pytest.mark.slow
+def test_train_ipd_with_memory_two(capsys):
+    """The memory-2 IPD from the command line (21 logits per agent); compiles its NL field."""
+    out = run_json(["train", "--game", "ipd", "--memory", "2", "--rule", "nl", "--runs", "2",
+                    "--steps", "2"], capsys)
+    tr = train(games.ipd_memory2(), "nl", runs=2, steps=2)
+    assert out["game"] == "IPD (memory 2)" and np.shape(out["final_theta1"]) == (2, 21)
+    np.testing.assert_array_equal(np.array(out["final_theta2"]), tr.theta2[-1])
+
+
+@pytest.mark.parametrize("argv, n, dims", [
+    (["--game", "ipd", "--memory", "0"], 2, 1),
+    (["--game", "rps", "--memory", "0"], 2, 2),
+    (["--game", "three_player_ipd", "--memory", "0", "--gamma", "0.9"], 3, 1),
+    (["--game", "contribution", "--players", "4", "--memory", "0"], 4, 1),
+])
+def test_train_and_compare_take_repeated_games(argv, n, dims, capsys):
+    out = run_json(["train", *argv, "--rule", "lola", "--eta", "0.5", "--runs", "2",
+                    "--steps", "2"], capsys)
+    assert len(out["reward_mean"]) == n and np.shape(out["final_thetas"]) == (n, 2, dims)
+    cmp_ = run_json(["compare", *argv, "--rules", "nl", "lola", "--runs", "2", "--steps", "2"],
+                    capsys)
+    assert [len(o["reward_mean"]) for o in cmp_["outcomes"]] == [n, n]
+
+
+def test_compare_three_players_defaults_to_the_n_player_rules(capsys):
+    from lola_sym.compare import default_rules
+    out = run_json(["compare", "--game", "contribution", "--memory", "0", "--runs", "2",
+                    "--steps", "2"], capsys)
+    g = games.contribution(memory=0)
+    assert [o["rule"] for o in out["outcomes"]] == list(default_rules(g)) != []
+    assert out["target"] is None
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["train", "--game", "contribution", "--players", "6", "--rule", "nl"],
+     ["argument --players", "2 to 5"]),
+    (["train", "--game", "contribution", "--players", "1", "--rule", "nl"], ["--players"]),
+    (["train", "--game", "contribution", "--players", "2.5", "--rule", "nl"], ["--players"]),
+    (["train", "--game", "ipd", "--memory", "3", "--rule", "nl"], ["argument --memory", "0 to 2"]),
+    (["train", "--game", "ipd", "--memory", "-1", "--rule", "nl"], ["--memory"]),
+    (["train", "--game", "contribution", "--players", "5", "--memory", "2", "--rule", "nl"],
+     ["--players, --memory", "1024 states"]),
+    (["train", "--game", "rps", "--memory", "2", "--rule", "nl"], ["--memory", "81 states"]),
+    (["train", "--game", "contribution", "--cf", "0", "--rule", "nl"], ["--cf", "positive"]),
+    (["train", "--game", "ipd", "--players", "3", "--rule", "nl"], ["--players 3", "2 players"]),
+    (["train", "--game", "three_player_ipd", "--players", "4", "--rule", "nl"],
+     ["--players 4", "3 players"]),
+    (["train", "--game", "ipd", "--cf", "2", "--rule", "nl"], ["--cf", "contribution"]),
+    (["train", "--game", "tandem", "--memory", "1", "--rule", "nl"], ["--memory", "one-shot"]),
+    (["train", "--game", "ipd_memory2", "--memory", "1", "--rule", "nl"],
+     ["--memory 1", "has memory 2"]),
+    (["train", "--game", "contribution", "--rule", "sos"],
+     ["--rule", "'sos' needs exactly two players"]),
+    (["train", "--game", "contribution", "--rule", "nl", "--rule2", "lola"],
+     ["--rule2", "3-player"]),
+    (["compare", "--game", "contribution", "--rules", "nl", "cgd"],
+     ["--rules cgd", "needs exactly two players"]),
+    (["compare", "--game", "contribution", "--target", "tft"], ["'tft'", "two-player"]),
+    (["tournament", "--memory", "2"], ["memory-1", "IPD (memory 2)"]),
+    (["fixed-points", "--game", "three_player_ipd", "--rule", "nl"], ["two-player game"]),
+    (["stability", "--game", "contribution", "--rule", "nl", "--theta1", "0", "--theta2", "0"],
+     ["two-player game", "3-player"]),
+    (["stability", "--game", "rps", "--rule", "nl", "--theta1", "0", "--theta2", "0",
+      "--exact-threshold"], ["--exact-threshold", "one-shot"]),
+    (["fixed-points", "--game", "ipd", "--memory", "0", "--rule", "nl", "--exact"],
+     ["--exact", "one-shot"]),
+    (["derive", "--game", "rps", "--rule", "nl"], ["derive", "repeated game"]),
+    (["derive", "--game", "ipd", "--memory", "2", "--rule", "nl"], ["memory 2"]),
+])
+def test_games_a_command_cannot_take_exit_2(argv, words, monkeypatch, capsys):
+    """Bad --players/--memory/--cf values and games outside a command's reach are usage errors,
+    refused in one line before anything is compiled or trained."""
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("ran although the arguments are bad")
+    from lola_sym import _cli_commands
+    monkeypatch.setattr(_cli_commands, "update_field", must_not_run, raising=False)
+    monkeypatch.setattr(_cli_commands, "train_in_chunks", must_not_run)
+    for module in ("lola_sym.compare", "lola_sym.tournament"):
+        monkeypatch.setattr(sys.modules[module], "train", must_not_run)
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"lola-sym {argv[0]}: error: ") and "Traceback" not in str(err)
+    assert all(w in err[-1] for w in words), err[-1]

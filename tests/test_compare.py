@@ -89,3 +89,44 @@ def test_bad_arguments(args, kwargs, match):
 def test_bad_rule_spec_type():
     with pytest.raises(TypeError, match="a rule must be a name"):
         compare(games.ipd(), [3], runs=2, steps=1)
+
+
+# ------------------------------------------------------------- more than two players
+def test_three_players_default_rules_and_shared_starts():
+    """With three players compare runs the n-player rules tagged "compare" (a registry query)
+    from one draw, and each outcome is train's (memory 0: small programs)."""
+    from lola_sym.compare import default_rules
+    from lola_sym.rules import RULES, rule_names
+    g = games.contribution(3, "1.8", memory=0)
+    rules = default_rules(g)
+    assert rules == tuple(r for r in rule_names("compare") if "n_player" in RULES[r].tags)
+    c = compare(g, runs=4, steps=5, seed=2, eta=0.5)
+    assert [o.rule for o in c.outcomes] == list(rules) and c.target is None
+    lola = c.trajectories["lola"]
+    direct = train(g, "lola", thetas=[t[0] for t in c.trajectories["nl"].thetas], steps=5,
+                   eta=0.5)
+    assert all(np.array_equal(a, b) for a, b in zip(lola.thetas, direct.thetas))
+    o = c["lola"]
+    r = direct.final_reward
+    assert o.reward_mean == pytest.approx(tuple(r.mean(axis=0)), abs=1e-14)
+    assert (o.r1_mean, o.r2_std) == pytest.approx((r[:, 0].mean(), r[:, 1].std()), abs=1e-14)
+    assert "R3" in c.format().splitlines()[1] and len(json.loads(json.dumps(c.as_dict()))[
+        "outcomes"][0]["reward_mean"]) == 3
+
+
+def test_three_players_callable_target_gets_every_agent():
+    g = games.contribution(3, "1.8", memory=0)
+    c = compare(g, ["nl"], runs=3, steps=2, target=lambda a, b, c: np.abs(a - c)[..., 0])
+    tr = c.trajectories["nl"]
+    d = np.abs(tr.thetas[0][-1] - tr.thetas[2][-1])[..., 0]
+    assert c["nl"].distance_mean == pytest.approx(d.mean(), abs=1e-14)
+
+
+@pytest.mark.parametrize("rules, kwargs, match", [
+    (["nl", "sos"], {}, "rule 'sos' needs exactly two players"),
+    (["nl"], {"target": "tft"}, "target 'tft' is defined for two-player games"),
+    (["nl"], {"target": "nash"}, "target 'nash' is defined for two-player games"),
+])
+def test_three_players_bad_arguments(rules, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        compare(games.contribution(3, "1.8", memory=0), rules, runs=2, steps=1, **kwargs)

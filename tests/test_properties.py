@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lola_sym import games
-from lola_sym.field import FieldError, compiled_program, update_field
+from lola_sym.field import FieldError, update_field
+from lola_sym.values import compiled_value
 from lola_sym.rules import RULES
 
 import reference
@@ -91,9 +92,9 @@ def test_values_of_huge_and_tiny_games_match_mpmath(game, t1, t2):
 @given(game=scaled_games())
 def test_scaled_games_compile_on_llvm_and_numpy_alike(game):
     t = np.linspace(-2, 2, 5)
-    c = compiled_program(game, "value", "c")[0](t, -t)
+    c = compiled_value(game, "c")(t, -t)
     for backend in ("llvm", "numpy"):
-        other = compiled_program(game, "value", backend)[0](t, -t)
+        other = compiled_value(game, backend)(t, -t)
         np.testing.assert_allclose(other, c, rtol=1e-12, atol=1e-300)
 
 
