@@ -15,7 +15,7 @@ import json
 import time
 
 import lola_sym as ls
-from lola_sym.compare import DEFAULT_RULES, compare
+from lola_sym.dynamics.compare import DEFAULT_RULES, compare
 
 SETTINGS = {
     "ipd": dict(delta=1.0, eta=1.0, steps=200, init_std=1.0),

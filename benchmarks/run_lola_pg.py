@@ -9,7 +9,7 @@ fresh episodes of ``horizon`` steps per run and update
 experiments (the paper's PG setting, actor step 0.005 on twice the batch
 mean, batch 4000, 150-step episodes, needs about a hundred times more updates
 than fit here; see ``train_pg``). The average reward per step (1 - gamma) V
-and the TFT criterion (lola_sym.reproduce.tft_like) are computed exactly from
+and the TFT criterion (lola_sym.report.reproduce.tft_like) are computed exactly from
 the final parameters. Settings:
 
 * NL-PG: REINFORCE with a leave-one-out baseline;
@@ -26,7 +26,7 @@ import numpy as np
 
 from lola_sym import games
 from lola_sym.sampling.opponent_model import train_pg
-from lola_sym.reproduce import nash_distance
+from lola_sym.report.reproduce import nash_distance
 
 #: Table 3 of the paper (IPD): setting -> (R mean, R std, %TFT).
 PAPER = {"NL-PG": (-1.98, 0.00, 20.0), "LOLA-PG": (-1.17, 0.34, 66.4)}
@@ -75,7 +75,7 @@ def main():
               f"{R[:, 1].mean():+6.2f} ({R[:, 1].std():.2f}) {R.mean():+6.2f} ({R.std():.2f}) "
               f"{extra:>6} {p_r:>13} {p_t:>10} {secs:7.0f}")
     print("R = exact average reward per step (1 - gamma) V of the final parameters, mean (std) "
-          "over runs; %TFT over both agents of every run (lola_sym.reproduce.tft_like: "
+          "over runs; %TFT over both agents of every run (lola_sym.report.reproduce.tft_like: "
           "cooperate in s0, CC, DC, defect in CD, DD, own perspective).")
 
 

@@ -2,7 +2,7 @@
 
 Run: python derivations/rules.py [--out-dir derivations/rules]
 
-Each page (lola_sym.derive.rule_page) gives the rule's definition in the
+Each page (lola_sym.report.derive.rule_page) gives the rule's definition in the
 package's convention and in its source's, where it comes from, and its exact
 form on one-shot matching pennies with symbolic hyper-parameters, with the
 Jacobian at theta = 0. The committed pages are checked to be up to date by
@@ -12,7 +12,7 @@ tests/test_derivations.py.
 import argparse
 import pathlib
 
-from lola_sym.derive import rule_page, write_pages
+from lola_sym.report.derive import rule_page, write_pages
 from lola_sym.rules import RULES
 
 HERE = pathlib.Path(__file__).parent / "rules"

@@ -10,23 +10,23 @@ from lola_sym.games import IteratedGame, iterated
 from lola_sym.layout import from_release, policy, to_release
 from lola_sym.program import Program, sigmoid
 from lola_sym.rules import RULES, get_rule
-from lola_sym.training import DivergenceError, Trajectory, train
+from lola_sym.dynamics.training import DivergenceError, Trajectory, train
 from lola_sym.consistency import consistency, expected_consistency
 from lola_sym.differentiable import DifferentiableGame, differentiable
 from lola_sym.sampling.rollouts import Rollouts, rollout, exact_targets, truncation_bias
 from lola_sym.sampling.estimators import estimate, ESTIMATORS
 from lola_sym.sampling.verify import bias_variance, check_gradient, GradientCheckError
 from lola_sym.sampling.opponent_model import fit_policy, model_opponent, train_om, train_pg
-from lola_sym.compare import Comparison, compare
+from lola_sym.dynamics.compare import Comparison, compare
 from lola_sym.jacobian import exact_jacobian, jacobian, symbolic_jacobian
 from lola_sym.fixed_points import FixedPoint, exact_fixed_points, find_fixed_points
 from lola_sym.stability import Stability, classify, game_hessian
 from lola_sym.thresholds import exact_lr_threshold
 from lola_sym.portraits import basins, vector_field
-from lola_sym.nash_report import matching_pennies_report
-from lola_sym.tournament import tournament
+from lola_sym.report.nash_report import matching_pennies_report
+from lola_sym.dynamics.tournament import tournament
 from lola_sym.sampling.memory_one import long_run_reward, to_memory_one
-from lola_sym.derive import render, rule_page
+from lola_sym.report.derive import render, rule_page
 
 from lola_sym._version import __version__
 
@@ -44,8 +44,8 @@ __all__ = ["games", "IteratedGame", "iterated", "update_field", "UpdateField", "
 
 
 def __getattr__(name):
-    """``lola_sym.plots`` on first use (matplotlib is not imported with the package)."""
+    """``lola_sym.report.plots`` on first use (matplotlib is not imported with the package)."""
     if name == "plots":
         import importlib
-        return importlib.import_module("lola_sym.plots")
+        return importlib.import_module("lola_sym.report.plots")
     raise AttributeError(f"module 'lola_sym' has no attribute {name!r}")

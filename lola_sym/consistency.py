@@ -126,7 +126,7 @@ def expected_consistency(game, rule, eta, low: float = -1.0, high: float = 1.0, 
     128
     """
     check_game(game)
-    from lola_sym.training import as_generator
+    from lola_sym.dynamics.training import as_generator
     eta = _eta(rule, eta)
     lo, hi = check_real(low, "low"), check_real(high, "high")
     if not hi > lo:

@@ -34,7 +34,7 @@ from lola_sym._validation import check_game, as_params, check_positive_int, chec
 from lola_sym.jacobian import explicit_field, jacobian_function
 from lola_sym.program import sigmoid
 from lola_sym.rules import get_rule
-from lola_sym.training import as_generator
+from lola_sym.dynamics.training import as_generator
 
 __all__ = ["FixedPoint", "find_fixed_points", "exact_fixed_points", "residual"]
 

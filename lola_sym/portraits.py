@@ -3,7 +3,7 @@ r"""Vector fields on a plane of parameters and basins of attraction (data for pl
 Two-parameter games (one logit or coordinate per agent) are shown on their
 own plane :math:`(\theta_1, \theta_2)`; larger games on a plane through a base
 point spanned by two chosen coordinates ``axes = ((agent, index), (agent, index))``.
-:func:`lola_sym.plots.phase_portrait` and :func:`lola_sym.plots.basins` draw the results.
+:func:`lola_sym.report.plots.phase_portrait` and :func:`lola_sym.report.plots.basins` draw the results.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lola_sym._validation import as_params, check_positive_int, check_real
-from lola_sym.training import train
+from lola_sym.dynamics.training import train
 
 __all__ = ["vector_field", "basins", "Basins", "plane_points"]
 

@@ -89,7 +89,7 @@ $\delta = \eta = 1$, 200 updates, 50 runs, $\theta \sim \mathcal N(0, 1)$, $\gam
 IPD and $0.9$ for IMP.
 """),
     code(SETUP + """from lola_sym import policy, train
-from lola_sym.reproduce import PAPER_TABLE3, format_table, lola2018, nash_distance, tft_like
+from lola_sym.report.reproduce import PAPER_TABLE3, format_table, lola2018, nash_distance, tft_like
 """),
     md("The knobs: the paper's full size runs in a few seconds, so these are the paper's settings."),
     params("""
@@ -150,7 +150,7 @@ for r in rows:
   cooperation ($R \approx -1.06$): the paper's headline result, reproduced within about one
   standard error of its means (column z). The paper's NL-Ex standard deviation (0.14) hints at an occasional run that
   did not defect; with exact gradients and this seed every NL run defects.
-* *%TFT.* The paper does not define its criterion. Ours (documented in `lola_sym.reproduce`) is
+* *%TFT.* The paper does not define its criterion. Ours (documented in `lola_sym.report.reproduce`) is
   strict: an agent counts as TFT-like only if all five probabilities are on the tit-for-tat side
   of 1/2 (cooperate in $s_0$, CC and DC; defect in CD and DD, own perspective). It yields fewer
   TFT agents than the paper's 81 %; we report the difference rather than tune a definition to
@@ -171,7 +171,7 @@ assert imp_rows["LOLA-Ex"].nash_distance < imp_rows["NL-Ex"].nash_distance
 
 The same trainings again, keeping the whole trajectories for the figures. `train` draws the
 initial parameters from the same seed as `lola2018`, so these are exactly the runs of the table.
-Every figure function of `lola_sym.plots` returns a matplotlib `Figure` (Agg canvas, no display
+Every figure function of `lola_sym.report.plots` returns a matplotlib `Figure` (Agg canvas, no display
 needed); in a notebook it shows inline.
 """),
     code("""
@@ -274,7 +274,7 @@ $g_1 = \nabla_1 V^1 + \eta\, (\nabla_2 V^1)^\top \nabla_1 \nabla_2 V^2$, where t
 $\chi_1 = (\nabla_2 V^1)^\top \nabla_1 \nabla_2 V^2$ is the derivative of $\nabla_1 V^2$ along
 the opponent's naive step.
 """),
-    code(SETUP + """from lola_sym.derive import derivation, expanded_size, render
+    code(SETUP + """from lola_sym.report.derive import derivation, expanded_size, render
 
 sp.init_printing(use_latex="mathjax")
 """),
@@ -485,7 +485,7 @@ One-shot matching pennies: $p_i = \sigma(\theta_i)$, $V^1 = -(2p_1 - 1)(2p_2 - 1
 Iterated matching pennies (IMP): memory-1 policies, $\gamma = 0.9$.
 """),
     code(SETUP + """from lola_sym import train
-from lola_sym.reproduce import nash_distance
+from lola_sym.report.reproduce import nash_distance
 
 sp.init_printing(use_latex="mathjax")
 """),
@@ -704,7 +704,7 @@ lookahead $\alpha$; e.g. its LOLA is $g = (I - \alpha H_o)\xi - \alpha\chi$ (bot
 paper's own Eq. 4.4 keeps only the shaping term, $\xi - \alpha\chi$.
 """),
     code(SETUP + """from lola_sym import train
-from lola_sym.derive import derivation
+from lola_sym.report.derive import derivation
 """),
     params("""
 RUNS = 20            # runs per rule on the IPD

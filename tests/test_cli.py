@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from lola_sym import games, train
-from lola_sym._cli_support import train_in_chunks
+from lola_sym.cli.support import train_in_chunks
 from lola_sym.cli import build_parser, main
 from lola_sym.field import forget_compiled, update_field
 from lola_sym.stability import classify
-from lola_sym.training import DivergenceError
+from lola_sym.dynamics.training import DivergenceError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 COMMANDS = ("reproduce", "derive", "train", "compare", "tournament", "fixed-points", "stability",
@@ -62,7 +62,7 @@ def test_reproduce_table(capsys):
 
 def test_reproduce_lola2018_defaults_are_the_papers(capsys):
     args = build_parser().parse_args(["reproduce", "lola2018"])
-    from lola_sym._cli_commands import _REPRODUCE_DEFAULTS
+    from lola_sym.cli.commands import _REPRODUCE_DEFAULTS
     assert args.runs is None and _REPRODUCE_DEFAULTS["lola2018"] == dict(
         runs=50, steps=200, delta=1.0, eta=1.0)
 
@@ -442,9 +442,9 @@ def test_arguments_refused_by_the_library_exit_2_before_running(argv, words, mon
     derived; the library's refusal of them was exit code 1."""
     def must_not_run(*args, **kwargs):
         raise AssertionError("ran although the arguments are bad")
-    from lola_sym import _cli_commands
+    from lola_sym.cli import commands as _cli_commands
     monkeypatch.setattr(_cli_commands, "train_in_chunks", must_not_run)
-    for module in ("lola_sym.compare", "lola_sym.tournament"):   # names shadowed in lola_sym
+    for module in ("lola_sym.dynamics.compare", "lola_sym.dynamics.tournament"):   # names shadowed in lola_sym
         monkeypatch.setattr(sys.modules[module], "train", must_not_run)
     assert exit_code(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -488,7 +488,7 @@ def test_failures_while_running_exit_1_in_one_line_under_warnings_as_errors(fail
     """python -W error::RuntimeWarning (or PYTHONWARNINGS=error) turns numpy's overflow
     warnings into exceptions: they, ArithmeticError (FloatingPointError, OverflowError) and the
     library's ValueError while running are one line and exit code 1, never a traceback."""
-    from lola_sym import _cli_commands
+    from lola_sym.cli import commands as _cli_commands
 
     def failing(*args, **kwargs):
         fail()
@@ -501,7 +501,7 @@ def test_failures_while_running_exit_1_in_one_line_under_warnings_as_errors(fail
 
 
 def test_warnings_of_a_successful_run_are_one_line_each(monkeypatch, capsys):
-    from lola_sym import _cli_commands
+    from lola_sym.cli import commands as _cli_commands
     real = _cli_commands.train_in_chunks
 
     def noisy(*args, **kwargs):
@@ -649,10 +649,11 @@ def _imported_modules(module) -> set:
 def test_the_commands_do_not_import_the_entry_point():
     """cli imports _cli_commands (when a command runs) and _cli_support; neither imports cli
     back (UsageError lives in _cli_support, re-exported by cli)."""
-    from lola_sym import _cli_support, cli
-    assert "lola_sym.cli" not in _imported_modules("lola_sym._cli_commands")
-    assert "lola_sym.cli" not in _imported_modules("lola_sym._cli_support")
-    assert "lola_sym._cli_commands" in _imported_modules("lola_sym.cli")   # the check can fail
+    import lola_sym.cli as cli
+    from lola_sym.cli import support as _cli_support
+    assert "lola_sym.cli" not in _imported_modules("lola_sym.cli.commands")
+    assert "lola_sym.cli" not in _imported_modules("lola_sym.cli.support")
+    assert "lola_sym.cli.commands" in _imported_modules("lola_sym.cli")   # the check can fail
     assert cli.UsageError is _cli_support.UsageError
 
 
@@ -685,7 +686,7 @@ def test_train_contribution_game_with_three_players(capsys):
 def test_game_options_build_the_catalogue_game(argv, want):
     """--game with --memory/--players/--cf/--gamma is the catalogue constructor's game; a 2x2
     iterated game with another memory is the repeated game of its payoffs."""
-    from lola_sym._cli_commands import _game
+    from lola_sym.cli.commands import _game
     got = _game(build_parser().parse_args(["train", *argv, "--rule", "nl"]))
     assert got.spec() == want().spec() and got.name == want().name
 
@@ -716,7 +717,7 @@ def test_train_and_compare_take_repeated_games(argv, n, dims, capsys):
 
 
 def test_compare_three_players_defaults_to_the_n_player_rules(capsys):
-    from lola_sym.compare import default_rules
+    from lola_sym.dynamics.compare import default_rules
     out = run_json(["compare", "--game", "contribution", "--memory", "0", "--runs", "2",
                     "--steps", "2"], capsys)
     g = games.contribution(memory=0)
@@ -765,10 +766,10 @@ def test_games_a_command_cannot_take_exit_2(argv, words, monkeypatch, capsys):
     refused in one line before anything is compiled or trained."""
     def must_not_run(*args, **kwargs):
         raise AssertionError("ran although the arguments are bad")
-    from lola_sym import _cli_commands
+    from lola_sym.cli import commands as _cli_commands
     monkeypatch.setattr(_cli_commands, "update_field", must_not_run, raising=False)
     monkeypatch.setattr(_cli_commands, "train_in_chunks", must_not_run)
-    for module in ("lola_sym.compare", "lola_sym.tournament"):
+    for module in ("lola_sym.dynamics.compare", "lola_sym.dynamics.tournament"):
         monkeypatch.setattr(sys.modules[module], "train", must_not_run)
     assert exit_code(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()

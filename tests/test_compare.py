@@ -1,4 +1,4 @@
-"""Comparison of rules from shared seeds (lola_sym.compare)."""
+"""Comparison of rules from shared seeds (lola_sym.dynamics.compare)."""
 
 import json
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lola_sym import games, policy, train
-from lola_sym.compare import compare, default_target, target_distance
+from lola_sym.dynamics.compare import compare, default_target, target_distance
 
 
 def test_every_rule_starts_from_the_same_parameters_and_matches_train():
@@ -95,7 +95,7 @@ def test_bad_rule_spec_type():
 def test_three_players_default_rules_and_shared_starts():
     """With three players compare runs the n-player rules tagged "compare" (a registry query)
     from one draw, and each outcome is train's (memory 0: small programs)."""
-    from lola_sym.compare import default_rules
+    from lola_sym.dynamics.compare import default_rules
     from lola_sym.rules import RULES, rule_names
     g = games.contribution(3, "1.8", memory=0)
     rules = default_rules(g)

@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 
 from lola_sym import games, update_field
-from lola_sym.derive import (CLOSED_MAX_OPS, RENDER_MAX_SECONDS, check_derivation, derivation,
+from lola_sym.report.derive import (CLOSED_MAX_OPS, RENDER_MAX_SECONDS, check_derivation, derivation,
                              expanded_size, render, rule_page)
 from lola_sym.field import derive
 from lola_sym.rules import RULES
@@ -298,7 +298,7 @@ def test_cost_estimate_sees_low_degrees_at_nash_points():
     """The degree bound of the exact Jacobian at theta = 0 is the true degree: at matching
     pennies' Nash point every lookahead shift vanishes and HOLA's stays low (a bound by the
     order alone would be 2**(order+1) - 2, and refuse pages written in seconds)."""
-    from lola_sym._derive_forms import cost_estimate, polynomial_work
+    from lola_sym.report.derive_forms import cost_estimate, polynomial_work
     eta = sp.Symbol("eta", positive=True)
     for name, order in (("matching_pennies", 4), ("tandem", 3)):
         game = games.by_name(name)

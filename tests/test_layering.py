@@ -26,13 +26,9 @@ LAYERS = (
                                       "lola_sym.sampling", "lola_sym.jacobian",
                                       "lola_sym.fixed_points", "lola_sym.stability",
                                       "lola_sym.thresholds", "lola_sym.portraits",
-                                      "lola_sym.consistency", "lola_sym.training",
-                                      "lola_sym.compare", "lola_sym.tournament")),
-    ("report", ("lola_sym.report", "lola_sym.derive", "lola_sym._derive_forms",
-                "lola_sym._rule_notes", "lola_sym.plots", "lola_sym.plots_dynamics",
-                "lola_sym._plot_support",
-                "lola_sym.reproduce", "lola_sym.nash_report")),
-    ("cli", ("lola_sym.cli", "lola_sym._cli_commands", "lola_sym._cli_support")),
+                                      "lola_sym.consistency")),
+    ("report", ("lola_sym.report",)),
+    ("cli", ("lola_sym.cli",)),
     ("package", ("lola_sym",)),
 )
 

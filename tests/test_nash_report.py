@@ -1,10 +1,10 @@
-"""The matching-pennies Nash convergence report (lola_sym.nash_report)."""
+"""The matching-pennies Nash convergence report (lola_sym.report.nash_report)."""
 
 import json
 
 import pytest
 
-from lola_sym.nash_report import _eigen_text, matching_pennies_report
+from lola_sym.report.nash_report import _eigen_text, matching_pennies_report
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_bad_input():
 
 def test_nash_report_arguments_are_validated():
     """Before: near=nan counted no run as converged; a string of rules was split in letters."""
-    from lola_sym.nash_report import matching_pennies_report
+    from lola_sym.report.nash_report import matching_pennies_report
     ok = dict(rules=["nl"], include=("one-shot",), runs=1, steps=1)
     nan = float("nan")
     cases = [("rules", "lola", TypeError), ("include", "one-shot", TypeError),

@@ -9,7 +9,7 @@ from lola_sym.layout import SWAP, policy
 from lola_sym.sampling.opponent_model import (OpponentModel, SampleTrajectory, fit_policy, model_opponent,
                                      train_om, train_pg)
 from lola_sym.sampling.rollouts import rollout
-from lola_sym.training import DivergenceError, train
+from lola_sym.dynamics.training import DivergenceError, train
 from tolerances import Z_MC
 
 #: LOLA-OM with 5000 episodes per step vs exact LOLA over 5 steps (delta = eta = 1): largest

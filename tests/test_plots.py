@@ -1,4 +1,4 @@
-"""Tests of lola_sym.plots: headless figures with the expected artists, saving, bad input."""
+"""Tests of lola_sym.report.plots: headless figures with the expected artists, saving, bad input."""
 
 import dataclasses
 import sys
@@ -15,7 +15,7 @@ from scipy.special import expit
 
 from lola_sym import bias_variance, games, train, update_field
 from lola_sym.layout import STATES
-from lola_sym.plots import (FIXED_POINT_STYLES, basins, estimator_error, final_policies,
+from lola_sym.report.plots import (FIXED_POINT_STYLES, basins, estimator_error, final_policies,
                             phase_portrait, training_curves)
 
 GRID = np.linspace(-1.0, 1.0, 21)
@@ -375,8 +375,8 @@ def test_the_figure_helpers_live_below_both_figure_modules():
         tree = ast.parse(Path(importlib.import_module(module).__file__).read_text())
         return ({a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
                 | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)})
-    assert "lola_sym.plots" not in imports("lola_sym.plots_dynamics")
-    assert not {"lola_sym.plots", "lola_sym.plots_dynamics"} & imports("lola_sym._plot_support")
-    assert "lola_sym.plots_dynamics" in imports("lola_sym.plots")      # the check can fail
-    from lola_sym import _plot_support, plots, plots_dynamics
+    assert "lola_sym.report.plots" not in imports("lola_sym.report.plots_dynamics")
+    assert not {"lola_sym.report.plots", "lola_sym.report.plots_dynamics"} & imports("lola_sym.report.plot_support")
+    assert "lola_sym.report.plots_dynamics" in imports("lola_sym.report.plots")      # the check can fail
+    from lola_sym.report import plot_support as _plot_support, plots, plots_dynamics
     assert plots._save is plots_dynamics._save is _plot_support._save

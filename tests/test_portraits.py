@@ -70,7 +70,7 @@ def test_bad_grids_and_points():
 
 
 def test_portrait_marks_classified_fixed_points():
-    from lola_sym.plots_dynamics import portrait
+    from lola_sym.report.plots_dynamics import portrait
     fig, pts = portrait(games.matching_pennies(), "nl", [-3, 3], [-3, 3], starts=6,
                         trajectories=2, delta=0.5, steps=50)
     assert pts == [{"x": 0.0, "y": 0.0, "label": "centre"}]
@@ -87,7 +87,7 @@ def test_portrait_marks_classified_fixed_points():
 
 
 def test_portrait_arguments_are_validated():
-    from lola_sym.plots_dynamics import portrait
+    from lola_sym.report.plots_dynamics import portrait
     from lola_sym.portraits import basins, plane_points, vector_field
     tandem = games.tandem()
     with pytest.raises(TypeError, match="x must"):

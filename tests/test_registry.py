@@ -11,12 +11,12 @@ import pytest
 import sympy as sp
 
 from lola_sym import games, update_field
-from lola_sym._derive_forms import combine_closed
+from lola_sym.report.derive_forms import combine_closed
 from lola_sym.cli import build_parser
-from lola_sym.compare import DEFAULT_RULES as COMPARE_RULES
-from lola_sym.nash_report import REPORT_RULES
+from lola_sym.dynamics.compare import DEFAULT_RULES as COMPARE_RULES
+from lola_sym.report.nash_report import REPORT_RULES
 from lola_sym.sampling.opponent_model import PG_RULES
-from lola_sym.tournament import DEFAULT_RULES as TOURNAMENT_RULES
+from lola_sym.dynamics.tournament import DEFAULT_RULES as TOURNAMENT_RULES
 from lola_sym.rules import RULES, TAGS, Rule, register, rule_names
 from lola_sym.rules.naive import derive_nl
 from tolerances import RTOL_EXACT_EVAL
@@ -26,7 +26,7 @@ FORMER_COMPARE = ("nl", "la", "lola", "lola_full", "exact_lola", "hola", "lola2"
                   "sga", "cgd")
 FORMER_TOURNAMENT = ("nl", "lola", "lola2", "la", "sos")
 FORMER_PG = ("nl", "lola")
-FORMER_SYMPLECTIC = ("sga", "sga_plain")     # lola_sym._derive_forms.combine_closed
+FORMER_SYMPLECTIC = ("sga", "sga_plain")     # lola_sym.report.derive_forms.combine_closed
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_the_rule_notes_cover_the_registry():
     """The derivation pages' notes are keyed by rule: one per rule, one combination formula
     per combined rule (the notes belong with the rules; until they move, this keeps the
     keys and the registry in step)."""
-    from lola_sym._rule_notes import COMBINATIONS, NOTES
+    from lola_sym.report.rule_notes import COMBINATIONS, NOTES
     assert set(NOTES) == set(RULES)
     assert set(COMBINATIONS) == set(rule_names("combined"))
 

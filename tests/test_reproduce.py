@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lola_sym.layout import policy
-from lola_sym.reproduce import format_table, lola2018, nash_distance, tft_like
+from lola_sym.report.reproduce import format_table, lola2018, nash_distance, tft_like
 from tolerances import MAX_IMP_LOLA_STD, TOL_IPD_LOLA_MEAN, TOL_IPD_NL_MEAN
 
 
@@ -55,7 +55,7 @@ def test_tft_criterion_and_nash_distance():
 def test_table_says_which_settings_had_diverged_runs():
     """Diverged runs are frozen and included in R: the table must say so, not look normal
     (--delta 1e308 printed an ordinary table with every run diverged)."""
-    from lola_sym.reproduce import Row
+    from lola_sym.report.reproduce import Row
     ok = Row("IPD", "NL-Ex", -1.0, 0.1, -1.0, 0.1, -1.0, 0.1, 50.0, None, 0, None, None, None)
     bad = Row("IMP", "LOLA-Ex", 0.0, 0.1, 0.0, 0.1, 0.0, 0.1, None, 0.3, 7, None, None, None)
     assert "diverged" not in format_table([ok])

@@ -5,7 +5,7 @@ import pytest
 
 from lola_sym import games, update_field
 from lola_sym.consistency import consistency, expected_consistency
-from lola_sym.training import train
+from lola_sym.dynamics.training import train
 from tolerances import RTOL_EXACT_EVAL
 
 LOOKAHEAD = ["la", "lola", "lola_full", "exact_lola", "lola2", "hola"]

@@ -7,7 +7,7 @@ import sympy as sp
 from lola_sym import games, train
 from lola_sym.differentiable import differentiable
 from lola_sym.jacobian import jacobian
-from lola_sym.reproduce import nash_distance
+from lola_sym.report.reproduce import nash_distance
 from tolerances import ATOL_FIXED_POINT
 from lola_sym.stability import (classify, classify_flow, classify_map,
                                 lr_threshold, spectral_radius)

@@ -17,10 +17,10 @@ from scipy.special import expit
 from lola_sym.games import battle_of_sexes, iterated, ipd, matching_pennies
 from lola_sym.layout import _POLICIES, policy
 from lola_sym.sampling.rollouts import chain
-from lola_sym.tournament import (Pairing, TournamentResult, from_memory_one, long_run_reward,
+from lola_sym.dynamics.tournament import (Pairing, TournamentResult, from_memory_one, long_run_reward,
                                  stationary_distribution, to_axelrod, to_axelrod_game,
                                  to_memory_one, tournament)
-from lola_sym.training import train
+from lola_sym.dynamics.training import train
 from tolerances import ATOL_SATURATED, EPS, TOL_IPD_NL_MEAN, Z_MC
 
 # Named tolerances of this module (candidates for tests/tolerances.py):
@@ -475,7 +475,7 @@ def test_axelrod_sampled_first_move_frequency(axl):
 
 def test_axelrod_match_estimates_the_long_run_reward(axl):
     """Cross-check: exact long-run average vs seeded fixed-length Axelrod matches."""
-    from lola_sym.tournament import simulate_axelrod
+    from lola_sym.dynamics.tournament import simulate_axelrod
     g = ipd()
     rng = np.random.default_rng(3)
     t1, t2 = rng.normal(0, 1.5, size=5), rng.normal(0, 1.5, size=5)

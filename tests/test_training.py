@@ -1,10 +1,10 @@
-"""Tests of lola_sym.training."""
+"""Tests of lola_sym.dynamics.training."""
 
 import numpy as np
 import pytest
 
 from lola_sym import games, update_field
-from lola_sym.training import DivergenceError, as_generator, train
+from lola_sym.dynamics.training import DivergenceError, as_generator, train
 from tolerances import ATOL_ONE_STEP
 
 

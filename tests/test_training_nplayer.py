@@ -1,4 +1,4 @@
-"""Training on repeated games of more than two players and of memory 0 or 2 (lola_sym.training).
+"""Training on repeated games of more than two players and of memory 0 or 2 (lola_sym.dynamics.training).
 
 The reference is a hand-written loop of theta_i += delta * g_i(theta) over fields from
 lola_sym.update_field; outcome statistics are over 20 seeds with named margins.
@@ -9,7 +9,7 @@ import pytest
 from scipy.special import expit
 
 from lola_sym import games, update_field
-from lola_sym.training import DivergenceError, initial_parameters, train
+from lola_sym.dynamics.training import DivergenceError, initial_parameters, train
 
 #: train vs the hand-written loop: the same arithmetic (theta + delta * g) on the same fields
 ATOL_SAME_STEPS = 1e-13

@@ -21,7 +21,7 @@ import sympy as sp
 __all__ = ["Rule", "Bound", "register", "get_rule", "rule_names", "RULES", "TAGS"]
 
 #: The tags a rule may carry (:attr:`Rule.tags`) and what each says about it. Lists of
-#: rules (the defaults of :func:`~lola_sym.compare.compare`, the tournament, the report)
+#: rules (the defaults of :func:`~lola_sym.dynamics.compare.compare`, the tournament, the report)
 #: are queries of the registry by tag (:func:`rule_names`), never hand-kept tuples.
 TAGS = {
     "lookahead": "anticipates the opponent's learning step of size eta (LookAhead and the LOLA "
@@ -35,11 +35,11 @@ TAGS = {
                        "lola_sym.sampling.opponent_model.train_pg can train it from rollouts",
     "lola2018_tournament": "a rule of the LOLA paper's tournament (Foerster et al. 2018, "
                            "Table 4): NL, LOLA and second-order LOLA",
-    "compare": "run by default when rules are compared side by side (lola_sym.compare); "
+    "compare": "run by default when rules are compared side by side (lola_sym.dynamics.compare); "
                "variants such as SGA with a fixed lambda are left out",
     "n_player": "defined for any number of players (the n-player forms of Letcher et al. "
                 "2019, Sec. 2); rules without it need exactly two",
-    "tournament": "in the default round-robin tournament (lola_sym.tournament): the LOLA "
+    "tournament": "in the default round-robin tournament (lola_sym.dynamics.tournament): the LOLA "
                   "paper's rules, then LookAhead and SOS",
 }
 

@@ -33,7 +33,7 @@ from scipy.special import expit, logsumexp, softmax
 from lola_sym._validation import as_params, check_positive_int, check_real
 from lola_sym.games import ipd
 from lola_sym.layout import LOGIT_CLIP, SWAP
-from lola_sym.training import as_generator
+from lola_sym.dynamics.training import as_generator
 
 __all__ = ["to_memory_one", "from_memory_one", "stationary_distribution", "long_run_reward",
            "to_axelrod", "to_axelrod_game", "simulate_axelrod", "INITIAL_MODES"]

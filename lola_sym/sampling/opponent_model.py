@@ -25,8 +25,8 @@ estimate from a fresh seeded batch of rollouts at every step. **LOLA-PG /
 NL-PG** (:func:`train_pg`): every gradient, Hessian and LOLA correction
 estimated from rollouts (:mod:`lola_sym.sampling.estimators`). Both record the exact
 average reward per step :math:`(1 - \gamma) V` of the parameters and the
-tit-for-tat criterion of :func:`lola_sym.reproduce.tft_like`, and detect
-divergence as :func:`lola_sym.training.train` does.
+tit-for-tat criterion of :func:`lola_sym.report.reproduce.tft_like`, and detect
+divergence as :func:`lola_sym.dynamics.training.train` does.
 
 References
 ----------
@@ -50,7 +50,7 @@ from lola_sym.games.outcomes import tft_like
 from lola_sym.sampling.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, TERMINATIONS, Rollouts,
                                _check_game, rollout)
 from lola_sym.rules import get_rule, rule_names
-from lola_sym.training import DivergenceError, as_generator
+from lola_sym.dynamics.training import DivergenceError, as_generator
 
 __all__ = ["OpponentModel", "fit_policy", "model_opponent", "SampleTrajectory", "train_om",
            "train_pg", "PRIOR", "PG_RULES"]
@@ -280,7 +280,7 @@ class SampleTrajectory:
 
     @property
     def tft(self) -> np.ndarray:
-        """TFT criterion of :func:`lola_sym.reproduce.tft_like`, (steps + 1, runs, 2)."""
+        """TFT criterion of :func:`lola_sym.report.reproduce.tft_like`, (steps + 1, runs, 2)."""
         return np.stack([tft_like(self.theta1), tft_like(self.theta2)], axis=-1)
 
     @property
@@ -291,7 +291,7 @@ class SampleTrajectory:
 
 def _setup(game, runs, steps, delta, seed, init_std, theta1, theta2, batch, horizon,
            on_divergence, max_abs, what):
-    """Validated sizes and the initial parameters (drawn as lola_sym.training.train draws them)."""
+    """Validated sizes and the initial parameters (drawn as lola_sym.dynamics.training.train draws them)."""
     _check_game(game)
     runs = check_positive_int(runs, "runs")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
@@ -350,7 +350,7 @@ def _ok(x, max_abs):
 
 class _Divergence:
     """Divergence bookkeeping shared by :func:`train_om` and :func:`train_pg` (as in
-    :func:`lola_sym.training.train`): a run whose parameters leave ``[-max_abs, max_abs]``
+    :func:`lola_sym.dynamics.training.train`): a run whose parameters leave ``[-max_abs, max_abs]``
     or stop being finite is reported, or frozen and recorded."""
 
     def __init__(self, runs, steps, max_abs, on_divergence, label):
@@ -419,18 +419,18 @@ def train_om(game, rule1: str = "lola", rule2: str | None = None, *, runs: int =
     run; agent 1 updates with the exact rule evaluated at
     :math:`(\theta_1, \hat\theta_2)` and agent 2 at :math:`(\hat\theta_1, \theta_2)`,
     the estimates coming from :func:`model_opponent` on those episodes.
-    Initial parameters are drawn exactly as :func:`lola_sym.training.train`
+    Initial parameters are drawn exactly as :func:`lola_sym.dynamics.training.train`
     draws them with the same seed.
 
     Parameters
     ----------
     hyper1, hyper2, **hyper
         Hyper-parameters and structural options of the rules, as in
-        :func:`lola_sym.training.train`: ``**hyper`` (e.g. ``eta=0.5``) go to
+        :func:`lola_sym.dynamics.training.train`: ``**hyper`` (e.g. ``eta=0.5``) go to
         every rule that takes them and must be taken by at least one; values
         are checked by each rule (e.g. a negative ``eta`` is refused).
     on_divergence : {"raise", "mark"}
-        Raise :class:`~lola_sym.training.DivergenceError` naming the runs and
+        Raise :class:`~lola_sym.dynamics.training.DivergenceError` naming the runs and
         update, or freeze the diverged runs and record them in ``diverged_at``.
     max_abs : float
         A parameter beyond this magnitude (or non-finite) counts as diverged.

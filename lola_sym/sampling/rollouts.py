@@ -40,7 +40,7 @@ from scipy.special import expit
 from lola_sym._validation import as_params, as_point, check_positive_int, check_result_size
 from lola_sym.layout import SWAP, _check_agent
 from lola_sym.rules import get_rule
-from lola_sym.training import as_generator
+from lola_sym.dynamics.training import as_generator
 
 __all__ = ["Rollouts", "rollout", "chain", "joint_distribution", "TERMINATIONS", "Targets",
            "exact_targets", "truncation_bias", "target_for", "QUANTITIES"]

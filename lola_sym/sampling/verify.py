@@ -34,7 +34,7 @@ from lola_sym.sampling.estimators import ESTIMATOR_BYTES_PER_STEP, ESTIMATORS, e
 from lola_sym.layout import STATES, SWAP, _check_agent
 from lola_sym.sampling.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, ROLLOUT_BYTES_PER_STEP,
                                _check_eta, _check_game, _check_quantity, exact_targets, rollout)
-from lola_sym.training import as_generator
+from lola_sym.dynamics.training import as_generator
 
 __all__ = ["BiasVariance", "bias_variance", "GradientCheck", "GradientCheckError",
            "check_gradient"]

@@ -58,11 +58,11 @@ import textwrap
 import warnings
 from fractions import Fraction
 
-from lola_sym._cli_support import UsageError
+from lola_sym.cli.support import UsageError
 
 __all__ = ["main", "build_parser", "UsageError"]
 
-#: Names of the ``--method`` choices (mirrors :data:`lola_sym.training.METHODS`).
+#: Names of the ``--method`` choices (mirrors :data:`lola_sym.dynamics.training.METHODS`).
 _METHODS = ("simultaneous", "extragradient", "optimistic")
 
 
@@ -342,11 +342,11 @@ def _rule_names() -> list:
 def _default_rules(command: str) -> str:
     """The rules ``command`` runs when none are named (its module's registry query)."""
     if command == "compare":
-        from lola_sym.compare import DEFAULT_RULES
+        from lola_sym.dynamics.compare import DEFAULT_RULES
     elif command == "tournament":
-        from lola_sym.tournament import DEFAULT_RULES
+        from lola_sym.dynamics.tournament import DEFAULT_RULES
     else:
-        from lola_sym.nash_report import REPORT_RULES as DEFAULT_RULES
+        from lola_sym.report.nash_report import REPORT_RULES as DEFAULT_RULES
     return " ".join(DEFAULT_RULES)
 
 
@@ -415,9 +415,9 @@ def _command(sub, name, summary, description, examples, func):
 
 
 def _run(name):
-    """Runner ``name`` of :mod:`lola_sym._cli_commands` (imported when used: fast ``--help``)."""
+    """Runner ``name`` of :mod:`lola_sym.cli.commands` (imported when used: fast ``--help``)."""
     def run(args):
-        from lola_sym import _cli_commands
+        from lola_sym.cli import commands as _cli_commands
         return getattr(_cli_commands, name)(args)
     return run
 
@@ -457,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     der = _command(sub, "derive", "Markdown derivation of a rule on a game",
                    "Derive a rule on a game exactly and print the derivation as Markdown "
-                   "(lola_sym.derive.render); hyper-parameters not given stay symbols.",
+                   "(lola_sym.report.derive.render); hyper-parameters not given stay symbols.",
                    ["lola-sym derive --game matching_pennies --rule lola",
                     "lola-sym derive --game tandem --rule hola --order 3 --eta 1/2",
                     "lola-sym derive --rule sos --rule-page --out sos.md"], _run("derive"))
@@ -500,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = _command(sub, "compare", "every rule in self-play on one game, side by side",
                     "Train each rule in self-play from the same initial parameters and report "
                     "the final rewards, the distance to a target and the diverged runs "
-                    "(lola_sym.compare). A rule may carry its own settings: hola:order=3.",
+                    "(lola_sym.dynamics.compare). A rule may carry its own settings: hola:order=3.",
                     ["lola-sym compare --game tandem --rules nl lola_full sos --delta 0.1 "
                      "--eta 0.1 --init-std 0.1",
                      "lola-sym compare --game ipd --runs 10 --json",
@@ -586,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "For every rule, on one-shot and iterated matching pennies: the Jacobian's "
                   "eigenvalues at theta = 0, the flow and map classification, the threshold "
                   "delta* (exact in eta for the one-shot game), and training from random "
-                  "starts near the equilibrium (lola_sym.nash_report).",
+                  "starts near the equilibrium (lola_sym.report.nash_report).",
                   ["lola-sym nash-report",
                    "lola-sym nash-report --rules nl lola sos --include one-shot --json"],
                   _run("nash_report"))

@@ -1,7 +1,7 @@
 r"""Round-robin tournaments between learning rules (the LOLA paper's Table 4).
 
 :func:`tournament` trains every pair of rules (self-play included) with
-:func:`~lola_sym.training.train` from the same seeded initial parameters. The
+:func:`~lola_sym.dynamics.training.train` from the same seeded initial parameters. The
 learned policies can be exported as memory-one probability vectors and Axelrod
 players with :mod:`lola_sym.sampling.memory_one` (re-exported here).
 
@@ -21,7 +21,7 @@ import numpy as np
 from lola_sym._validation import check_game, check_int, check_positive_int, check_real
 from lola_sym.games import ipd
 from lola_sym.rules import get_rule, rule_names
-from lola_sym.training import initial_parameters, train
+from lola_sym.dynamics.training import initial_parameters, train
 from lola_sym.sampling.memory_one import (INITIAL_MODES, from_memory_one, long_run_reward,  # noqa: F401
                                  simulate_axelrod, stationary_distribution, to_axelrod,
                                  to_axelrod_game, to_memory_one)
@@ -243,7 +243,7 @@ def tournament(game=None, rules=DEFAULT_RULES, *, runs: int = 50, steps: int = 2
     r"""Round robin between learning rules, self-play included (Table 4 of [1]_).
 
     Every entry (row rule as agent 1, column rule as agent 2) is trained with
-    :func:`~lola_sym.training.train` from the *same* initial parameters
+    :func:`~lola_sym.dynamics.training.train` from the *same* initial parameters
     :math:`\theta_1, \theta_2 \sim N(0, \text{init\_std}^2)` drawn once from ``seed``
     with ``on_divergence="mark"``. A *trained* entry equals
     ``train(game, row, col, seed=seed, ...)`` for an int seed. A *mirrored* entry

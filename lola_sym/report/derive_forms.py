@@ -1,4 +1,4 @@
-r"""The forms :mod:`lola_sym.derive` writes a derived program in.
+r"""The forms :mod:`lola_sym.report.derive` writes a derived program in.
 
 * closed: every intermediate substituted, :math:`\sigma(\pm\theta)` written in
   probabilities and factored (:func:`closed`);
@@ -9,7 +9,7 @@ r"""The forms :mod:`lola_sym.derive` writes a derived program in.
 * the printed lines as one numeric Python function (:func:`numeric_function`);
 * an estimate of the time all this takes, before doing it (:func:`cost_estimate`).
 
-Private helpers of :mod:`lola_sym.derive`; tested through it.
+Private helpers of :mod:`lola_sym.report.derive`; tested through it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from lola_sym._rule_notes import HYPER_LATEX
+from lola_sym.report.rule_notes import HYPER_LATEX
 from lola_sym.gradients import gradient_program
 from lola_sym.program import sigmoid
 from lola_sym.rules import RULES
@@ -67,7 +67,7 @@ def numeric_function(inputs, steps, results):
     src = f"def f({', '.join(str(var[s]) for s in inputs)}):\n" + "\n".join(body) + "\n"
     namespace = {name: getattr(np, name) for name in dir(np) if not name.startswith("_")}
     namespace.update({"numpy": np, "sign": np.sign, "sigmoid": _sigmoid})
-    exec(compile(src, "<lola_sym.derive>", "exec"), namespace)  # noqa: S102 (generated here)
+    exec(compile(src, "<lola_sym.report.derive>", "exec"), namespace)  # noqa: S102 (generated here)
     return namespace["f"]
 
 

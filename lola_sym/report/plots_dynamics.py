@@ -2,7 +2,7 @@ r"""Figures of learning dynamics on a plane: phase portraits and basins of attra
 
 Drawn headless (Agg canvas, no pyplot) from plain data; the data come from
 :mod:`lola_sym.portraits` (vector fields, basins) and :mod:`lola_sym.stability`
-(classified fixed points). Re-exported by :mod:`lola_sym.plots`.
+(classified fixed points). Re-exported by :mod:`lola_sym.report.plots`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from lola_sym._plot_support import _figure, _save
+from lola_sym.report.plot_support import _figure, _save
 from lola_sym._validation import check_int, check_positive_int, check_real
 
 __all__ = ["phase_portrait", "basins", "portrait", "FIXED_POINT_STYLES", "FIXED_POINT_ALIASES"]
@@ -347,7 +347,7 @@ def portrait(game, rule, x, y, *, starts: int = 16, seed=0, trajectories=0, delt
     from lola_sym.fixed_points import find_fixed_points
     from lola_sym.portraits import _grid as _axis_grid, vector_field
     from lola_sym.stability import classify
-    from lola_sym.training import as_generator, train
+    from lola_sym.dynamics.training import as_generator, train
     x, y = _axis_grid(x, "x"), _axis_grid(y, "y")
     if game.dims != (1, 1):
         raise ValueError(f"portrait needs a two-parameter game, {game.name} has {game.dims}")

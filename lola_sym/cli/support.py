@@ -2,7 +2,7 @@
 chunked training.
 
 Imported by both :mod:`lola_sym.cli` (the parser and entry point) and
-:mod:`lola_sym._cli_commands` (the subcommands), and importing neither.
+:mod:`lola_sym.cli.commands` (the subcommands), and importing neither.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from lola_sym.training import Trajectory, train
+from lola_sym.dynamics.training import Trajectory, train
 
 __all__ = ["UsageError", "plain", "emit", "undefined", "Progress", "progress_on",
            "train_in_chunks"]

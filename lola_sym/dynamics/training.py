@@ -472,7 +472,7 @@ def _divergence(t, steps, idx, out, g, which, fields, names, delta, max_abs):
 def initial_parameters(game, runs: int, seed, init_std: float, max_abs: float = 1e4) -> tuple:
     r"""Initial parameters :math:`\theta_i \sim N(0, \text{init\_std}^2)`, shapes ``(runs, d_i)``.
 
-    The one draw used by :func:`train` and :func:`lola_sym.compare.compare`:
+    The one draw used by :func:`train` and :func:`lola_sym.dynamics.compare.compare`:
     agent 1's parameters, then agent 2's, and so on, from ``seed``; one array
     per agent. An ``init_std`` above ``max_abs`` (beyond which parameters
     count as diverged) is refused.

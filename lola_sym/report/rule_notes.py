@@ -8,7 +8,7 @@ assumes its opponent takes), the same rule in the loss convention of its source
 :math:`\alpha` the lookahead rate), and where it comes from. Equation and
 section numbers are the ones quoted by the project's reference notes
 (``reference/lola2018.md``, ``reference/opponent_shaping.md``) and rule modules;
-none is given where they give none. Used by :mod:`lola_sym.derive`.
+none is given where they give none. Used by :mod:`lola_sym.report.derive`.
 """
 
 from __future__ import annotations

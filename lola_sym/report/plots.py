@@ -1,6 +1,6 @@
 r"""Figures of training, final policies, update fields and estimator errors.
 
-Every function takes plain data (:class:`~lola_sym.training.Trajectory`,
+Every function takes plain data (:class:`~lola_sym.dynamics.training.Trajectory`,
 NumPy arrays) and returns a :class:`matplotlib.figure.Figure` drawn on the
 Agg canvas, so no display is needed and the global ``pyplot`` state is never
 touched. Pass ``path="name.png"`` or ``path="name.pdf"`` to also save it
@@ -34,9 +34,9 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.special import expit
 
-from lola_sym._plot_support import _figure, _png_bytes, _save
+from lola_sym.report.plot_support import _figure, _png_bytes, _save
 from lola_sym.layout import N_PARAMS, STATES
-from lola_sym.training import Trajectory
+from lola_sym.dynamics.training import Trajectory
 
 __all__ = ["training_curves", "final_policies", "phase_portrait", "basins", "estimator_error",
            "FIXED_POINT_STYLES", "FIXED_POINT_ALIASES", "SPREADS"]
@@ -45,7 +45,7 @@ __all__ = ["training_curves", "final_policies", "phase_portrait", "basins", "est
 SPREADS = ("std", "quartiles", "minmax", None)
 
 # ------------------------------------------------------------------ helpers
-# (figures on the Agg canvas and their saving: lola_sym._plot_support)
+# (figures on the Agg canvas and their saving: lola_sym.report.plot_support)
 def _settings(trajectories) -> dict:
     """A Trajectory or a mapping of them -> {label: Trajectory}."""
     if isinstance(trajectories, Trajectory):
@@ -322,5 +322,5 @@ def estimator_error(result, *, z=4.0, path=None):
 
 
 # phase portraits and basins live in their own module (re-exported here)
-from lola_sym.plots_dynamics import (FIXED_POINT_ALIASES, FIXED_POINT_STYLES,  # noqa: E402,F401
+from lola_sym.report.plots_dynamics import (FIXED_POINT_ALIASES, FIXED_POINT_STYLES,  # noqa: E402,F401
                                      basins, phase_portrait)

@@ -1,7 +1,7 @@
 """The subcommands of ``lola-sym`` (the parser and entry point are in :mod:`lola_sym.cli`).
 
 Each ``run`` function takes the parsed arguments, prints (or writes) its
-output and returns the exit code; :class:`~lola_sym._cli_support.UsageError` means
+output and returns the exit code; :class:`~lola_sym.cli.support.UsageError` means
 arguments that do not fit together (exit code 2), other errors propagate to
 :func:`lola_sym.cli.main`.
 """
@@ -17,9 +17,9 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from lola_sym._cli_support import Progress, UsageError, emit, progress_on, train_in_chunks
+from lola_sym.cli.support import Progress, UsageError, emit, progress_on, train_in_chunks
 from lola_sym.rules import get_rule
-from lola_sym.training import train
+from lola_sym.dynamics.training import train
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -247,7 +247,7 @@ def train_cmd(args) -> int:
         lines += _policy_lines(game, [t[-1][ok] for t in tr.thetas], data)
     lines.append(f"({seconds:.1f} s)")
     if args.plot:
-        from lola_sym.plots import training_curves
+        from lola_sym.report.plots import training_curves
         training_curves(tr, agent="both" if n == 2 else "mean", path=args.plot)
     return emit(args, "\n".join(lines), data,
                 why=f"all {tr.runs} runs diverged, so there is no final reward to average"
@@ -300,7 +300,7 @@ def reproduce(args) -> int:
             setattr(args, k, v)
     if args.paper == "sos-tandem":
         return _sos_tandem(args)
-    from lola_sym.reproduce import format_table, lola2018, rows_as_dicts
+    from lola_sym.report.reproduce import format_table, lola2018, rows_as_dicts
     t0 = time.perf_counter()
     rows = lola2018(runs=args.runs, steps=args.steps, delta=args.delta, eta=args.eta,
                     seed=args.seed, games=tuple(args.games))
@@ -349,7 +349,7 @@ def _sos_tandem(args) -> int:
 
 # ----------------------------------------------------------------------- derive
 def derive(args) -> int:
-    from lola_sym.derive import check_derivation, derivation, render, rule_page
+    from lola_sym.report.derive import check_derivation, derivation, render, rule_page
     if args.rule_page:
         if args.game or args.gamma is not None or args.hyper or args.eta is not None \
                 or args.order is not None:
@@ -413,7 +413,7 @@ def _spec_name(s) -> str:
 
 
 def compare(args) -> int:
-    from lola_sym.compare import compare as run_compare, default_rules, target_distance
+    from lola_sym.dynamics.compare import compare as run_compare, default_rules, target_distance
     game = _game(args)
     specs = _specs(args.rules) if args.rules else list(default_rules(game))
     _check_players(game, [_spec_name(s) for s in specs], lambda r: f"--rules {r}: ")
@@ -429,14 +429,14 @@ def compare(args) -> int:
                     seed=args.seed, init_std=args.init_std, method=args.method, target=target,
                     **hyper)
     if args.plot:
-        from lola_sym.plots import training_curves
+        from lola_sym.report.plots import training_curves
         training_curves(c.trajectories, agent="mean", path=args.plot)
     return emit(args, c.format(), c.as_dict())
 
 
 # -------------------------------------------------------------------- tournament
 def tournament(args) -> int:
-    from lola_sym.tournament import DEFAULT_RULES, tournament as run_tournament
+    from lola_sym.dynamics.tournament import DEFAULT_RULES, tournament as run_tournament
     game = _game(args)
     if game.kind != "iterated":
         raise UsageError(f"tournament needs a 2x2 iterated game with memory-1 policies (the LOLA "
@@ -550,7 +550,7 @@ def fixed_points(args) -> int:
 
 
 def _portrait(game, rule, pts, rows, hyper, path):
-    from lola_sym.plots import phase_portrait
+    from lola_sym.report.plots import phase_portrait
     from lola_sym.portraits import vector_field
     inner = [(float(p.theta1[0]), float(p.theta2[0]), r["flow"])
              for p, r in zip(pts, rows) if not p.boundary]
@@ -636,7 +636,7 @@ def stability(args) -> int:
 
 
 def nash_report(args) -> int:
-    from lola_sym.nash_report import REPORT_RULES, matching_pennies_report
+    from lola_sym.report.nash_report import REPORT_RULES, matching_pennies_report
     rules = tuple(dict.fromkeys(args.rules or REPORT_RULES))
     rep = matching_pennies_report(rules, delta=args.delta, eta=args.eta, runs=args.runs,
                                   steps=args.steps, seed=args.seed,

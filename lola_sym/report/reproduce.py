@@ -27,7 +27,7 @@ import numpy as np
 from lola_sym.games import imp, ipd
 from lola_sym.games.outcomes import nash_distance, tft_like
 from lola_sym.rules import get_rule
-from lola_sym.training import train
+from lola_sym.dynamics.training import train
 
 __all__ = ["tft_like", "nash_distance", "lola2018", "format_table", "PAPER_TABLE3", "Row"]
 

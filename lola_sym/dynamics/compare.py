@@ -41,7 +41,7 @@ from scipy.special import expit
 from lola_sym._validation import check_game, check_positive_int, check_real
 from lola_sym.games.outcomes import nash_distance, tft_like
 from lola_sym.rules import get_rule, rule_names
-from lola_sym.training import METHODS, initial_parameters, train
+from lola_sym.dynamics.training import METHODS, initial_parameters, train
 
 __all__ = ["compare", "Comparison", "Outcome", "target_distance", "DEFAULT_RULES",
            "default_rules", "default_target"]

@@ -1,5 +1,5 @@
-"""Figures drawn headless and saved: the helpers :mod:`lola_sym.plots` and
-:mod:`lola_sym.plots_dynamics` share.
+"""Figures drawn headless and saved: the helpers :mod:`lola_sym.report.plots` and
+:mod:`lola_sym.report.plots_dynamics` share.
 
 A :class:`matplotlib.figure.Figure` on the Agg canvas (no ``pyplot``, no
 display), shown inline in Jupyter through ``_repr_png_``, and saved as PNG or

@@ -1,0 +1,1 @@
+"""Learning dynamics: training runs, side-by-side comparisons of rules, and tournaments."""

@@ -1,0 +1,1 @@
+"""Reports: derivation pages, figures, and the reproductions of published tables."""
