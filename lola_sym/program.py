@@ -545,7 +545,8 @@ class Program:
         cancelled when it is a rational function of them), so quantities that stay
         small step by step never build the huge tree :meth:`explicit` would.
         ``accept(value)`` may reject a step's value (e.g. a non-polynomial one):
-        the evaluation then stops and returns ``None``.
+        the evaluation then stops and returns ``None``. ``values`` may also give
+        intermediate step symbols (e.g. policy probabilities), which are kept.
 
         Examples
         --------
@@ -568,7 +569,7 @@ class Program:
             return v
         try:
             for s, e in self.steps:
-                if s in needed:
+                if s in needed and s not in env:    # given intermediate values are kept
                     env[s] = tidy(e.xreplace(env))
             return [tidy(sp.sympify(x).xreplace(env)) for x in exprs]
         except _Rejected:
