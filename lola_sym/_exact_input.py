@@ -14,6 +14,10 @@ hyper-parameters as exact numbers. This module is their one validator:
 * for hyper-parameters only, a ``sympy.Symbol`` (e.g. ``sp.Symbol("eta",
   positive=True)``), which keeps the result symbolic in that rate.
 
+A game's own symbols (``game.parameters``: payoffs, a discount) are not
+inputs here: the exact analyses keep them, and ``game.substitute(...)``
+(validated by the game) gives them numbers.
+
 NaN, infinities, complex numbers, bools, magnitudes above :data:`MAX_EXACT_ABS`
 and negative hyper-parameters (all rates, lookaheads and weights are
 non-negative) raise ``ValueError`` or ``TypeError`` naming the argument.
@@ -165,8 +169,8 @@ def exact_point(values, name: str, size: int) -> list:
     if len(values) != size:
         raise ValueError(f"{name} must have {size} entries, got {len(values)}")
     label = (lambda k: name) if size == 1 else (lambda k: f"{name}[{k}]")
-    return [exact_number(v, label(k), instead="; for a Jacobian symbolic in the parameters "
-                                              "use symbolic_jacobian")
+    return [exact_number(v, label(k), instead="; for a Jacobian symbolic in the agents' "
+                                              "parameters use symbolic_jacobian")
             for k, v in enumerate(values)]
 
 

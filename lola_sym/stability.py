@@ -34,7 +34,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -151,8 +151,10 @@ def lr_threshold(eigenvalues, tol: float = EIG_TOL) -> float:
     return float(np.min(-2 * (lam.real / r) / r))      # |lambda|^2 would overflow beyond 1e154
 
 
-def game_hessian(game, theta1, theta2) -> np.ndarray:
+def game_hessian(game, theta1, theta2, *, parameters=None) -> np.ndarray:
     r"""The game Hessian :math:`H = \nabla\xi` of the losses :math:`L_i = -V_i`, shape (d, d).
+
+    A game with symbols needs their values, ``parameters={"a": 2.0, ...}``.
 
     Examples
     --------
@@ -160,7 +162,7 @@ def game_hessian(game, theta1, theta2) -> np.ndarray:
     >>> game_hessian(games.tandem(), [0.0], [0.0]).tolist()
     [[2.0, 2.0], [2.0, 2.0]]
     """
-    return -jacobian(game, "nl", theta1, theta2)
+    return -jacobian(game, "nl", theta1, theta2, parameters=parameters)
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,7 @@ class Stability:
     stable_fixed_point: bool
     strict_saddle: bool
     differential_nash: bool
+    parameters: dict = field(default_factory=dict)
 
     @property
     def symmetric(self) -> np.ndarray:
@@ -203,11 +206,12 @@ class Stability:
                 "lr_threshold": self.lr_threshold, "delta": self.delta,
                 "spectral_radius": self.spectral_radius, "map": self.map,
                 "stable_fixed_point": self.stable_fixed_point,
-                "strict_saddle": self.strict_saddle, "differential_nash": self.differential_nash}
+                "strict_saddle": self.strict_saddle, "differential_nash": self.differential_nash,
+                **({"parameters": dict(self.parameters)} if self.parameters else {})}
 
 
 def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: float = EIG_TOL,
-             fixed_tol: float = 1e-8, **hyper) -> Stability:
+             fixed_tol: float = 1e-8, parameters=None, **hyper) -> Stability:
     r"""Classify ``rule``'s dynamics at one point.
 
     Parameters
@@ -223,6 +227,10 @@ def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: flo
     fixed_tol : float
         Largest residual :math:`\max|\xi_k|` for the SFP / Nash tests, which
         only apply at fixed points of the game's gradient (finite, > 0).
+    parameters : mapping, optional
+        Values of the game's symbols (``game.parameters``), e.g. ``{"a": 2.0}``:
+        required for a game with symbols (a numeric classification cannot keep
+        them; :func:`exact_lr_threshold` does).
 
     Raises
     ------
@@ -239,6 +247,11 @@ def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: flo
     ('centre', 'diverges', 0.0, False)
     >>> classify(games.matching_pennies(), "lola", [0.0], [0.0], delta=1.0, eta=1.0).map
     'converges'
+    >>> import sympy as sp
+    >>> a, x, y = sp.Symbol("a", real=True), *sp.symbols("x y", real=True)
+    >>> saddle = games.differentiable(a * x ** 2 / 2, -y ** 2 / 2, [x], [y], name="a-saddle")
+    >>> classify(saddle, "nl", [0.0], [0.0], parameters={"a": 1.0}).flow
+    'saddle'
     """
     check_game(game)
     from lola_sym.field import update_field
@@ -251,18 +264,21 @@ def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: flo
     t2 = np.array(as_params(theta2, "theta2", d2), dtype=float)
     if t1.ndim != 1 or t2.ndim != 1:
         raise ValueError("classify takes one point: theta1 and theta2 must be 1-d")
+    J = jacobian(game, rule, t1, t2, parameters=parameters, **hyper)   # checks the values
+    if J.ndim != 2:
+        raise ValueError("classify takes one point: every value in parameters must be a scalar")
+    given = {k: float(v) for k, v in (parameters or {}).items()}
     f = update_field(game, rule, **hyper)
-    g1, g2 = f(t1, t2)
+    g1, g2 = f(t1, t2, **given)
     res = float(max(np.max(np.abs(g1)), np.max(np.abs(g2))))
-    J = jacobian(game, rule, t1, t2, **hyper)
     lam = np.linalg.eigvals(J)
     lam = lam[np.lexsort((lam.imag, lam.real))]
     rho = mp = None
     if delta is not None:
         rho = spectral_radius(J, delta)
         mp = classify_map(J, delta, tol)
-    H = game_hessian(game, t1, t2)
-    xi = update_field(game, "nl")(t1, t2)
+    H = game_hessian(game, t1, t2, parameters=parameters)
+    xi = update_field(game, "nl")(t1, t2, **given)
     at_fixed = max(np.max(np.abs(xi[0])), np.max(np.abs(xi[1]))) <= fixed_tol
     eig_h = np.linalg.eigvals(H)
     scale = max(1.0, float(np.max(np.abs(eig_h), initial=0.0)))
@@ -276,4 +292,4 @@ def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: flo
     nash = bool(at_fixed and np.all(own1 / scale > tol) and np.all(own2 / scale > tol))
     return Stability(f.rule.name, {**f.hyper, **f.options}, t1, t2, res, J, lam,
                      classify_flow(lam, tol), lr_threshold(lam, tol), delta, rho, mp, H, sfp,
-                     strict_saddle, nash)
+                     strict_saddle, nash, given)

@@ -4,7 +4,8 @@ r"""The exact largest convergent learning rate :math:`\delta^*`, right for every
 field Jacobian (:func:`lola_sym.jacobian.exact_jacobian`) and reads
 :math:`\delta^* = \min_\lambda -2\,\mathrm{Re}\,\lambda / |\lambda|^2` off each
 factor, by cases on the signs of its coefficients, as a ``Piecewise`` in a
-symbolic rate. The numeric counterpart is :func:`lola_sym.stability.lr_threshold`,
+symbolic rate and in the game's symbols (payoff parameters, a symbolic
+discount). The numeric counterpart is :func:`lola_sym.stability.lr_threshold`,
 with the same conventions (module docstring of :mod:`lola_sym.stability`).
 
 References
@@ -57,11 +58,20 @@ def exact_lr_threshold(game, rule, theta1, theta2, **hyper):
     every rate. With every rate given the result is a number. Numeric
     counterpart: :func:`~lola_sym.stability.lr_threshold` (same conventions).
 
+    A game with symbols (``game.parameters``, e.g. payoff constants of a
+    :class:`~lola_sym.games.DifferentiableGame`) keeps them: the result is the
+    ``Piecewise`` whose conditions are the signs of :math:`r, p, q, D` as
+    expressions in the symbols and the rates, exact for every real value of
+    the symbols (within their declared assumptions) and every rate
+    :math:`> 0`. Substituting numbers into it gives the threshold of
+    ``game.substitute(...)``.
+
     Raises
     ------
     ValueError
-        For an irreducible factor of degree > 2 with symbolic rates (no closed
-        form: give the rates as numbers), and for bad arguments (as
+        For an irreducible factor of degree > 2 with symbolic rates or game
+        symbols (no closed form: give the rates as numbers and substitute the
+        symbols), and for bad arguments (as
         :func:`~lola_sym.jacobian.exact_jacobian`).
 
     Examples
@@ -73,24 +83,42 @@ def exact_lr_threshold(game, rule, theta1, theta2, **hyper):
     0
     >>> exact_lr_threshold(games.tandem(), "lola", [0], [0])
     Piecewise((oo, Eq(eta, 1/2)), (-1/(2*(2*eta - 1)), eta < 1/2), (0, True))
+
+    A bilinear game with curvature :math:`a` and coupling :math:`c > 0`
+    (losses :math:`c x y + a x^2/2` and :math:`-c x y + a y^2/2`): NL
+    converges iff :math:`a > 0`, LOLA's shaping adds :math:`\eta c^2` to the
+    damping.
+
+    >>> a, c = sp.Symbol("a", real=True), sp.Symbol("c", positive=True)
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> g = games.differentiable(c * x * y + a * x ** 2 / 2, -c * x * y + a * y ** 2 / 2,
+    ...                          [x], [y], loss=True)
+    >>> exact_lr_threshold(g, "nl", [0], [0])
+    Piecewise((0, a <= 0), (2*a/(a**2 + c**2), True))
+    >>> exact_lr_threshold(g, "lola", [0], [0], eta=1)
+    Piecewise((0, a + c**2 <= 0), (2*(a + c**2)/(a**2 + 2*a*c**2 + c**4 + c**2), True))
     """
     J = exact_jacobian(game, rule, theta1, theta2, **hyper)
-    rates = sorted(J.free_symbols, key=str)
+    game_symbols = J.free_symbols & set(getattr(game, "parameters", ()))
+    rates = sorted(J.free_symbols - game_symbols, key=str)
     positive = {s: sp.Symbol(s.name, positive=True) for s in rates}
     back = {v: k for k, v in positive.items()}
     factors = _eigen_factors(J.xreplace(positive))
     rates = [positive[s] for s in rates]
-    if not rates:
+    if not rates and not game_symbols:
         out = _threshold(factors, _sign)
     else:
         for f in factors:
             if f[0] == "poly":
+                free = ", ".join(map(str, sorted(rates + list(game_symbols), key=str)))
                 raise ValueError(
                     f"the characteristic polynomial has an irreducible factor of degree "
-                    f"{sp.degree(f[1], _LAM)} in lambda: no closed-form threshold in "
-                    f"{', '.join(map(str, rates))}; give the rates as numbers, or use "
-                    f"lr_threshold on the eigenvalues of jacobian(...)")
-        if len(rates) == 1 and all(_is_rational_in(c, rates[0]) for f in factors for c in f[1:]):
+                    f"{sp.degree(f[1], _LAM)} in lambda: no closed-form threshold in {free}; "
+                    f"give the rates as numbers and substitute the game's symbols "
+                    f"(game.substitute), or use lr_threshold on the eigenvalues of "
+                    f"jacobian(...)")
+        if (len(rates) == 1 and not game_symbols
+                and all(_is_rational_in(c, rates[0]) for f in factors for c in f[1:])):
             out = _threshold_by_intervals(factors, rates[0])
         else:
             out = _threshold_conditions(factors)
@@ -285,17 +313,22 @@ def _between(lo, hi):
     return sp.Rational(str((lo.evalf(40) + hi.evalf(40)) / 2))
 
 
+def _factored(e):
+    """A rational coefficient factored (squares and common factors show), others as they are."""
+    return sp.factor(e) if e.is_rational_function() else e
+
+
 def _threshold_conditions(factors):
     r"""``Piecewise`` whose conditions are the signs of :math:`r, p, q, D` (any coefficients)."""
     unstable, cands = [], []
     for kind, *c in factors:
         if kind == "linear":
-            (r,) = c
+            r = _factored(c[0])
             unstable.append(r > 0)
             cands.append(sp.Piecewise((-2 / r, r < 0), (sp.oo, True)))
         else:
-            p, q = c
-            disc = sp.expand(p ** 2 - 4 * q)
+            p, q = map(_factored, c)
+            disc = _factored(sp.expand(p ** 2 - 4 * q))
             unstable.append(sp.Or(sp.And(disc < 0, p <= 0), sp.And(disc >= 0, sp.Or(p < 0, q < 0))))
             cands.append(sp.Piecewise((p / q, disc < 0), (4 / (p + sp.sqrt(disc)), p > 0),
                                       (sp.oo, True)))
