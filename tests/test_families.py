@@ -162,3 +162,10 @@ def test_other_shapes_share_families_too(monkeypatch):
     v = b.value(z, z)
     assert calls == []
     assert np.allclose(v, [4.0 / 0.2, -4.0 / 0.2])      # uniform play: mean payoff 4
+
+
+def test_a_game_symbol_named_like_a_hyper_parameter_is_refused():
+    """The symbolic IPD's discount is called gamma, as CO's weight: one clear error, not a
+    C compiler's "redefinition"."""
+    with pytest.raises(ValueError, match="symbol 'gamma' has the name of rule 'co'"):
+        ls.update_field(ipd(symbolic=True), "co")
