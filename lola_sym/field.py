@@ -1,8 +1,10 @@
 r"""Update fields: a learning rule derived on a game and compiled.
 
 :func:`update_field` returns an :class:`UpdateField`, a callable
-``f(theta1, theta2) -> (g1, g2)`` of the agents' ascent directions, with the
-exact derivation attached for inspection.
+``f(theta_1, ..., theta_n, **symbols) -> (g_1, ..., g_n)`` of the agents' ascent
+directions (a game family's symbols as keywords), with the exact derivation
+attached for inspection. Compilation goes through
+:func:`lola_sym.compile.cached.compiled_for`: the disk cache, once per game family.
 
 References
 ----------
