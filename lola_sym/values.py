@@ -133,79 +133,10 @@ def symbolic_values(game) -> tuple:
     return tuple(sp.Mul(e.xreplace(sub), sp.Pow(D.xreplace(sub), -1)) for e in (N1, N2))
 
 
-def build_value_program(r1, r2, gamma, inputs=None) -> Program:
-    r"""The value program for payoffs ``r1, r2`` (over CC, CD, DC, DD) and ``gamma``.
-
-    Steps: the sigmoid policies, the entries of :math:`A = M^\top = (I - \gamma P)^\top`,
-    Gaussian elimination of :math:`A u = p_0` (no pivoting is needed: :math:`A` is
-    strictly column diagonally dominant, every pivot is at least :math:`1 - \gamma`;
-    pivots are inverted once, so that the derived programs multiply instead of
-    divide), and :math:`V_i = u^\top r_i`, where :math:`u` is the discounted
-    visitation of the joint states. Outputs ``(V1, V2)``.
-
-    This program equals :math:`N_i / D` of :func:`value_polynomials` exactly (the
-    tests check it in rational arithmetic); it is the form every learning rule is
-    differentiated from because its derivatives are small: measured on the IPD,
-    the compiled LOLA field has 1.7 k operations after CSE from this program and
-    3.5 k from the cofactor (adjugate) program.
-
-    ``inputs`` defaults to the logits of both agents (then the payoffs and
-    ``gamma`` may be symbols, which are added to the inputs).
-    """
-    th1, th2 = theta_symbols(1), theta_symbols(2)
-    steps = []
-    p, pb = {}, {}
-    for agent, th in ((1, th1), (2, th2)):
-        ps, pbs = prob_symbols(agent)
-        for k in range(5):
-            steps.append((ps[k], sigmoid(th[k])))
-            steps.append((pbs[k], sigmoid(-th[k])))
-        p[agent], pb[agent] = ps, pbs
-    p0, P = _chain(p[1], pb[1], p[2], pb[2])
-    A = [[None] * 4 for _ in range(4)]
-    for j in range(4):
-        for k in range(4):
-            sym = sp.Symbol(f"A_{_JOINT[j]},{_JOINT[k]}")      # (I - gamma P)^T
-            steps.append((sym, (1 if j == k else 0) - gamma * P[k][j]))
-            A[j][k] = sym
-    L = [[None] * 4 for _ in range(4)]
-    inv = [None] * 4
-    for k in range(4):
-        inv[k] = sp.Symbol(f"ipiv_{k}")
-        steps.append((inv[k], 1 / A[k][k]))
-        for i in range(k + 1, 4):
-            L[i][k] = sp.Symbol(f"L_{i}{k}")
-            steps.append((L[i][k], A[i][k] * inv[k]))
-            for j in range(k + 1, 4):
-                sym = sp.Symbol(f"U{k + 1}_{i}{j}")
-                steps.append((sym, A[i][j] - L[i][k] * A[k][j]))
-                A[i][j] = sym
-    y = []
-    for i in range(4):
-        sym = sp.Symbol(f"y_{i}")
-        steps.append((sym, p0[i] - sum(L[i][k] * y[k] for k in range(i))))
-        y.append(sym)
-    u = [None] * 4
-    for i in reversed(range(4)):
-        sym = sp.Symbol(f"u_{_JOINT[i]}")                     # discounted visitation
-        steps.append((sym, (y[i] - sum(A[i][j] * u[j] for j in range(i + 1, 4))) * inv[i]))
-        u[i] = sym
-    outs = []
-    for agent, r in ((1, r1), (2, r2)):
-        V = sp.Symbol(f"V_{agent}")
-        steps.append((V, sum(u[j] * r[j] for j in range(4))))
-        outs.append(V)
-    if inputs is None:
-        extra = set()
-        for e in list(r1) + list(r2) + [gamma]:
-            extra |= sp.sympify(e).free_symbols
-        inputs = th1 + th2 + tuple(sorted(extra, key=str))
-    return Program.from_steps(inputs, steps).with_outputs(outs)
-
-
-@lru_cache(maxsize=None)
 def value_program(game) -> Program:
-    """The exact value program of a concrete game (numeric payoffs and discount).
+    """The exact value program of a game: the one chain builder's
+    (:func:`lola_sym.games.chain.value_program`), equal to ``N / D`` of
+    :func:`value_polynomials` in rational arithmetic (tested).
 
     Examples
     --------
@@ -214,7 +145,7 @@ def value_program(game) -> Program:
     >>> prog.outputs
     (V_1, V_2)
     """
-    return build_value_program(game.r1, game.r2, game.gamma)
+    return game.value_program()
 
 
 def numeric_values(game, *thetas, **parameters) -> np.ndarray:

@@ -145,25 +145,6 @@ class CompiledProgram:
         """This program with its last argument group fixed to ``values`` (a family's numbers)."""
         return BoundProgram(self, np.asarray(values, dtype=float))
 
-    def _call_native(self, arrays, hyper):
-        n_in = sum(self.dims)
-        n_args = n_in + len(hyper)
-        shape = np.broadcast_shapes(*(a.shape[:-1] for a in arrays))
-        x = np.empty(shape + (n_args,))
-        i = 0
-        for a, d in zip(arrays, self.dims):
-            x[..., i:i + d] = a
-            i += d
-        x[..., n_in:] = hyper
-        x2 = x.reshape(-1, n_args)
-        if x2.shape[0] == 0:                    # symengine's Lambdify refuses empty batches
-            out = np.empty((0, sum(self.n_out)))
-        elif self.backend == "llvm":
-            out = self.raw(x2)
-        else:
-            out = np.empty((x2.shape[0], sum(self.n_out)))
-            self.raw(x2, out)
-        return self._group(out.reshape(shape + (sum(self.n_out),)))
 
 
 @dataclass(frozen=True, eq=False)
