@@ -169,3 +169,17 @@ def test_a_game_symbol_named_like_a_hyper_parameter_is_refused():
     C compiler's "redefinition"."""
     with pytest.raises(ValueError, match="symbol 'gamma' has the name of rule 'co'"):
         ls.update_field(ipd(symbolic=True), "co")
+
+
+def test_average_reward_reads_the_discount_of_a_family():
+    """(1 - gamma) V with a symbolic discount (any symbol name) or symbolic payoffs only."""
+    z = np.zeros(5)
+    s = ipd(symbolic=True)
+    assert np.allclose(s.average_reward(z, z, R=-1, S=-3, T=0, P=-2, gamma=0.96),
+                       ipd().average_reward(z, z), rtol=1e-13)
+    a, d = sp.Symbol("a", real=True), sp.Symbol("d", positive=True)
+    g = repeated([[[a, 0], [1, 2]], [[a, 1], [0, 2]]], d)
+    want = repeated([[[3, 0], [1, 2]], [[3, 1], [0, 2]]], "0.9").average_reward(z, z)
+    assert np.allclose(g.average_reward(z, z, a=3.0, d=0.9), want, rtol=1e-13)
+    h = repeated([[[a, 0], [1, 2]], [[a, 1], [0, 2]]], "0.9")
+    assert np.allclose(h.average_reward(z, z, a=3.0), want, rtol=1e-13)

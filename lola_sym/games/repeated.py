@@ -425,13 +425,12 @@ class RepeatedGame:
 
     def average_reward(self, *thetas, **parameters) -> np.ndarray:
         r"""Average reward per step, :math:`(1 - \gamma) V`, shape ``(..., n)``."""
-        if self.is_symbolic:
-            g = parameters.get("gamma") if sp.sympify(self.gamma).free_symbols else None
-            if g is None:
-                raise ValueError("average_reward of a game with a symbolic discount needs "
-                                 "gamma=...")
-            return (1 - np.asarray(g, dtype=float))[..., None] * self.value(*thetas, **parameters)
-        return float(1 - self.gamma) * self.value(*thetas, **parameters)
+        v = self.value(*thetas, **parameters)
+        if not sp.sympify(self.gamma).free_symbols:
+            return float(1 - self.gamma) * v
+        arrays = np.moveaxis(self.parameter_array(**parameters), -1, 0)
+        g = np.asarray(_gamma_function(self)(*arrays), dtype=float)
+        return (1 - g)[..., None] * v
 
     def __repr__(self) -> str:
         return (f"RepeatedGame({self.name!r}, players={self.n_players}, actions={self.actions}, "
