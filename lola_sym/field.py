@@ -79,7 +79,7 @@ def compiled_program(game, what: str, backend: str, options: tuple = ()):
     rule = get_rule(what.split(":", 1)[1] if jacobian else what)
     rule.check_players(game)                    # refused on the game asked for, not its family
     rule.check_size(game, dict(options))
-    clash = sorted({p.name for p in getattr(game, "parameters", ())} & set(rule.hyper))
+    clash = sorted({p.name for p in getattr(game, "parameters", ())} & set(rule.compiled_hyper()))
     if clash:
         raise ValueError(f"{game.name}'s symbol {clash[0]!r} has the name of rule {rule.name!r}'s "
                          f"hyper-parameter; the two would be one argument of the compiled code. "
