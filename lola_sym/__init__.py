@@ -7,22 +7,22 @@ from lola_sym import games
 from lola_sym.compile import cache  # noqa: F401  (lola_sym.cache, the disk cache)
 from lola_sym.field import FieldError, UpdateField, update_field
 from lola_sym.games import IteratedGame, iterated
-from lola_sym.layout import from_release, policy, to_release
+from lola_sym.games.layout import from_release, policy, to_release
 from lola_sym.program import Program, sigmoid
 from lola_sym.rules import RULES, get_rule
 from lola_sym.dynamics.training import DivergenceError, Trajectory, train
-from lola_sym.consistency import consistency, expected_consistency
-from lola_sym.differentiable import DifferentiableGame, differentiable
+from lola_sym.analysis.consistency import consistency, expected_consistency
+from lola_sym.games.differentiable import DifferentiableGame, differentiable
 from lola_sym.sampling.rollouts import Rollouts, rollout, exact_targets, truncation_bias
 from lola_sym.sampling.estimators import estimate, ESTIMATORS
 from lola_sym.sampling.verify import bias_variance, check_gradient, GradientCheckError
 from lola_sym.sampling.opponent_model import fit_policy, model_opponent, train_om, train_pg
 from lola_sym.dynamics.compare import Comparison, compare
-from lola_sym.jacobian import exact_jacobian, jacobian, symbolic_jacobian
-from lola_sym.fixed_points import FixedPoint, exact_fixed_points, find_fixed_points
-from lola_sym.stability import Stability, classify, game_hessian
-from lola_sym.thresholds import exact_lr_threshold
-from lola_sym.portraits import basins, vector_field
+from lola_sym.analysis.jacobian import exact_jacobian, jacobian, symbolic_jacobian
+from lola_sym.analysis.fixed_points import FixedPoint, exact_fixed_points, find_fixed_points
+from lola_sym.analysis.stability import Stability, classify, game_hessian
+from lola_sym.analysis.thresholds import exact_lr_threshold
+from lola_sym.analysis.portraits import basins, vector_field
 from lola_sym.report.nash_report import matching_pennies_report
 from lola_sym.dynamics.tournament import tournament
 from lola_sym.sampling.memory_one import long_run_reward, to_memory_one

@@ -64,7 +64,7 @@ def derive_jacobian(game, rule_name: str, options: tuple = ()):
 def forget_compiled() -> None:
     """Drop every compiled program held in this process (the disk cache is kept)."""
     from lola_sym.compile.cached import forget
-    from lola_sym.values import _compiled_value
+    from lola_sym.games.values import _compiled_value
     forget()
     _compiled_value.cache_clear()
 

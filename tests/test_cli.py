@@ -18,7 +18,7 @@ from lola_sym import games, train
 from lola_sym.cli.support import train_in_chunks
 from lola_sym.cli import build_parser, main
 from lola_sym.field import forget_compiled, update_field
-from lola_sym.stability import classify
+from lola_sym.analysis.stability import classify
 from lola_sym.dynamics.training import DivergenceError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -14,7 +14,7 @@ from lola_sym import games, update_field
 from lola_sym.sampling.estimators import (ESTIMATORS, Targets, baseline_values, dice, estimate,
                                  exact_targets, lola_pg_hessian, policy_gradient, target_for,
                                  truncation_bias)
-from lola_sym.layout import SWAP
+from lola_sym.games.layout import SWAP
 from lola_sym.sampling.rollouts import Rollouts, chain, rollout
 from tolerances import EPS, RTOL_REFERENCE, Z_MC
 

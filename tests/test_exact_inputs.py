@@ -13,9 +13,9 @@ import sympy as sp
 
 import lola_sym as ls
 from lola_sym import games
-from lola_sym.fixed_points import exact_fixed_points
-from lola_sym.jacobian import exact_jacobian, explicit_field, symbolic_jacobian
-from lola_sym.stability import exact_lr_threshold
+from lola_sym.analysis.fixed_points import exact_fixed_points
+from lola_sym.analysis.jacobian import exact_jacobian, explicit_field, symbolic_jacobian
+from lola_sym.analysis.stability import exact_lr_threshold
 
 MP = games.matching_pennies()
 ETA = sp.Symbol("eta", positive=True)

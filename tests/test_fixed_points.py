@@ -1,11 +1,11 @@
-"""Fixed points of the learning rules (lola_sym.fixed_points)."""
+"""Fixed points of the learning rules (lola_sym.analysis.fixed_points)."""
 
 import numpy as np
 import pytest
 import sympy as sp
 
 from lola_sym import games, update_field
-from lola_sym.fixed_points import exact_fixed_points, find_fixed_points, residual
+from lola_sym.analysis.fixed_points import exact_fixed_points, find_fixed_points, residual
 from lola_sym.rules import RULES
 from tolerances import ATOL_FIXED_POINT
 
@@ -106,7 +106,7 @@ def test_boundary_limits_say_whether_they_attract():
     CD, DC) have gradients of about 1e-25 there, so where the root solver leaves them is
     rounding noise (it moved with the order of operations of the compiled code); the
     outward test at the all-defect corner itself is therefore checked directly."""
-    from lola_sym.fixed_points import _attracting
+    from lola_sym.analysis.fixed_points import _attracting
     alld = find_fixed_points(games.ipd(), "nl", starts=1, seed=0, x0=np.full((1, 10), -20.0))
     visited = {(1, 0), (1, 4), (2, 0), (2, 4)}
     assert any(q.boundary and {s[:2] for s in q.saturated if s[2] == 0} >= visited

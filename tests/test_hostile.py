@@ -20,7 +20,7 @@ from lola_sym import games
 from lola_sym.compile import BACKENDS, compile_field
 from lola_sym.program import Program
 from lola_sym.field import FieldError, update_field
-from lola_sym.values import compiled_value
+from lola_sym.games.values import compiled_value
 from lola_sym.rules import RULES, get_rule
 
 import reference

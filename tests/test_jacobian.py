@@ -1,11 +1,11 @@
-"""Exact Jacobians of the update fields (lola_sym.jacobian)."""
+"""Exact Jacobians of the update fields (lola_sym.analysis.jacobian)."""
 
 import numpy as np
 import pytest
 import sympy as sp
 
 from lola_sym import games, update_field
-from lola_sym.jacobian import (exact_jacobian, jacobian, map_jacobian, symbolic_jacobian,
+from lola_sym.analysis.jacobian import (exact_jacobian, jacobian, map_jacobian, symbolic_jacobian,
                                _fd_jacobian)
 from tolerances import RTOL_JACOBIAN_FD, EPS
 

@@ -1,4 +1,4 @@
-"""Tests of lola_sym.layout: the own-perspective convention and converters."""
+"""Tests of lola_sym.games.layout: the own-perspective convention and converters."""
 
 from decimal import Decimal
 from fractions import Fraction
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from lola_sym.layout import SWAP, from_release, policy, theta_symbols, to_joint, to_release
+from lola_sym.games.layout import SWAP, from_release, policy, theta_symbols, to_joint, to_release
 from strategies import logits
 
 

@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import norm
 
 from lola_sym import games, update_field
-from lola_sym.layout import SWAP, policy
+from lola_sym.games.layout import SWAP, policy
 from lola_sym.sampling.opponent_model import (OpponentModel, SampleTrajectory, fit_policy, model_opponent,
                                      train_om, train_pg)
 from lola_sym.sampling.rollouts import rollout

@@ -14,7 +14,7 @@ from matplotlib.quiver import Quiver
 from scipy.special import expit
 
 from lola_sym import bias_variance, games, train, update_field
-from lola_sym.layout import STATES
+from lola_sym.games.layout import STATES
 from lola_sym.report.plots import (FIXED_POINT_STYLES, basins, estimator_error, final_policies,
                             phase_portrait, training_curves)
 

@@ -1,10 +1,10 @@
-"""Vector fields on planes and basins of attraction (lola_sym.portraits)."""
+"""Vector fields on planes and basins of attraction (lola_sym.analysis.portraits)."""
 
 import numpy as np
 import pytest
 
 from lola_sym import games, update_field
-from lola_sym.portraits import basins, plane_points, vector_field
+from lola_sym.analysis.portraits import basins, plane_points, vector_field
 
 
 def test_vector_field_is_the_field_on_the_grid():
@@ -88,7 +88,7 @@ def test_portrait_marks_classified_fixed_points():
 
 def test_portrait_arguments_are_validated():
     from lola_sym.report.plots_dynamics import portrait
-    from lola_sym.portraits import basins, plane_points, vector_field
+    from lola_sym.analysis.portraits import basins, plane_points, vector_field
     tandem = games.tandem()
     with pytest.raises(TypeError, match="x must"):
         vector_field(tandem, "nl", ["a", "b"], [0.0, 1.0])

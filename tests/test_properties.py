@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 from lola_sym import games
 from lola_sym.field import FieldError, update_field
-from lola_sym.values import compiled_value
+from lola_sym.games.values import compiled_value
 from lola_sym.rules import RULES
 
 import reference

@@ -7,7 +7,7 @@ with named tolerances, never end states.
 import numpy as np
 import pytest
 
-from lola_sym.layout import policy
+from lola_sym.games.layout import policy
 from lola_sym.report.reproduce import format_table, lola2018, nash_distance, tft_like
 from tolerances import MAX_IMP_LOLA_STD, TOL_IPD_LOLA_MEAN, TOL_IPD_NL_MEAN
 

@@ -7,7 +7,7 @@ import pytest
 
 from lola_sym import games
 from lola_sym.sampling.estimators import exact_targets, truncation_bias
-from lola_sym.layout import SWAP, policy
+from lola_sym.games.layout import SWAP, policy
 from lola_sym.sampling.rollouts import Rollouts, chain, joint_distribution, rollout, target_for
 from tolerances import Z_MC
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lola_sym import games, update_field
-from lola_sym.consistency import consistency, expected_consistency
+from lola_sym.analysis.consistency import consistency, expected_consistency
 from lola_sym.dynamics.training import train
 from tolerances import RTOL_EXACT_EVAL
 

@@ -1,17 +1,17 @@
-"""Stability classification and learning-rate thresholds (lola_sym.stability)."""
+"""Stability classification and learning-rate thresholds (lola_sym.analysis.stability)."""
 
 import numpy as np
 import pytest
 import sympy as sp
 
 from lola_sym import games, train
-from lola_sym.differentiable import differentiable
-from lola_sym.jacobian import jacobian
+from lola_sym.games.differentiable import differentiable
+from lola_sym.analysis.jacobian import jacobian
 from lola_sym.report.reproduce import nash_distance
 from tolerances import ATOL_FIXED_POINT
-from lola_sym.stability import (classify, classify_flow, classify_map,
+from lola_sym.analysis.stability import (classify, classify_flow, classify_map,
                                 lr_threshold, spectral_radius)
-from lola_sym.thresholds import exact_lr_threshold
+from lola_sym.analysis.thresholds import exact_lr_threshold
 
 ETA = sp.Symbol("eta", positive=True)
 MP = games.matching_pennies()
@@ -149,7 +149,7 @@ def test_tolerances_are_validated(bad, error):
 
 @pytest.mark.parametrize("bad, error", NOT_POSITIVE)
 def test_rates_are_validated(bad, error):
-    from lola_sym.jacobian import map_jacobian
+    from lola_sym.analysis.jacobian import map_jacobian
     calls = [lambda: spectral_radius(ROT, bad), lambda: classify_map(ROT, bad),
              lambda: map_jacobian(np.array(ROT), bad), lambda: map_jacobian(sp.Matrix(ROT), bad)]
     if bad is not None:         # classify(delta=None): no map to classify

@@ -12,10 +12,10 @@ import sympy as sp
 import lola_sym as ls
 from lola_sym import games
 from lola_sym.games import differentiable, ipd
-from lola_sym.jacobian import exact_jacobian, jacobian, jacobian_function, symbolic_jacobian
+from lola_sym.analysis.jacobian import exact_jacobian, jacobian, jacobian_function, symbolic_jacobian
 from lola_sym.program import sigmoid
-from lola_sym.stability import classify, lr_threshold
-from lola_sym.thresholds import exact_lr_threshold
+from lola_sym.analysis.stability import classify, lr_threshold
+from lola_sym.analysis.thresholds import exact_lr_threshold
 from test_thresholds import _bisect_on_range
 from tolerances import EPS, RTOL_THRESHOLD_BISECTION
 
@@ -268,7 +268,7 @@ def test_symbolic_jacobian_keeps_the_payoffs():
 
 # ------------------------------------------------------------- (d) bad inputs
 def test_game_symbols_are_checked_on_construction():
-    """Every rule of the module docstring of lola_sym.differentiable, one by one."""
+    """Every rule of the module docstring of lola_sym.games.differentiable, one by one."""
     x, y = X, Y
     with pytest.raises(ValueError, match="declared real"):
         differentiable(sp.Symbol("k") * x * y, -x * y, [x], [y])

@@ -1,14 +1,14 @@
-"""The exact learning-rate threshold (lola_sym.thresholds) against bisection and lr_threshold."""
+"""The exact learning-rate threshold (lola_sym.analysis.thresholds) against bisection and lr_threshold."""
 
 import numpy as np
 import pytest
 import sympy as sp
 
 from lola_sym import games
-from lola_sym.jacobian import exact_jacobian, jacobian
+from lola_sym.analysis.jacobian import exact_jacobian, jacobian
 from lola_sym.rules import get_rule
-from lola_sym.stability import EIG_TOL, lr_threshold, spectral_radius
-from lola_sym.thresholds import exact_lr_threshold
+from lola_sym.analysis.stability import EIG_TOL, lr_threshold, spectral_radius
+from lola_sym.analysis.thresholds import exact_lr_threshold
 from tolerances import RTOL_THRESHOLD_BISECTION
 
 ETA = sp.Symbol("eta", positive=True)

@@ -15,7 +15,7 @@ import sympy as sp
 from scipy.special import expit
 
 from lola_sym.games import battle_of_sexes, iterated, ipd, matching_pennies
-from lola_sym.layout import _POLICIES, policy
+from lola_sym.games.layout import _POLICIES, policy
 from lola_sym.sampling.rollouts import chain
 from lola_sym.dynamics.tournament import (Pairing, TournamentResult, from_memory_one, long_run_reward,
                                  stationary_distribution, to_axelrod, to_axelrod_game,

@@ -1,4 +1,4 @@
-"""Tests of lola_sym.values: the closed-form values, three ways."""
+"""Tests of lola_sym.games.values: the closed-form values, three ways."""
 
 import numpy as np
 import pytest
@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import reference
 from lola_sym import games
-from lola_sym.layout import policy, prob_symbols
-from lola_sym.values import generic_value_polynomials, value_polynomials, value_program
+from lola_sym.games.layout import policy, prob_symbols
+from lola_sym.games.values import generic_value_polynomials, value_polynomials, value_program
 from strategies import games as random_games
 from strategies import logits, symmetric_games
 from tolerances import ATOL_SATURATED, RTOL_REFERENCE, RTOL_TRUNCATED, Z_MC

@@ -262,7 +262,7 @@ def _policy_lines(game, final, data) -> list:
     """
     from scipy.special import expit
     if game.kind == "iterated":
-        from lola_sym.layout import STATES
+        from lola_sym.games.layout import STATES
         p = [expit(t).mean(axis=0) for t in final]
         data["policy_mean"] = p
         return [f"mean final P(C | state), own perspective, states {' '.join(STATES)}:"] + [
@@ -474,9 +474,9 @@ def _labels(game) -> tuple:
 
 
 def fixed_points(args) -> int:
-    from lola_sym.fixed_points import (MAX_SCALE, MAX_STARTS, exact_fixed_points,
+    from lola_sym.analysis.fixed_points import (MAX_SCALE, MAX_STARTS, exact_fixed_points,
                                        find_fixed_points)
-    from lola_sym.stability import classify
+    from lola_sym.analysis.stability import classify
     game = _game(args)
     _need_two_players(game, "fixed-points", "its points are (theta1, theta2)")
     rule = get_rule(args.rule)
@@ -551,7 +551,7 @@ def fixed_points(args) -> int:
 
 def _portrait(game, rule, pts, rows, hyper, path):
     from lola_sym.report.plots import phase_portrait
-    from lola_sym.portraits import vector_field
+    from lola_sym.analysis.portraits import vector_field
     inner = [(float(p.theta1[0]), float(p.theta2[0]), r["flow"])
              for p, r in zip(pts, rows) if not p.boundary]
     reach = max([3.0] + [1.2 * max(abs(x), abs(y)) for x, y, _ in inner])
@@ -586,7 +586,7 @@ def _eigen_text(eigenvalues) -> str:
 
 
 def stability(args) -> int:
-    from lola_sym.stability import classify, exact_lr_threshold
+    from lola_sym.analysis.stability import classify, exact_lr_threshold
     game = _game(args)
     _need_two_players(game, "stability", "it takes --theta1 and --theta2")
     rule = get_rule(args.rule)

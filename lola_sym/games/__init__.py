@@ -19,7 +19,7 @@ References
    AAMAS. arXiv:1709.04326.
 """
 
-from lola_sym.differentiable import DifferentiableGame, differentiable
+from lola_sym.games.differentiable import DifferentiableGame, differentiable
 from lola_sym.games.iterated import JOINT_STATES, IteratedGame, iterated
 from lola_sym.games.repeated import MIN_ONE_MINUS_GAMMA, RepeatedGame, repeated
 from lola_sym.games.catalogue import (CATALOGUE, balduzzi, battle_of_sexes, by_name, chicken,

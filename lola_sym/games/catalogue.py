@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from lola_sym._validation import as_rational, check_int
-from lola_sym.differentiable import DifferentiableGame, differentiable
+from lola_sym.games.differentiable import DifferentiableGame, differentiable
 from lola_sym.games.iterated import IteratedGame
 from lola_sym.games.repeated import MAX_PLAYERS, RepeatedGame, repeated
 from lola_sym.program import sigmoid

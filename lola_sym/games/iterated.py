@@ -20,7 +20,7 @@ import sympy as sp
 
 from lola_sym._validation import as_rational
 from lola_sym.games.repeated import MIN_ONE_MINUS_GAMMA, RepeatedGame
-from lola_sym.layout import N_PARAMS, STATES, theta_symbols
+from lola_sym.games.layout import N_PARAMS, STATES, theta_symbols
 
 __all__ = ["IteratedGame", "iterated", "JOINT_STATES", "MIN_ONE_MINUS_GAMMA"]
 
@@ -155,14 +155,14 @@ class IteratedGame:
     def value_polynomials(self) -> tuple:
         """``(N1, N2, D)``: exact polynomials in the policy probabilities, V_i = N_i / D.
 
-        See :func:`lola_sym.values.value_polynomials`.
+        See :func:`lola_sym.games.values.value_polynomials`.
         """
-        from lola_sym.values import value_polynomials
+        from lola_sym.games.values import value_polynomials
         return value_polynomials(self)
 
     def values(self) -> tuple:
         r"""``(V1, V2)`` as exact sympy expressions of the logits :math:`\theta`."""
-        from lola_sym.values import symbolic_values
+        from lola_sym.games.values import symbolic_values
         return symbolic_values(self)
 
     def value_program(self):
@@ -199,14 +199,14 @@ class IteratedGame:
 
         Examples
         --------
-        >>> from lola_sym.layout import policy
+        >>> from lola_sym.games.layout import policy
         >>> from lola_sym.games import ipd
         >>> g = ipd()
         >>> v = g.value(policy("tft"), policy("tft"))
         >>> [round(float(x), 9) for x in (1 - g.gamma) * v]
         [-1.0, -1.0]
         """
-        from lola_sym.values import numeric_values
+        from lola_sym.games.values import numeric_values
         return numeric_values(self, theta1, theta2)
 
     def average_reward(self, theta1, theta2) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from lola_sym.layout import policy
+from lola_sym.games.layout import policy
 
 __all__ = ["tft_like", "nash_distance"]
 

@@ -420,7 +420,7 @@ class RepeatedGame:
         >>> [round(float(x), 6) for x in (1 - g.gamma) * v]
         [0.5, 0.5, 0.5]
         """
-        from lola_sym.values import numeric_values
+        from lola_sym.games.values import numeric_values
         return numeric_values(self, *thetas, **parameters)
 
     def average_reward(self, *thetas, **parameters) -> np.ndarray:

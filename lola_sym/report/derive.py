@@ -4,7 +4,7 @@ r"""Readable derivations: a learning rule on a game, written out as Markdown wit
 reader wants to see, and :func:`render` formats them:
 
 * the game's values: :math:`V_i = N_i / D` (expanded polynomials of the policy
-  probabilities, :func:`lola_sym.values.value_polynomials`) for iterated games,
+  probabilities, :func:`lola_sym.games.values.value_polynomials`) for iterated games,
   the closed form for one-shot games;
 * the value gradients and the rule's update vector :math:`(g_1, g_2)` of each
   agent, in one of two forms chosen by size (:func:`expanded_size`, an operation

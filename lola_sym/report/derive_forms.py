@@ -24,7 +24,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from lola_sym.report.rule_notes import HYPER_LATEX
-from lola_sym.gradients import gradient_program
+from lola_sym.rules.gradients import gradient_program
 from lola_sym.program import sigmoid
 from lola_sym.rules import RULES
 

@@ -26,7 +26,7 @@ from lola_sym import games
 from lola_sym._validation import check_int, check_positive_int, check_real
 from lola_sym.report.reproduce import nash_distance
 from lola_sym.rules import RULES, get_rule, rule_names
-from lola_sym.stability import classify, exact_lr_threshold
+from lola_sym.analysis.stability import classify, exact_lr_threshold
 from lola_sym.dynamics.training import as_generator, train
 
 __all__ = ["matching_pennies_report", "NashRow", "NashReport", "REPORT_RULES"]

@@ -35,7 +35,7 @@ import numpy as np
 from scipy.special import expit
 
 from lola_sym.report.plot_support import _figure, _png_bytes, _save
-from lola_sym.layout import N_PARAMS, STATES
+from lola_sym.games.layout import N_PARAMS, STATES
 from lola_sym.dynamics.training import Trajectory
 
 __all__ = ["training_curves", "final_policies", "phase_portrait", "basins", "estimator_error",
@@ -181,7 +181,7 @@ def final_policies(trajectories, *, step=-1, action=None, seed=0, title=None, pa
 
     For memory-1 policies of an iterated game (5 logits ``[s0, CC, CD, DC, DD]``
     per agent, states read from the agent's own perspective, see
-    :mod:`lola_sym.layout`): one dot per run (jittered sideways, non-diverged
+    :mod:`lola_sym.games.layout`): one dot per run (jittered sideways, non-diverged
     runs only) and a bar at the mean, agent 1 left and agent 2 right, one
     colour per setting.
 

@@ -1,7 +1,7 @@
 r"""Figures of learning dynamics on a plane: phase portraits and basins of attraction.
 
 Drawn headless (Agg canvas, no pyplot) from plain data; the data come from
-:mod:`lola_sym.portraits` (vector fields, basins) and :mod:`lola_sym.stability`
+:mod:`lola_sym.analysis.portraits` (vector fields, basins) and :mod:`lola_sym.analysis.stability`
 (classified fixed points). Re-exported by :mod:`lola_sym.report.plots`.
 """
 
@@ -331,8 +331,8 @@ def portrait(game, rule, x, y, *, starts: int = 16, seed=0, trajectories=0, delt
              steps: int = 200, path=None, **hyper):
     r"""Phase portrait of a two-parameter game: the field, its fixed points found and classified.
 
-    Fixed points inside the grid come from :func:`~lola_sym.fixed_points.find_fixed_points`
-    (seeded) and are classified by :func:`~lola_sym.stability.classify` (flow);
+    Fixed points inside the grid come from :func:`~lola_sym.analysis.fixed_points.find_fixed_points`
+    (seeded) and are classified by :func:`~lola_sym.analysis.stability.classify` (flow);
     ``trajectories`` seeded training runs from random grid points are overlaid.
     Returns the matplotlib Figure (saved when ``path`` is given) and the
     classified points as dicts ``{"x", "y", "label"}``.
@@ -344,9 +344,9 @@ def portrait(game, rule, x, y, *, starts: int = 16, seed=0, trajectories=0, delt
     >>> pts
     [{'x': 0.0, 'y': 0.0, 'label': 'stable'}]
     """
-    from lola_sym.fixed_points import find_fixed_points
-    from lola_sym.portraits import _grid as _axis_grid, vector_field
-    from lola_sym.stability import classify
+    from lola_sym.analysis.fixed_points import find_fixed_points
+    from lola_sym.analysis.portraits import _grid as _axis_grid, vector_field
+    from lola_sym.analysis.stability import classify
     from lola_sym.dynamics.training import as_generator, train
     x, y = _axis_grid(x, "x"), _axis_grid(y, "y")
     if game.dims != (1, 1):

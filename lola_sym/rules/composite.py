@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from lola_sym.gradients import gradient_program
+from lola_sym.rules.gradients import gradient_program
 from lola_sym.rules.registry import Bound, Rule, register
 from lola_sym.rules.consensus import h_transpose_xi
 from lola_sym.rules.lola import lola_correction

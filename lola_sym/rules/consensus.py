@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from lola_sym.gradients import gradient_program
+from lola_sym.rules.gradients import gradient_program
 from lola_sym.rules.registry import Rule, register
 
 __all__ = ["derive_co", "h_transpose_xi"]

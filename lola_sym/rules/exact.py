@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from lola_sym.gradients import at_shifted_point, gradient_program
+from lola_sym.rules.gradients import at_shifted_point, gradient_program
 from lola_sym.rules.registry import Rule, register
 from lola_sym.rules.lola import ETA
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from lola_sym.gradients import gradient_program
+from lola_sym.rules.gradients import gradient_program
 from lola_sym.rules.registry import Rule, register
 from lola_sym.rules.lola import ETA, lola_correction
 

@@ -10,7 +10,7 @@ References
 
 from __future__ import annotations
 
-from lola_sym.gradients import gradient_program
+from lola_sym.rules.gradients import gradient_program
 from lola_sym.rules.registry import Rule, register
 
 __all__ = ["derive_nl"]

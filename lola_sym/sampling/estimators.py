@@ -63,7 +63,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lola_sym._validation import as_numeric_array, check_result_size
-from lola_sym.layout import _check_agent
+from lola_sym.games.layout import _check_agent
 from lola_sym.sampling.rollouts import (QUANTITIES, Rollouts, Targets, _check_eta, _check_quantity, _orbit,
                                _payoffs, chain, exact_targets, target_for, truncation_bias)
 

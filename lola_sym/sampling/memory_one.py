@@ -32,7 +32,7 @@ from scipy.special import expit, logsumexp, softmax
 
 from lola_sym._validation import as_params, check_positive_int, check_real
 from lola_sym.games import ipd
-from lola_sym.layout import LOGIT_CLIP, SWAP
+from lola_sym.games.layout import LOGIT_CLIP, SWAP
 from lola_sym.dynamics.training import as_generator
 
 __all__ = ["to_memory_one", "from_memory_one", "stationary_distribution", "long_run_reward",
@@ -57,7 +57,7 @@ def to_memory_one(theta) -> np.ndarray:
 
     Examples
     --------
-    >>> from lola_sym.layout import policy
+    >>> from lola_sym.games.layout import policy
     >>> to_memory_one(policy("wsls")).round(12)
     array([1., 1., 0., 0., 1.])
     >>> to_memory_one([0, 0, 0, 0, 0])
@@ -70,7 +70,7 @@ def from_memory_one(p, clip: float = LOGIT_CLIP) -> np.ndarray:
     r"""Logits of cooperation probabilities ``[s0, CC, CD, DC, DD]``, clipped to ``[-clip, clip]``.
 
     Probabilities 0 and 1 map to :math:`\mp` ``clip`` (the saturated logits of
-    :func:`lola_sym.layout.policy`).
+    :func:`lola_sym.games.layout.policy`).
 
     Examples
     --------
@@ -141,7 +141,7 @@ def stationary_distribution(theta1, theta2) -> np.ndarray:
 
     Examples
     --------
-    >>> from lola_sym.layout import policy
+    >>> from lola_sym.games.layout import policy
     >>> stationary_distribution(policy("tft"), policy("tft")).round(12)  # errors spread TFT pairs
     array([0.25, 0.25, 0.25, 0.25])
 
@@ -179,7 +179,7 @@ def long_run_reward(theta1, theta2, game) -> np.ndarray:
     Examples
     --------
     >>> from lola_sym.games import ipd
-    >>> from lola_sym.layout import policy
+    >>> from lola_sym.games.layout import policy
     >>> long_run_reward(policy("allc"), policy("wsls"), ipd()).round(9)
     array([-2. , -0.5])
 
@@ -271,7 +271,7 @@ def to_axelrod(theta, initial: str = "likely", name: str | None = None):
 
     Examples
     --------
-    >>> from lola_sym.layout import policy
+    >>> from lola_sym.games.layout import policy
     >>> p = to_axelrod(policy("tft", 3.0))          # doctest: +SKIP
     >>> p, p.initial                                # doctest: +SKIP
     (Generic Memory One Player: (0.95..., 0.047..., 0.95..., 0.047...), C)

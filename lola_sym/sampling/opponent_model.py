@@ -45,7 +45,7 @@ from lola_sym._validation import as_params, check_positive_int, check_real, chec
 from lola_sym.sampling.estimators import (ESTIMATOR_BYTES_PER_STEP, ESTIMATORS, _check_estimator,
                                  estimate)
 from lola_sym.field import update_field
-from lola_sym.layout import STATES, _check_agent
+from lola_sym.games.layout import STATES, _check_agent
 from lola_sym.games.outcomes import tft_like
 from lola_sym.sampling.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, TERMINATIONS, Rollouts,
                                _check_game, rollout)

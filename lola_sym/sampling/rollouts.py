@@ -10,7 +10,7 @@ exact discounted value :math:`V = p_0^\top (I - \gamma P)^{-1} r`
 (Sec. 4.1 of [1]_).
 
 States are read from each agent's *own* perspective (own action first), as
-in :mod:`lola_sym.layout`: index 0 is the first move ``s0``, then ``CC, CD,
+in :mod:`lola_sym.games.layout`: index 0 is the first move ``s0``, then ``CC, CD,
 DC, DD``. After joint action ``(a1, a2)`` (0 = C, 1 = D) agent 1 is in state
 ``1 + 2 a1 + a2`` and agent 2 in ``1 + 2 a2 + a1``.
 
@@ -38,7 +38,7 @@ import numpy as np
 from scipy.special import expit
 
 from lola_sym._validation import as_params, as_point, check_positive_int, check_result_size
-from lola_sym.layout import SWAP, _check_agent
+from lola_sym.games.layout import SWAP, _check_agent
 from lola_sym.rules import get_rule
 from lola_sym.dynamics.training import as_generator
 
@@ -240,7 +240,7 @@ def rollout(game, theta1, theta2, batch: int, horizon: int | None = None, *, see
     Examples
     --------
     >>> from lola_sym.games import ipd
-    >>> from lola_sym.layout import policy
+    >>> from lola_sym.games.layout import policy
     >>> ro = rollout(ipd(), policy("tft"), policy("alld"), batch=2, horizon=4, seed=0)
     >>> ro.actions[0]          # tit-for-tat opens with C, then copies D
     array([[0, 1, 1, 1],
@@ -400,7 +400,7 @@ def joint_distribution(game, theta1, theta2, horizon: int) -> np.ndarray:
     Examples
     --------
     >>> from lola_sym.games import ipd
-    >>> from lola_sym.layout import policy
+    >>> from lola_sym.games.layout import policy
     >>> joint_distribution(ipd(), policy("tft"), policy("alld"), 2).round(6)
     array([[0., 1., 0., 0.],
            [0., 0., 0., 1.]])

@@ -31,7 +31,7 @@ from scipy.special import expit
 from lola_sym._validation import (as_numeric_array, as_point, check_positive_int, check_real,
                                   check_result_size)
 from lola_sym.sampling.estimators import ESTIMATOR_BYTES_PER_STEP, ESTIMATORS, estimate
-from lola_sym.layout import STATES, SWAP, _check_agent
+from lola_sym.games.layout import STATES, SWAP, _check_agent
 from lola_sym.sampling.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, ROLLOUT_BYTES_PER_STEP,
                                _check_eta, _check_game, _check_quantity, exact_targets, rollout)
 from lola_sym.dynamics.training import as_generator
@@ -498,7 +498,7 @@ def _hints(got, expected, theta1, theta2, agents, rtol, atol):
         p = expit(theta1 if a == 1 else theta2)
         if _close(g[:, list(SWAP)], e, rtol, atol):
             out.append(f"agent {a}'s CD and DC entries are exchanged: states must be read from "
-                       "the agent's own perspective (own action first; lola_sym.layout.SWAP)")
+                       "the agent's own perspective (own action first; lola_sym.games.layout.SWAP)")
         if _close(g * p * (1 - p), e, rtol, atol):
             out.append(f"agent {a}'s gradient is taken with respect to probabilities, not logits: "
                        "multiply by p (1 - p), the derivative of the sigmoid")

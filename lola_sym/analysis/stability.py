@@ -1,7 +1,7 @@
 r"""Local stability of learning dynamics at a point: flow, discrete map, game view.
 
 At a point :math:`\theta^*` with field Jacobian :math:`J` (see
-:mod:`lola_sym.jacobian`):
+:mod:`lola_sym.analysis.jacobian`):
 
 * the **flow** :math:`\dot\theta = g(\theta)` is *stable* if every eigenvalue
   of :math:`J` has negative real part, *unstable* if every one is positive,
@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lola_sym._validation import check_game, as_numeric_array, as_params, check_real
-from lola_sym.jacobian import jacobian
-from lola_sym.thresholds import exact_lr_threshold  # noqa: F401  (re-exported)
+from lola_sym.analysis.jacobian import jacobian
+from lola_sym.analysis.thresholds import exact_lr_threshold  # noqa: F401  (re-exported)
 
 __all__ = ["Stability", "classify", "classify_flow", "classify_map", "game_hessian",
            "lr_threshold", "exact_lr_threshold", "spectral_radius", "EIG_TOL"]

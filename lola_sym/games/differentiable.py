@@ -12,8 +12,8 @@ as ``a`` in :math:`V_1 = a x y`) make the game a *family*, like the symbolic
 repeated games: :attr:`DifferentiableGame.parameters` lists them, compiled
 fields and values take their numbers at call time
 (``update_field(game, "lola")(t1, t2, a=2.0)``), :meth:`~DifferentiableGame.substitute`
-gives the numeric game, and the exact analyses (:mod:`lola_sym.jacobian`,
-:mod:`lola_sym.thresholds`) return expressions in them. A game symbol must be
+gives the numeric game, and the exact analyses (:mod:`lola_sym.analysis.jacobian`,
+:mod:`lola_sym.analysis.thresholds`) return expressions in them. A game symbol must be
 declared real (``sp.Symbol("a", real=True)``; sign assumptions such as
 ``positive=True`` are enforced on the values given), have a Python identifier
 for a name not starting with ``_`` (it becomes a keyword argument), and have a
@@ -317,7 +317,7 @@ class DifferentiableGame:
         >>> g.value(np.array([2.0]), np.array([3.0]), a=[1.0, -1.0]).tolist()
         [[6.0, -6.0], [-6.0, 6.0]]
         """
-        from lola_sym.values import numeric_values
+        from lola_sym.games.values import numeric_values
         return numeric_values(self, theta1, theta2, **parameters)
 
     def average_reward(self, theta1, theta2, **parameters) -> np.ndarray:

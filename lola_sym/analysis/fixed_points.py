@@ -2,7 +2,7 @@ r"""Fixed points of learning rules: exact (sympy) for small games, numerical oth
 
 A fixed point of a rule is a :math:`\theta` with :math:`g(\theta) = 0`.
 :func:`find_fixed_points` runs scipy's hybrid Powell root finder (with the
-exact compiled Jacobian of :mod:`lola_sym.jacobian`) from many seeded starts,
+exact compiled Jacobian of :mod:`lola_sym.analysis.jacobian`) from many seeded starts,
 removes duplicates and reports each point with its residual
 :math:`\max_k |g_k(\theta)|`. With sigmoid policies the fields also vanish in
 the limit of saturated logits: a root the solver finds beyond
@@ -31,7 +31,7 @@ import sympy as sp
 from scipy.special import expit
 
 from lola_sym._validation import check_game, as_params, check_positive_int, check_real
-from lola_sym.jacobian import explicit_field, jacobian_function
+from lola_sym.analysis.jacobian import explicit_field, jacobian_function
 from lola_sym.program import sigmoid
 from lola_sym.rules import get_rule
 from lola_sym.dynamics.training import as_generator

@@ -30,7 +30,7 @@ import sympy as sp
 
 from lola_sym._validation import check_game, as_rational, check_int, check_real, check_result_size
 from lola_sym.field import derive
-from lola_sym.gradients import at_shifted_point
+from lola_sym.rules.gradients import at_shifted_point
 from lola_sym.rules import get_rule
 from lola_sym.rules.lola import ETA
 

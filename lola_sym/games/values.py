@@ -38,7 +38,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from lola_sym.layout import STATES, SWAP, prob_symbols, theta_symbols
+from lola_sym.games.layout import STATES, SWAP, prob_symbols, theta_symbols
 from lola_sym.program import Program, sigmoid
 
 __all__ = ["generic_value_polynomials", "value_polynomials", "symbolic_values",
@@ -100,7 +100,7 @@ def value_polynomials(game) -> tuple:
     --------
     >>> from lola_sym.games import ipd
     >>> N1, N2, D = value_polynomials(ipd())
-    >>> from lola_sym.layout import prob_symbols
+    >>> from lola_sym.games.layout import prob_symbols
     >>> (p1, pb1), (p2, pb2) = prob_symbols(1), prob_symbols(2)
     >>> always_c = {**{s: 1 for s in p1 + p2}, **{s: 0 for s in pb1 + pb2}}
     >>> (N1 / D).subs(always_c)  # -1 per step, discounted: -1 / (1 - 24/25)

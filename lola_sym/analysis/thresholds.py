@@ -1,12 +1,12 @@
 r"""The exact largest convergent learning rate :math:`\delta^*`, right for every rate.
 
 :func:`exact_lr_threshold` factors the characteristic polynomial of the exact
-field Jacobian (:func:`lola_sym.jacobian.exact_jacobian`) and reads
+field Jacobian (:func:`lola_sym.analysis.jacobian.exact_jacobian`) and reads
 :math:`\delta^* = \min_\lambda -2\,\mathrm{Re}\,\lambda / |\lambda|^2` off each
 factor, by cases on the signs of its coefficients, as a ``Piecewise`` in a
 symbolic rate and in the game's symbols (payoff parameters, a symbolic
-discount). The numeric counterpart is :func:`lola_sym.stability.lr_threshold`,
-with the same conventions (module docstring of :mod:`lola_sym.stability`).
+discount). The numeric counterpart is :func:`lola_sym.analysis.stability.lr_threshold`,
+with the same conventions (module docstring of :mod:`lola_sym.analysis.stability`).
 
 References
 ----------
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from lola_sym.jacobian import exact_jacobian
+from lola_sym.analysis.jacobian import exact_jacobian
 
 __all__ = ["exact_lr_threshold"]
 
@@ -27,7 +27,7 @@ def exact_lr_threshold(game, rule, theta1, theta2, **hyper):
     r"""The exact :math:`\delta^*` at a point, a sympy expression right for every rate.
 
     From the characteristic polynomial of the exact Jacobian
-    (:func:`~lola_sym.jacobian.exact_jacobian`, whose arguments this takes),
+    (:func:`~lola_sym.analysis.jacobian.exact_jacobian`, whose arguments this takes),
     factored over the rationals in the rates left symbolic (given as sympy
     Symbols or not given; they are taken positive). Each factor contributes, by
     the definition :math:`\delta^* = \min_\lambda -2\,\mathrm{Re}\,\lambda / |\lambda|^2`
@@ -56,7 +56,7 @@ def exact_lr_threshold(game, rule, theta1, theta2, **hyper):
     :math:`\sigma(\eta)` in exact LOLA on sigmoid games) give a ``Piecewise``
     whose conditions are the signs of :math:`r, p, q, D` themselves, exact for
     every rate. With every rate given the result is a number. Numeric
-    counterpart: :func:`~lola_sym.stability.lr_threshold` (same conventions).
+    counterpart: :func:`~lola_sym.analysis.stability.lr_threshold` (same conventions).
 
     A game with symbols (``game.parameters``, e.g. payoff constants of a
     :class:`~lola_sym.games.DifferentiableGame`) keeps them: the result is the
@@ -72,7 +72,7 @@ def exact_lr_threshold(game, rule, theta1, theta2, **hyper):
         For an irreducible factor of degree > 2 with symbolic rates or game
         symbols (no closed form: give the rates as numbers and substitute the
         symbols), and for bad arguments (as
-        :func:`~lola_sym.jacobian.exact_jacobian`).
+        :func:`~lola_sym.analysis.jacobian.exact_jacobian`).
 
     Examples
     --------
