@@ -296,8 +296,8 @@ every step, so agent 1 earns the mean of its payoffs, $-3/2$ per step, and
 $V^1 = -\tfrac{3}{2} / (1 - \gamma) = -\tfrac{75}{2}$, exactly:
 """),
     code("""
-p1, pbar1 = ls.layout.prob_symbols(1)
-p2, pbar2 = ls.layout.prob_symbols(2)
+p1, pbar1 = ls.games.layout.prob_symbols(1)
+p2, pbar2 = ls.games.layout.prob_symbols(2)
 half = {s: sp.Rational(1, 2) for s in p1 + pbar1 + p2 + pbar2}
 V1_half = (N1 / D).subs(half)
 V1_half
