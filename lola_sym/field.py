@@ -175,10 +175,11 @@ class UpdateField:
             raise TypeError(f"the {self.rule.name!r} field on {self.game.name} takes "
                             f"{len(dims)} parameter arrays (one per player), got {len(thetas)}")
         extra = self._parameter_group(parameters)
-        if (extra is None and len(dims) == 2 and all(
+        if ((extra is None or extra.ndim == 1) and all(
                 type(t) is np.ndarray and t.dtype == np.float64 and t.shape == (d,)
-                for t, d in zip(thetas, dims))):
-            out = self.compiled.point(*thetas, self._hyper_array)
+                for t, d in zip(thetas, dims))):          # one point, any number of players
+            out = self.compiled.point(*thetas, *(() if extra is None else (extra,)),
+                                      self._hyper_array)
             if out is not None:
                 g = self._finish(out)
                 if failed == "nan" or all(np.isfinite(x).all() for x in g):

@@ -61,3 +61,31 @@ def test_the_saturation_check_can_fail():
         b = compile_field(bad, [x], (), n_out=(1,), backend=backend)(np.array([30.0]))[0][0]
         assert abs(g - want) / want <= 1e-14
         assert abs(b - want) / want > 1e-8
+
+
+def test_blocked_c_source_equals_the_single_function(monkeypatch):
+    """A long program is split into block functions (values shared through ``t``): the
+    blocked library gives the single function's outputs and the exact evaluation's."""
+    from lola_sym.compile import backend_c
+    if not backend_c.available():
+        pytest.skip("no C compiler")
+    x = sp.symbols("x0:3")
+    steps, prev = [], x[0]
+    for k in range(40):                    # a chain with long-range uses of x and early steps
+        s = sp.Symbol(f"u{k}")
+        steps.append((s, prev * x[1 + k % 2] / (1 + prev ** 2) + sigmoid(x[k % 3]) + k))
+        prev = s
+    prog = Program.from_steps(x, steps).with_outputs([prev, sp.Symbol("u3") * prev,
+                                                      sp.Symbol("u17") - x[2]])
+    a = np.random.default_rng(1).normal(size=(9, 3))
+    single = compile_field(prog, [x], (), n_out=(3,), backend="c")
+    monkeypatch.setattr(backend_c, "BLOCK_ABOVE", 5)
+    monkeypatch.setattr(backend_c, "BLOCK_STATEMENTS", 7)
+    blocked = compile_field(prog, [x], (), n_out=(3,), backend="c")
+    assert "static void b_0" in blocked.source and "b_0" not in single.source
+    assert "= t[" in blocked.source                       # values cross block boundaries
+    got, want = blocked(a)[0], single(a)[0]
+    assert np.allclose(got, want, rtol=1e-14, atol=0)
+    exact = np.array([[float(v) for v in prog.evaluate(dict(zip(x, row)))] for row in a[:2]])
+    assert np.allclose(got[:2], exact, rtol=1e-13, atol=0)
+    assert not np.allclose(got[:, 1], got[:, 0])          # the outputs are not all the same

@@ -183,3 +183,25 @@ def test_average_reward_reads_the_discount_of_a_family():
     assert np.allclose(g.average_reward(z, z, a=3.0, d=0.9), want, rtol=1e-13)
     h = repeated([[[a, 0], [1, 2]], [[a, 1], [0, 2]]], "0.9")
     assert np.allclose(h.average_reward(z, z, a=3.0), want, rtol=1e-13)
+
+
+@pytest.mark.parametrize("make,rule,values", [
+    (lambda: ls.games.contribution(3, "1.5"), "lola", {}),
+    (lambda: ipd(symbolic=True), "lola", {"R": -1.0, "S": -3.0, "T": 0.0, "P": -2.0,
+                                         "gamma": 0.9})])
+def test_one_point_call_equals_the_batched_row(make, rule, values):
+    """The single-point fast path (any number of players, scalar symbol values) gives the
+    batched path's row exactly, and checks its inputs the same way."""
+    game = make()
+    f = ls.update_field(game, rule, eta=0.8)
+    rng = np.random.default_rng(3)
+    thetas = [rng.normal(size=(4, d)) for d in game.dims]
+    batch = f(*thetas, **values)
+    for row in (0, 3):
+        one = f(*(t[row].copy() for t in thetas), **values)
+        for a, b in zip(one, batch):
+            np.testing.assert_array_equal(a, b[row])
+    bad = [t[0].copy() for t in thetas]
+    bad[-1][0] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        f(*bad, **values)
