@@ -646,15 +646,29 @@ def _imported_modules(module) -> set:
     return {m for m in found if m.startswith("lola_sym")}
 
 
-def test_the_commands_do_not_import_the_entry_point():
-    """cli imports _cli_commands (when a command runs) and _cli_support; neither imports cli
-    back (UsageError lives in _cli_support, re-exported by cli)."""
+@pytest.mark.parametrize("module", ["commands", "analysis_commands", "options", "arguments",
+                                    "support"])
+def test_the_commands_do_not_import_the_entry_point(module):
+    """The entry point (lola_sym.cli) imports its command modules when a command runs; none
+    of them imports it back (UsageError lives in cli.support, re-exported by cli)."""
     import lola_sym.cli as cli
-    from lola_sym.cli import support as _cli_support
-    assert "lola_sym.cli" not in _imported_modules("lola_sym.cli.commands")
-    assert "lola_sym.cli" not in _imported_modules("lola_sym.cli.support")
-    assert "lola_sym.cli.commands" in _imported_modules("lola_sym.cli")   # the check can fail
-    assert cli.UsageError is _cli_support.UsageError
+    from lola_sym.cli import support
+    assert "lola_sym.cli" not in _imported_modules(f"lola_sym.cli.{module}")
+    assert "lola_sym.cli.options" in _imported_modules("lola_sym.cli.analysis_commands")  # can fail
+    assert cli.UsageError is support.UsageError
+
+
+def test_every_runner_of_the_parser_exists():
+    """Each subcommand's runner (looked up by name when it runs) is a function of its module."""
+    import importlib
+    from lola_sym.cli import build_parser
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, p in sub.choices.items():
+        run = p.get_default("func")
+        assert callable(run), name
+        module = importlib.import_module(f"lola_sym.cli.{run.module}")
+        assert callable(getattr(module, run.runner)), name
 
 
 # ------------------------------------------------- repeated games: players, cf, memory
@@ -686,8 +700,8 @@ def test_train_contribution_game_with_three_players(capsys):
 def test_game_options_build_the_catalogue_game(argv, want):
     """--game with --memory/--players/--cf/--gamma is the catalogue constructor's game; a 2x2
     iterated game with another memory is the repeated game of its payoffs."""
-    from lola_sym.cli.commands import _game
-    got = _game(build_parser().parse_args(["train", *argv, "--rule", "nl"]))
+    from lola_sym.cli.options import game_of
+    got = game_of(build_parser().parse_args(["train", *argv, "--rule", "nl"]))
     assert got.spec() == want().spec() and got.name == want().name
 
 

@@ -52,253 +52,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import textwrap
 import warnings
-from fractions import Fraction
 
 from lola_sym.cli.support import UsageError
 
 __all__ = ["main", "build_parser", "UsageError"]
 
-#: Names of the ``--method`` choices (mirrors :data:`lola_sym.dynamics.training.METHODS`).
-_METHODS = ("simultaneous", "extragradient", "optimistic")
-
-
-# ------------------------------------------------------------------ argument types
-#: Exact numbers on the command line are parsed by ``_validation.parse_rational``: magnitudes
-#: within [1e-300, 1e300], so that a typo such as ``1e400`` is a usage error instead of an
-#: overflow while running. Integer options (runs, steps, seeds, ...) stay below 2**63.
-MAX_INT = 2 ** 63 - 1
-#: Command-line words that argparse must take as values, not options: negative
-#: numbers in any form (``-1/2``, ``-1e-3``, ``-.5``) and ``-inf``/``-nan`` (then
-#: refused with a clear message). Plain argparse knows only ``-1`` and ``-0.5``.
-_NEGATIVE_NUMBER = re.compile(r"^-(\.?\d|inf|nan)", re.IGNORECASE)
-
-
-def _shown(text: str) -> str:
-    """``text`` quoted for an error message, shortened when long."""
-    return repr(text) if len(text) <= 40 else f"{text[:30]!r}... ({len(text)} characters)"
-
-
-def _number(kind, lower, strict):
-    """An argparse type: a finite ``kind`` above ``lower`` (strictly if ``strict``).
-
-    Integers must also be below :data:`MAX_INT`.
-
-    Examples
-    --------
-    >>> _positive_int("3"), _nonneg_float("0.5")
-    (3, 0.5)
-    >>> _positive_float("1e400")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected a finite positive number, got '1e400'
-    """
-    what = f"{'positive' if strict else 'non-negative'} {'integer' if kind is int else 'number'}"
-
-    def parse(text):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {what}, got {_shown(text)}") from None
-        ok = (v > lower if strict else v >= lower) and v < float("inf")
-        if not ok:
-            raise argparse.ArgumentTypeError(f"expected a finite {what}, got {_shown(text)}")
-        if kind is int and v > MAX_INT:
-            raise argparse.ArgumentTypeError(f"expected a {what} below 2**63, got {_shown(text)}")
-        return v
-    return parse
-
-
-_positive_int = _number(int, 0, True)
-_nonneg_int = _number(int, 0, False)
-_positive_float = _number(float, 0.0, True)
-_nonneg_float = _number(float, 0.0, False)
-
-#: Largest ``--init-std``: training counts a run whose parameters leave max |theta| = 1e4 as
-#: diverged, which a draw reaches only at 10 standard deviations of this size (and every
-#: policy is already saturated beyond |theta| of about 40).
-MAX_INIT_STD = 1e3
-
-
-def _init_std(text) -> float:
-    """An argparse type: a standard deviation in [0, :data:`MAX_INIT_STD`].
-
-    Examples
-    --------
-    >>> _init_std("0.1")
-    0.1
-    >>> _init_std("1e308")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected a standard deviation of at most 1000 (draws ...), got '1e308'
-    """
-    v = _nonneg_float(text)
-    if v > MAX_INIT_STD:
-        raise argparse.ArgumentTypeError(
-            f"expected a standard deviation of at most {MAX_INIT_STD:g} (draws of 10 standard "
-            f"deviations must stay below max |theta| = 1e4, where a run counts as diverged), "
-            f"got {_shown(text)}")
-    return v
-
-
-def _exact(text) -> Fraction:
-    """An argparse type: an exact finite number such as ``2``, ``0.1``, ``-1/3`` or ``-1e-3``.
-
-    Parsed strictly by :func:`lola_sym._validation.parse_rational` (never
-    evaluated), magnitudes within [1e-300, 1e300].
-
-    Examples
-    --------
-    >>> _exact("1/3"), _exact("0.1"), _exact("-1e-3")
-    (Fraction(1, 3), Fraction(1, 10), Fraction(-1, 1000))
-    >>> _exact("nan")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected a finite number such as 0.5, 1e-3 or 1/2, got 'nan'
-    >>> _exact("1e400")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: the number must have magnitude at most 1e300, got '1e400'
-    >>> _exact("1/0")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: the number must be finite, got '1/0' (division by zero)
-    """
-    from lola_sym._validation import parse_rational
-    try:
-        return parse_rational(text, "the number")
-    except TypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected a finite number such as 0.5, 1e-3 or 1/2, got {_shown(text)}") from None
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _discount(text) -> Fraction:
-    """An argparse type: a discount in the open interval (0, 1)."""
-    g = _exact(text)
-    if not 0 < g < 1:
-        raise argparse.ArgumentTypeError(f"expected a discount in the open interval (0, 1), "
-                                         f"got {text}")
-    return g
-
-
-def _positive_exact(text) -> Fraction:
-    """An argparse type: an exact number above 0 (e.g. a contribution factor ``1.33``)."""
-    v = _exact(text)
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {_shown(text)}")
-    return v
-
-
-def _players(text) -> int:
-    """An argparse type: a number of players the repeated games support (2..5).
-
-    Examples
-    --------
-    >>> _players("3")
-    3
-    >>> _players("6")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected a number of players from 2 to 5, got '6'
-    """
-    from lola_sym.games.repeated import MAX_PLAYERS
-    v = _positive_int(text)
-    if not 2 <= v <= MAX_PLAYERS:
-        raise argparse.ArgumentTypeError(f"expected a number of players from 2 to {MAX_PLAYERS}, "
-                                         f"got {_shown(text)}")
-    return v
-
-
-def _memory(text) -> int:
-    """An argparse type: a policy memory the repeated games support (0..2).
-
-    Examples
-    --------
-    >>> _memory("2")
-    2
-    >>> _memory("3")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected a memory of 0 to 2 (past joint actions the policies see), got '3'
-    """
-    from lola_sym.games.repeated import MAX_MEMORY
-    v = _nonneg_int(text)
-    if v > MAX_MEMORY:
-        raise argparse.ArgumentTypeError(f"expected a memory of 0 to {MAX_MEMORY} (past joint "
-                                         f"actions the policies see), got {_shown(text)}")
-    return v
-
-
-def _key_value(text) -> tuple:
-    """An argparse type: ``name=value`` with an exact number as the value.
-
-    Examples
-    --------
-    >>> _key_value("eta=1/2")
-    ('eta', Fraction(1, 2))
-    >>> _key_value("eta")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected name=value (e.g. eta=0.5), got 'eta'
-    """
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip().isidentifier():
-        raise argparse.ArgumentTypeError(f"expected name=value (e.g. eta=0.5), got {_shown(text)}")
-    try:
-        return name.strip(), _exact(value)
-    except argparse.ArgumentTypeError as exc:
-        raise argparse.ArgumentTypeError(f"the value of {name.strip()!r}: {exc}") from None
-
-
-def _rule_spec(text) -> tuple:
-    """An argparse type: a rule name, optionally with settings: ``hola:order=3,eta=0.5``.
-
-    Examples
-    --------
-    >>> _rule_spec("sos:a=0.5,eta=1")
-    ('sos', {'a': Fraction(1, 2), 'eta': Fraction(1, 1)})
-    """
-    from lola_sym.rules import RULES
-    name, _, rest = text.partition(":")
-    if name not in RULES:
-        raise argparse.ArgumentTypeError(f"unknown rule {name!r}; choose one of {sorted(RULES)}")
-    settings = dict(_key_value(kv) for kv in rest.split(",")) if rest else {}
-    rule = RULES[name]
-    takes = sorted(rule.hyper) + sorted(rule.options) or "none"
-    try:
-        rule.accepted(settings, strict=True,
-                      refusal=f"rule {{rule!r}} takes no setting {{name!r}}; it takes {takes}")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return name, settings
-
-
-def _figure_path(text) -> str:
-    """An argparse type: a file name ending in ``.png`` or ``.pdf``, with a name before it.
-
-    Examples
-    --------
-    >>> _figure_path("out/curves.PNG")
-    'out/curves.PNG'
-    >>> _figure_path("/tmp/x/.png")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: the figure file needs a name before its extension, got ... (e.g. '/tmp/x/figure.png')
-    """
-    if not text.lower().endswith((".png", ".pdf")):
-        raise argparse.ArgumentTypeError(f"the figure file must end in .png or .pdf, got "
-                                         f"{_shown(text)}")
-    head, name = os.path.split(text)
-    if len(name) == 4:                      # ".png" alone: a hidden file without a suffix
-        example = os.path.join(head, "figure" + name)
-        raise argparse.ArgumentTypeError(f"the figure file needs a name before its extension, "
-                                         f"got {_shown(text)} (e.g. {example!r})")
-    return text
+from lola_sym.cli import arguments as arg
 
 
 class _Parser(argparse.ArgumentParser):
@@ -308,7 +70,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         # argparse (3.11) takes only -1 and -0.5 for negative numbers, so "--theta1 -1/2"
         # failed with "expected at least one argument"; no option here starts with a digit
-        self._negative_number_matcher = _NEGATIVE_NUMBER
+        self._negative_number_matcher = arg.NEGATIVE_NUMBER
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -354,27 +116,27 @@ def _add_game(p, *, required=True, default=None, iterated_only=False):
     names = _catalogue(iterated_only)
     p.add_argument("--game", required=required, default=default, choices=names, metavar="GAME",
                    help=f"a catalogue game: {', '.join(names)}")
-    p.add_argument("--gamma", type=_discount, default=None, metavar="G",
+    p.add_argument("--gamma", type=arg.discount, default=None, metavar="G",
                    help="discount of an iterated or repeated game, in (0, 1), e.g. 0.9 or "
                         "9/10 (default: the game's own)")
-    p.add_argument("--players", type=_players, default=None, metavar="N",
+    p.add_argument("--players", type=arg.players, default=None, metavar="N",
                    help="number of players of the contribution game, 2 to 5 (default: the "
                         "game's own)")
-    p.add_argument("--cf", type=_positive_exact, default=None, metavar="X",
+    p.add_argument("--cf", type=arg.positive_exact, default=None, metavar="X",
                    help="contribution factor of the contribution game (default: 0.6 x players)")
-    p.add_argument("--memory", type=_memory, default=None, metavar="M",
+    p.add_argument("--memory", type=arg.memory, default=None, metavar="M",
                    help="past joint actions the policies see, 0 to 2; a 2x2 iterated game "
                         "becomes a repeated game of that memory (default: the game's own)")
 
 
 def _add_hyper(p, *, order=True):
-    p.add_argument("--eta", type=_exact, default=None,
+    p.add_argument("--eta", type=arg.exact, default=None,
                    help="lookahead rate eta of the rules that take one (default: the rule's)")
-    p.add_argument("--hyper", type=_key_value, nargs="+", action="extend", default=[],
+    p.add_argument("--hyper", type=arg.key_value, nargs="+", action="extend", default=[],
                    metavar="K=V", help="other hyper-parameters, e.g. a=0.5 b=0.1 (sos), "
                                        "lam=1 (sga), gamma=0.1 (co)")
     if order:
-        p.add_argument("--order", type=_nonneg_int, default=None,
+        p.add_argument("--order", type=arg.nonneg_int, default=None,
                        help="structural option 'order' of hola")
 
 
@@ -385,7 +147,7 @@ def _add_output(p, *, json=True, plot=False):
                    help="write the output to FILE instead of stdout (missing parent "
                         "directories are created)")
     if plot:
-        p.add_argument("--plot", metavar="FILE", type=_figure_path, default=None,
+        p.add_argument("--plot", metavar="FILE", type=arg.figure_path, default=None,
                        help="save a figure to FILE (.png or .pdf; missing parent directories "
                             "are created)")
 
@@ -396,13 +158,13 @@ def _add_progress(p):
 
 
 def _add_training(p, *, runs, steps, delta):
-    p.add_argument("--runs", type=_positive_int, default=runs, help="independent runs")
-    p.add_argument("--steps", type=_nonneg_int, default=steps, help="updates per run")
-    p.add_argument("--delta", type=_positive_float, default=delta, help="learning rate")
-    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the initial parameters")
-    p.add_argument("--init-std", type=_init_std, default=1.0,
+    p.add_argument("--runs", type=arg.positive_int, default=runs, help="independent runs")
+    p.add_argument("--steps", type=arg.nonneg_int, default=steps, help="updates per run")
+    p.add_argument("--delta", type=arg.positive_float, default=delta, help="learning rate")
+    p.add_argument("--seed", type=arg.nonneg_int, default=0, help="seed of the initial parameters")
+    p.add_argument("--init-std", type=arg.init_std, default=1.0,
                    help=f"standard deviation of the initial parameters, at most "
-                        f"{MAX_INIT_STD:g}")
+                        f"{arg.MAX_INIT_STD:g}")
 
 
 def _command(sub, name, summary, description, examples, func):
@@ -414,11 +176,12 @@ def _command(sub, name, summary, description, examples, func):
     return p
 
 
-def _run(name):
-    """Runner ``name`` of :mod:`lola_sym.cli.commands` (imported when used: fast ``--help``)."""
+def _run(name, module="commands"):
+    """Runner ``name`` of ``lola_sym.cli.<module>`` (imported when used: fast ``--help``)."""
     def run(args):
-        from lola_sym.cli import commands as _cli_commands
-        return getattr(_cli_commands, name)(args)
+        import importlib
+        return getattr(importlib.import_module(f"lola_sym.cli.{module}"), name)(args)
+    run.module, run.runner = module, name
     return run
 
 
@@ -442,15 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
                    ["lola-sym reproduce lola2018", "lola-sym reproduce sos-tandem --json"],
                    _run("reproduce"))
     rep.add_argument("paper", choices=["lola2018", "sos-tandem"], help="which paper")
-    rep.add_argument("--runs", type=_positive_int, default=None,
+    rep.add_argument("--runs", type=arg.positive_int, default=None,
                      help="independent runs (default 50; sos-tandem 300)")
-    rep.add_argument("--steps", type=_nonneg_int, default=None,
+    rep.add_argument("--steps", type=arg.nonneg_int, default=None,
                      help="updates per run (default 200; sos-tandem 1000)")
-    rep.add_argument("--delta", type=_positive_float, default=None,
+    rep.add_argument("--delta", type=arg.positive_float, default=None,
                      help="learning rate (default 1; sos-tandem 0.1)")
-    rep.add_argument("--eta", type=_nonneg_float, default=None,
+    rep.add_argument("--eta", type=arg.nonneg_float, default=None,
                      help="LOLA lookahead rate (default 1; sos-tandem 0.1)")
-    rep.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the initial parameters")
+    rep.add_argument("--seed", type=arg.nonneg_int, default=0, help="seed of the initial parameters")
     rep.add_argument("--games", nargs="+", choices=["IPD", "IMP"], default=["IPD", "IMP"],
                      help="lola2018 only: which games")
     _add_output(rep)
@@ -490,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--rule2", choices=rules, metavar="RULE", default=None,
                     help="agent 2's rule in a two-player game (default: the same as --rule)")
     _add_training(tr, runs=50, steps=200, delta=1.0)
-    tr.add_argument("--method", choices=_METHODS, default="simultaneous", help="step method")
+    tr.add_argument("--method", choices=arg.METHODS, default="simultaneous", help="step method")
     tr.add_argument("--on-divergence", choices=["mark", "raise"], default="mark",
                     help="mark diverged runs (frozen, counted) or stop with exit code 1")
     _add_hyper(tr)
@@ -507,12 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "lola-sym compare --game contribution --players 3 --cf 1.33 --steps 50"],
                     _run("compare"))
     _add_game(cmp_)
-    cmp_.add_argument("--rules", type=_rule_spec, nargs="+", default=None, metavar="RULE",
+    cmp_.add_argument("--rules", type=arg.rule_spec, nargs="+", default=None, metavar="RULE",
                       help=f"rules, each NAME or NAME:K=V,... (default: "
                            f"{_default_rules('compare')}; with more than two players those "
                            f"of them with an n-player form)")
     _add_training(cmp_, runs=20, steps=200, delta=1.0)
-    cmp_.add_argument("--method", choices=_METHODS, default="simultaneous", help="step method")
+    cmp_.add_argument("--method", choices=arg.METHODS, default="simultaneous", help="step method")
     cmp_.add_argument("--target", choices=["auto", "tft", "nash", "none"], default="auto",
                       help="distance to tit-for-tat, to the Nash set, or none "
                            "(auto: the game's known target)")
@@ -527,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "lola-sym tournament --game stag_hunt --json --out table.json"],
                    _run("tournament"))
     _add_game(tou, required=False, default="ipd", iterated_only=True)
-    tou.add_argument("--rules", type=_rule_spec, nargs="+", default=None, metavar="RULE",
+    tou.add_argument("--rules", type=arg.rule_spec, nargs="+", default=None, metavar="RULE",
                      help=f"rules, each NAME or NAME:K=V,... (default: "
                           f"{_default_rules('tournament')})")
     _add_training(tou, runs=50, steps=200, delta=0.5)
@@ -544,14 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
                   "one-shot games and symbolic rules).",
                   ["lola-sym fixed-points --game matching_pennies --rule lola --plot mp.png",
                    "lola-sym fixed-points --game tandem --rule lola --exact"],
-                  _run("fixed_points"))
+                  _run("fixed_points", "analysis_commands"))
     _add_game(fp)
     fp.add_argument("--rule", required=True, choices=rules, metavar="RULE",
                     help=f"a rule: {', '.join(rules)}")
-    fp.add_argument("--starts", type=_positive_int, default=32,
+    fp.add_argument("--starts", type=arg.positive_int, default=32,
                     help="random starts (at most 100,000: each is one root search)")
-    fp.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the starts")
-    fp.add_argument("--scale", type=_positive_float, default=3.0,
+    fp.add_argument("--seed", type=arg.nonneg_int, default=0, help="seed of the starts")
+    fp.add_argument("--scale", type=arg.positive_float, default=3.0,
                     help="standard deviation of the starts (at most 1000)")
     fp.add_argument("--exact", action="store_true",
                     help="solve g = 0 exactly with sympy (unset hyper-parameters stay symbols)")
@@ -566,15 +329,15 @@ def build_parser() -> argparse.ArgumentParser:
                   ["lola-sym stability --game matching_pennies --rule lola --theta1 0 "
                    "--theta2 0 --delta 1 --exact-threshold",
                    "lola-sym stability --game ipd --rule nl --theta1 0 --theta2 0 --json"],
-                  _run("stability"))
+                  _run("stability", "analysis_commands"))
     _add_game(st)
     st.add_argument("--rule", required=True, choices=rules, metavar="RULE",
                     help=f"a rule: {', '.join(rules)}")
-    st.add_argument("--theta1", type=_exact, nargs="+", required=True, metavar="X",
+    st.add_argument("--theta1", type=arg.exact, nargs="+", required=True, metavar="X",
                     help="agent 1's parameters")
-    st.add_argument("--theta2", type=_exact, nargs="+", required=True, metavar="X",
+    st.add_argument("--theta2", type=arg.exact, nargs="+", required=True, metavar="X",
                     help="agent 2's parameters")
-    st.add_argument("--delta", type=_positive_float, default=None,
+    st.add_argument("--delta", type=arg.positive_float, default=None,
                     help="classify the discrete map at this learning rate too")
     st.add_argument("--exact-threshold", action="store_true",
                     help="the exact delta* (one-shot games, symbolic rules; unset "
@@ -594,11 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"rules (default: every rule: {_default_rules('nash-report')})")
     nr.add_argument("--include", choices=["one-shot", "iterated"], nargs="+",
                     default=["one-shot", "iterated"], help="which games")
-    nr.add_argument("--runs", type=_positive_int, default=20, help="training runs")
-    nr.add_argument("--steps", type=_nonneg_int, default=200, help="updates per run")
-    nr.add_argument("--delta", type=_positive_float, default=1.0, help="learning rate")
-    nr.add_argument("--eta", type=_positive_float, default=1.0, help="lookahead rate")
-    nr.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the initial parameters")
+    nr.add_argument("--runs", type=arg.positive_int, default=20, help="training runs")
+    nr.add_argument("--steps", type=arg.nonneg_int, default=200, help="updates per run")
+    nr.add_argument("--delta", type=arg.positive_float, default=1.0, help="learning rate")
+    nr.add_argument("--eta", type=arg.positive_float, default=1.0, help="lookahead rate")
+    nr.add_argument("--seed", type=arg.nonneg_int, default=0, help="seed of the initial parameters")
     _add_output(nr)
 
     ca = _command(sub, "cache", "what the compiled-code cache holds, or empty it",
