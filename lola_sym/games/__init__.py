@@ -22,13 +22,8 @@ References
 from lola_sym.games.differentiable import DifferentiableGame, differentiable
 from lola_sym.games.iterated import JOINT_STATES, IteratedGame, iterated
 from lola_sym.games.repeated import MIN_ONE_MINUS_GAMMA, RepeatedGame, repeated
-from lola_sym.games.catalogue import (CATALOGUE, balduzzi, battle_of_sexes, by_name, chicken,
-                                      chicken_one_shot, contribution, hamiltonian, imp, ipd,
-                                      ipd_memory2, matching_pennies, rps, stag_hunt, tandem,
-                                      three_player_ipd, ultimatum)
+from lola_sym.games import catalogue
+from lola_sym.games.catalogue import *  # noqa: F401,F403  (every catalogue game, by its __all__)
 
 __all__ = ["IteratedGame", "iterated", "RepeatedGame", "repeated", "DifferentiableGame",
-           "differentiable", "ipd", "imp", "stag_hunt", "chicken", "battle_of_sexes",
-           "ipd_memory2", "rps", "contribution", "three_player_ipd", "tandem", "hamiltonian",
-           "balduzzi", "matching_pennies", "ultimatum", "chicken_one_shot", "CATALOGUE",
-           "by_name", "JOINT_STATES", "MIN_ONE_MINUS_GAMMA"]
+           "differentiable", "JOINT_STATES", "MIN_ONE_MINUS_GAMMA", *catalogue.__all__]
