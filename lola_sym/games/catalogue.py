@@ -31,7 +31,8 @@ from lola_sym.program import sigmoid
 
 __all__ = ["ipd", "imp", "stag_hunt", "chicken", "battle_of_sexes", "ipd_memory2", "rps",
            "contribution", "three_player_ipd", "tandem", "hamiltonian", "balduzzi",
-           "matching_pennies", "ultimatum", "chicken_one_shot", "CATALOGUE", "by_name"]
+           "matching_pennies", "ultimatum", "chicken_one_shot", "impossibility", "CATALOGUE",
+           "by_name"]
 
 #: The symbols of :func:`ipd` with ``symbolic=True``.
 R, S, T, P = sp.symbols("R S T P", real=True)
@@ -212,6 +213,31 @@ def balduzzi() -> DifferentiableGame:
                           name="Balduzzi", loss=True)
 
 
+def impossibility() -> DifferentiableGame:
+    r"""Letcher's zero-sum game on which no gradient-based method converges.
+
+    Losses :math:`L_1 = x y - x^2/2 + y^2/2 + x^4/4 - y^4/4` and :math:`L_2 = -L_1`.
+    The origin is the only fixed point of the simultaneous gradient, and it
+    repels (:math:`\nabla \xi` has eigenvalues :math:`-1 \pm i` in losses),
+    while the quartic terms keep every trajectory bounded: GD, EG, OMD, SGA, CO,
+    CGD, LA, LOLA and SOS all end on limit cycles (at rate 0.01, Letcher 2020,
+    Fig. 1).
+
+    References
+    ----------
+    .. [1] Letcher, A. (2021). On the impossibility of global convergence in
+       multi-loss optimization. ICLR. arXiv:2005.12649.
+
+    Examples
+    --------
+    >>> g = impossibility()
+    >>> g.value([1.0], [0.5])          # values = -losses
+    array([-0.359375,  0.359375])
+    """
+    loss = _X * _Y - _X ** 2 / 2 + _Y ** 2 / 2 + _X ** 4 / 4 - _Y ** 4 / 4
+    return differentiable(loss, -loss, [_X], [_Y], name="impossibility", loss=True)
+
+
 def matching_pennies() -> DifferentiableGame:
     r"""One-shot matching pennies with sigmoid policies (SOS/COLA code).
 
@@ -258,6 +284,7 @@ CATALOGUE = {
     "matching_pennies": matching_pennies,
     "ultimatum": ultimatum,
     "chicken_one_shot": chicken_one_shot,
+    "impossibility": impossibility,
     "ipd_memory2": ipd_memory2,
     "rps": rps,
     "contribution": contribution,
@@ -275,7 +302,7 @@ def by_name(name: str):
     >>> by_name("pd")
     Traceback (most recent call last):
     ...
-    ValueError: unknown game 'pd'; choose one of ['balduzzi', 'battle_of_sexes', 'chicken', 'chicken_one_shot', 'contribution', 'hamiltonian', 'imp', 'ipd', 'ipd_memory2', 'matching_pennies', 'rps', 'stag_hunt', 'tandem', 'three_player_ipd', 'ultimatum']
+    ValueError: unknown game 'pd'; choose one of ['balduzzi', ...]
     """
     try:
         return CATALOGUE[name]()
