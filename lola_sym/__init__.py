@@ -27,6 +27,7 @@ from lola_sym.report.nash_report import matching_pennies_report
 from lola_sym.dynamics.tournament import tournament
 from lola_sym.sampling.memory_one import long_run_reward, to_memory_one
 from lola_sym.report.derive import render, rule_page
+from lola_sym.sweep import sweep
 
 from lola_sym._version import __version__
 
@@ -40,7 +41,7 @@ __all__ = ["games", "IteratedGame", "iterated", "update_field", "UpdateField", "
            "find_fixed_points", "exact_fixed_points", "FixedPoint", "classify", "Stability",
            "exact_lr_threshold", "game_hessian", "basins", "vector_field",
            "matching_pennies_report", "tournament", "to_memory_one", "long_run_reward",
-           "render", "rule_page", "__version__"]
+           "render", "rule_page", "sweep", "__version__"]
 
 
 def __getattr__(name):

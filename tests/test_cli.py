@@ -23,7 +23,7 @@ from lola_sym.dynamics.training import DivergenceError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 COMMANDS = ("reproduce", "derive", "train", "compare", "tournament", "fixed-points", "stability",
-            "nash-report", "cache")
+            "nash-report", "cache", "sweep")
 
 
 def run_json(argv, capsys) -> dict:
@@ -667,8 +667,9 @@ def test_every_runner_of_the_parser_exists():
     for name, p in sub.choices.items():
         run = p.get_default("func")
         assert callable(run), name
-        module = importlib.import_module(f"lola_sym.cli.{run.module}")
-        assert callable(getattr(module, run.runner)), name
+        if hasattr(run, "module"):             # looked up when the command runs
+            module = importlib.import_module(f"lola_sym.cli.{run.module}")
+            assert callable(getattr(module, run.runner)), name
 
 
 # ------------------------------------------------- repeated games: players, cf, memory

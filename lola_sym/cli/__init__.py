@@ -11,6 +11,7 @@ Subcommands (``lola-sym <command> --help`` for the options of each)::
     stability    classify a rule's dynamics at one point
     nash-report  stability of the Nash point of matching pennies under each rule
     cache        what the compiled-code cache holds (info), or empty it (clear)
+    sweep        train over a grid of games, rules, rates and seeds into a labelled dataset
 
 Conventions: ``--seed`` makes every random draw reproducible; ``--json`` prints
 machine-readable JSON on stdout; ``--out FILE`` writes the output (text,
@@ -372,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
                   ["lola-sym cache info", "lola-sym cache clear --json"], _run("cache_cmd"))
     ca.add_argument("action", choices=["info", "clear"], help="show or empty the cache")
     _add_output(ca)
+    from lola_sym.cli import sweep as sweep_cli
+    sweep_cli.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,163 @@
+r"""The work of one chunk, as a worker does it: rebuild, train in one batched call, measure.
+
+A :class:`Task` is plain data: a game (catalogue name or game value), rule
+names, numbers, and the rows of the chunk (seed indices or initial points, and
+the values of a game family's symbols). :func:`run_task` rebuilds the update
+fields (from this process's memory, else the disk cache, else by deriving
+them), draws each row's initial parameters from its own seed
+(:func:`lola_sym.sweep.grid.seed_generator`), trains every row in one call of
+:func:`lola_sym.train` and returns the quantities
+(:mod:`lola_sym.sweep.quantities`).
+
+Threads. A worker that shares the machine with other workers runs its
+compiled code and BLAS on ``threads`` threads: :func:`cap_threads` sets
+``OMP_THREAD_LIMIT`` before the process loads its first OpenMP library (the C
+backend asks for one thread per core with an OpenMP ``num_threads`` clause,
+which only the thread limit bounds) and caps BLAS and OpenMP pools with
+threadpoolctl while the task runs. Results do not depend on the thread count
+(every row is computed on its own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from lola_sym.dynamics.training import initial_parameters, train
+from lola_sym.rules import get_rule
+import lola_sym.sweep.quantities as Q
+from lola_sym.sweep.grid import seed_generator
+from lola_sym.sweep.spec import agent_rules, resolve_game
+
+__all__ = ["Task", "run_task", "cap_threads", "cell_thetas", "cell_hyper", "os_threads"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One chunk's work (see the module docstring); built by :mod:`lola_sym.sweep.run`."""
+
+    chunk: int
+    game: object
+    rules: tuple
+    delta: float
+    hyper: tuple                  # (name, value) of every hyper-parameter axis at this setting
+    fixed_parameters: tuple       # (symbol, value) of the game symbols given one value
+    row_parameters: tuple         # (symbol, per-row values) of the symbol axes
+    seeds: np.ndarray | None      # per-row seed index
+    inits: np.ndarray | None      # per-row initial point (all agents side by side)
+    entropy: int
+    steps: int
+    method: str
+    init_std: float
+    max_abs: float
+    quantities: tuple
+    target: str | None
+    along: tuple
+    record_every: int
+    converge_tol: float
+    backend: str
+    threads: int | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.seeds) if self.seeds is not None else len(self.inits)
+
+
+@lru_cache(maxsize=64)
+def _game(entry):
+    return resolve_game(entry)
+
+
+def os_threads() -> int:
+    """Threads of this process (Linux ``/proc``; 0 where unknown)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cap_threads(threads: int | None):
+    """A context that runs its body on at most ``threads`` threads (None: no cap).
+
+    Sets ``OMP_THREAD_LIMIT`` (and ``OMP_NUM_THREADS``) when no OpenMP library
+    is loaded yet in this process, so that the limit reaches the C backend,
+    and caps every loaded BLAS and OpenMP pool with
+    :func:`threadpoolctl.threadpool_limits`.
+    """
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_info, threadpool_limits
+    if not any(i.get("user_api") == "openmp" for i in threadpool_info()):
+        os.environ["OMP_THREAD_LIMIT"] = str(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    return threadpool_limits(limits=threads)
+
+
+def cell_hyper(rules: tuple, hyper: dict) -> dict:
+    """The shared settings the rules of a cell take (the others are the axis's only)."""
+    out = {}
+    for r in rules:
+        out.update(get_rule(r).accepted(hyper, strict=False))
+    return out
+
+
+def cell_thetas(game, task: Task) -> list:
+    """Initial parameters of every row: one array ``(rows, d_i)`` per agent.
+
+    Row ``k`` of a seeded task is ``initial_parameters(game, 1, seed_generator(entropy,
+    seeds[k]), init_std)``: the draw of a one-run :func:`lola_sym.train` with that
+    generator.
+    """
+    if task.inits is not None:
+        cuts = np.cumsum((0,) + tuple(game.dims))
+        return [np.array(task.inits[:, a:b], dtype=np.float64) for a, b in zip(cuts, cuts[1:])]
+    rows = [_draw(game, task.entropy, int(s), task.init_std, task.max_abs) for s in task.seeds]
+    return [np.concatenate([r[i] for r in rows], axis=0) for i in range(len(game.dims))]
+
+
+@lru_cache(maxsize=1 << 16)
+def _draw(game, entropy, seed, init_std, max_abs):
+    """One seed's draw, kept: the chunks of other rules and rates reuse the same seeds."""
+    out = initial_parameters(game, 1, seed_generator(entropy, seed), init_std, max_abs)
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+def run_task(task: Task) -> dict:
+    """Train the chunk's rows in one batched call and measure them.
+
+    Returns ``{"chunk", "data": {quantity: array (rows, ...)}, "seconds", "cpu_seconds",
+    "pid", "threads"}`` (``cpu_seconds``: CPU time of the worker's process during the task;
+    ``threads``: the process's threads after the work, where known).
+    """
+    t0, c0 = time.perf_counter(), time.process_time()
+    from lola_sym.compile import default_backend
+    with cap_threads(task.threads):
+        if default_backend() != task.backend:
+            raise RuntimeError(f"this worker compiles with backend {default_backend()!r}, the "
+                               f"sweep with {task.backend!r}; results would differ in the last "
+                               f"bits (install a C compiler on the workers or sweep with "
+                               f"backend={default_backend()!r})")
+        game = _game(task.game)
+        names = agent_rules(task.rules, game)
+        hyper = cell_hyper(names, dict(task.hyper))
+        params = dict(task.fixed_parameters)
+        params.update((k, np.asarray(v, dtype=float)) for k, v in task.row_parameters)
+        tr = train(game, rules=list(names), thetas=cell_thetas(game, task), steps=task.steps,
+                   delta=task.delta, method=task.method, on_divergence="mark",
+                   max_abs=task.max_abs, parameters=params or None, **hyper)
+        data = Q.compute(game, tr, task.quantities, task.along, task.record_every, params,
+                         task.target, task.converge_tol)
+    return {"chunk": task.chunk, "data": data, "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.process_time() - c0, "pid": os.getpid(),
+            "threads": os_threads()}

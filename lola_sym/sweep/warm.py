@@ -1,0 +1,85 @@
+r"""The compiled programs a sweep needs: warmed once in the driver, and their cache keys.
+
+Before any task is sent, the driver builds every update field and value
+program of the sweep once (:func:`warm`), so that the disk cache holds them
+and the workers only load them (instead of all deriving and compiling the
+same code at once). :func:`cache_keys` names the disk-cache entries, the keys
+of :func:`lola_sym.compile.cache.cache_key` as
+:func:`lola_sym.compile.cached.compiled_for` computes them; the dataset
+stores them so that a result can be traced to the code that made it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from lola_sym.rules import get_rule
+from lola_sym.sweep.spec import agent_rules
+
+__all__ = ["programs", "warm", "cache_keys"]
+
+
+def programs(spec) -> list:
+    """``(game, rule name, options)`` of every distinct field of the sweep (options sorted)."""
+    out = []
+    option_axes = [(n, v) for n, v, _ in spec.hyper]
+    for game in spec.game_objects():
+        for combo in spec.rules:
+            for name in dict.fromkeys(agent_rules(combo, game)):
+                rule = get_rule(name)
+                mine = [(n, v) for n, v in option_axes if n in rule.options]
+                grids = [[]]
+                for n, vals in mine:
+                    grids = [g + [(n, v)] for g in grids for v in vals]
+                for g in grids:
+                    options = tuple(sorted(rule.check_options(dict(g)).items()))
+                    item = (game, rule.name, options)
+                    if item not in out:
+                        out.append(item)
+    return out
+
+
+def warm(spec) -> float:
+    """Build every field and value program of the sweep in this process; seconds taken."""
+    from lola_sym.field import update_field
+    from lola_sym.games.values import compiled_value
+    t0 = time.perf_counter()
+    for game, name, options in programs(spec):
+        update_field(game, name, backend=spec.backend, **dict(options))
+    for game in spec.game_objects():
+        if hasattr(game, "value_program"):
+            compiled_value(game, spec.backend)
+    return time.perf_counter() - t0
+
+
+def _key(game, label, hyper, backend):
+    from lola_sym.compile import cache
+    family = game.family() if hasattr(game, "family") else None
+    if family is not None:
+        game = family[0]
+    return cache.cache_key(game.spec(), label, tuple(str(h) for h in hyper), backend)
+
+
+def cache_keys(spec) -> list:
+    """``[game name, program label, key]`` of every disk-cache entry the sweep uses.
+
+    Empty for the numpy backend (it compiles in memory, nothing is cached).
+
+    Examples
+    --------
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> keys = cache_keys(make_spec("ipd", "lola", backend="c"))
+    >>> [k[:2] for k in keys], len(keys[0][2])
+    ([['IPD', 'lola'], ['IPD', 'value']], 64)
+    """
+    if spec.backend not in ("c", "llvm"):
+        return []
+    out = []
+    for game, name, options in programs(spec):
+        label = name + "".join(f";{k}={v}" for k, v in options)
+        out.append([game.name, label, _key(game, label, get_rule(name).hyper_symbols,
+                                           spec.backend)])
+    for game in spec.game_objects():
+        if hasattr(game, "value_program"):
+            out.append([game.name, "value", _key(game, "value", (), spec.backend)])
+    return out
