@@ -504,3 +504,23 @@ def test_cli_runs_stores_resumes_and_plots(tmp_path, capsys):
     assert "4 cells" in capsys.readouterr().out
     with pytest.raises(UsageError, match="no rule of the sweep takes"):
         _cli(["--rules", "nl", "--eta", "1,2", "--steps", "1"])
+
+
+def test_agent_two_has_its_own_rate_on_the_delta2_axis():
+    """delta2 makes agent 2's rate an axis: each cell equals train(delta=(delta, delta2))
+    and equal rates reproduce the one-rate sweep's cells."""
+    ds = sweep("ipd", "lola", delta=[0.5, 1.0], delta2=[0.1, 1.0], eta=1.0, seeds=3, steps=20,
+               workers=1)
+    assert ds.reward.dims[:2] == ("delta", "delta2")
+    for d1, d2, s in ((0.5, 0.1, 0), (1.0, 0.1, 2), (0.5, 1.0, 1)):
+        tr = train(games.ipd(), "lola", "lola", runs=1, steps=20, delta=(d1, d2), eta=1.0,
+                   seed=seed_generator(0, s), on_divergence="mark")
+        assert np.array_equal(ds.reward.sel(delta=d1, delta2=d2, seed=s).values,
+                              tr.reward[-1, 0])
+    same = sweep("ipd", "lola", delta=1.0, eta=1.0, seeds=3, steps=20, workers=1)
+    assert np.array_equal(ds.reward.sel(delta=1.0, delta2=1.0).values, same.reward.values)
+    assert not np.array_equal(ds.reward.sel(delta=1.0, delta2=0.1).values,
+                              same.reward.values)                     # the rate matters
+    with pytest.raises(ValueError, match="two-agent"):
+        sweep(games.contribution(3, "1.5", memory=0), "nl", delta2=0.5, seeds=2, steps=2,
+              workers=1)

@@ -257,3 +257,27 @@ def test_bad_arguments(args, kwargs, exc, match):
 def test_bad_family_parameters(parameters, match):
     with pytest.raises(ValueError, match=match):
         train(games.ipd(symbolic=True), "nl", runs=2, steps=1, parameters=parameters)
+
+
+def test_each_agent_may_have_its_own_learning_rate():
+    """delta=(d1, d2): one step moves each agent by its own rate times its direction; a
+    single rate for everyone is the same as repeating it."""
+    game = games.ipd()
+    f = update_field(game, "lola", eta=1.0)
+    rng = np.random.default_rng(5)
+    t1, t2 = rng.normal(size=(2, 4, 5))
+    tr = train(game, "lola", "lola", steps=1, delta=(0.1, 2.0), eta=1.0, theta1=t1,
+                  theta2=t2)
+    g1, g2 = f(t1, t2)
+    np.testing.assert_array_equal(tr.thetas[0][1], t1 + 0.1 * g1)
+    np.testing.assert_array_equal(tr.thetas[1][1], t2 + 2.0 * g2)
+    assert tr.delta == (0.1, 2.0)
+    one = train(game, "lola", "lola", steps=3, delta=0.5, eta=1.0, theta1=t1, theta2=t2)
+    both = train(game, "lola", "lola", steps=3, delta=[0.5, 0.5], eta=1.0, theta1=t1,
+                    theta2=t2)
+    np.testing.assert_array_equal(one.thetas[0], both.thetas[0])
+    assert both.delta == 0.5
+    for bad, match in (((0.1,), "one per agent"), ((0.1, -1.0), "delta"),
+                       ((0.1, "x"), "delta")):
+        with pytest.raises((ValueError, TypeError), match=match):
+            train(game, "nl", "nl", steps=1, delta=bad)

@@ -131,6 +131,9 @@ def add_parser(subparsers):
                         "rule b; a list is an axis (default: lola)")
     p.add_argument("--delta", type=axis_values, default=1.0, metavar="X",
                    help="learning rate: a value, a,b,c or start:stop:num (default: 1)")
+    p.add_argument("--delta2", type=axis_values, default=None, metavar="X",
+                   help="agent 2's own learning rate in a two-agent game (same forms as "
+                        "--delta; default: --delta)")
     p.add_argument("--eta", type=axis_values, default=None, metavar="X",
                    help="lookahead rate of the rules that take one (value, list or range)")
     p.add_argument("--hyper", type=_hyper, nargs="+", action="extend", default=[],
@@ -260,7 +263,8 @@ def run(args) -> int:
         raise UsageError(f"--plot must end in .png or .pdf, got {args.plot!r}")
     games = args.game if len(args.game) > 1 else args.game[0]
     try:
-        spec = make_spec(games, _rules(args.rules), delta=args.delta, seeds=args.seeds,
+        spec = make_spec(games, _rules(args.rules), delta=args.delta, delta2=args.delta2,
+                         seeds=args.seeds,
                          seed=args.seed, steps=args.steps, method=args.method,
                          init_std=args.init_std, quantities=args.quantities,
                          target=args.target, along=args.along, record_every=args.record_every,

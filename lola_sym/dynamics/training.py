@@ -79,8 +79,8 @@ class Trajectory:
         The rule of each agent.
     hyper : tuple of dict
         Their hyper-parameters and structural options.
-    delta : float
-        The learning rate.
+    delta : float or tuple of float
+        The learning rate, or the agents' rates when they differ.
     method : str
         The step method (see :func:`train`).
     parameters : dict
@@ -95,7 +95,7 @@ class Trajectory:
     diverged_at: np.ndarray
     rules: tuple
     hyper: tuple
-    delta: float
+    delta: float | tuple
     method: str = "simultaneous"
     parameters: dict = field(default_factory=dict)
     diverged_agents: np.ndarray | None = None
@@ -175,8 +175,9 @@ def train(game, rule1=None, rule2=None, *, rules=None, runs: int | None = None,
     runs, steps : int
         Number of independent runs (default 50, or the rows of the given
         parameters) and of updates.
-    delta : float
-        Learning rate :math:`\delta`.
+    delta : float or sequence of float
+        Learning rate :math:`\delta`, or one rate :math:`\delta_i` per agent
+        (e.g. ``(0.1, 1.0)``: agent 1 learns ten times slower than agent 2).
     seed : int or numpy.random.Generator
         Source of the initial parameters, :math:`\theta \sim N(0, \text{init\_std}^2)`
         (:func:`initial_parameters`).
@@ -231,7 +232,7 @@ def train(game, rule1=None, rule2=None, *, rules=None, runs: int | None = None,
     n = len(game.dims)
     runs = None if runs is None else check_positive_int(runs, "runs")
     steps = check_int(steps, "steps", 0)
-    delta = check_real(delta, "delta", positive=True)
+    delta, deltas = _rates(delta, n)
     max_abs = check_real(max_abs, "max_abs", positive=True)
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
@@ -269,17 +270,17 @@ def train(game, rule1=None, rule2=None, *, rules=None, runs: int | None = None,
         with np.errstate(over="ignore", invalid="ignore"):   # overflow is divergence, found below
             g = direction(ts)
             if method == "simultaneous":
-                new = [x + delta * gi for x, gi in zip(ts, g)]
+                new = [x + d * gi for x, gi, d in zip(ts, g, deltas)]
             elif method == "extragradient":
-                trial = [x + delta * gi for x, gi in zip(ts, g)]
+                trial = [x + d * gi for x, gi, d in zip(ts, g, deltas)]
                 trial_ok = [_ok(a, np.inf) for a in trial]
                 ok = np.logical_and.reduce(trial_ok)[:, None]        # trial point finite
                 h = direction([np.where(ok, a, x) for a, x in zip(trial, ts)])
-                new = [np.where(ok, x + delta * hi, np.nan) for x, hi in zip(ts, h)]
+                new = [np.where(ok, x + d * hi, np.nan) for x, hi, d in zip(ts, h, deltas)]
                 trial_bad = np.stack([~o for o in trial_ok], axis=-1)
             else:   # optimistic
                 q = g if previous is None else previous
-                new = [x + delta * (2 * gi - qi) for x, gi, qi in zip(ts, g, q)]
+                new = [x + d * (2 * gi - qi) for x, gi, qi, d in zip(ts, g, q, deltas)]
                 previous = g
         out = np.stack([~_ok(x, max_abs) for x in new], axis=-1)     # (runs, n)
         bad = alive & out.any(axis=-1)
@@ -453,6 +454,25 @@ def _parameters(game, parameters, runs) -> dict:
                              f"({runs},); got shape {a.shape}")
         out[k] = float(a) if a.ndim == 0 else a
     return out
+
+
+def _rates(delta, n: int):
+    """``(delta as recorded, one rate per agent)``: a positive float, or one per agent.
+
+    Examples
+    --------
+    >>> _rates(0.5, 2), _rates([0.1, 1], 2), _rates((0.2, 0.2), 2)
+    ((0.5, (0.5, 0.5)), ((0.1, 1.0), (0.1, 1.0)), (0.2, (0.2, 0.2)))
+    """
+    if isinstance(delta, (list, tuple, np.ndarray)):
+        rates = tuple(check_real(d, f"delta[{i}]", positive=True)
+                      for i, d in enumerate(np.asarray(delta, dtype=object).ravel()))
+        if len(rates) != n or np.ndim(delta) != 1:
+            raise ValueError(f"delta takes one learning rate or one per agent ({n}), "
+                             f"got {len(rates)}")
+        return (rates[0] if len(set(rates)) == 1 else rates), rates
+    rate = check_real(delta, "delta", positive=True)
+    return rate, (rate,) * n
 
 
 def _divergence(t, steps, idx, out, g, which, fields, names, delta, max_abs):

@@ -112,11 +112,17 @@ def tasks_of(spec, grid, chunks, threads=None) -> list:
         else:
             seeds, inits = np.asarray(spec.seeds, dtype=np.int64)[rows["seed"]], None
         out.append(Task(c.index, game_entry, spec.rules[setting["rules"]],
-                        spec.delta[setting["delta"]], hyper, fixed, per_row, seeds, inits,
+                        _rates(spec, setting), hyper, fixed, per_row, seeds, inits,
                         spec.entropy, spec.steps, spec.method, spec.init_std, spec.max_abs,
                         spec.quantities, spec.target_of(games[gi]), spec.along,
                         spec.record_every, spec.converge_tol, spec.backend, threads))
     return out
+
+
+def _rates(spec, setting):
+    """The chunk's learning rate, or ``(delta1, delta2)`` when agent 2 has its own."""
+    delta = spec.delta[setting["delta"]]
+    return delta if spec.delta2 is None else (delta, spec.delta2[setting["delta2"]])
 
 
 def _version() -> str:
@@ -247,7 +253,7 @@ def _resized(task: Task, rows: int, steps: int) -> Task:
                    record_every=max(1, min(task.record_every, steps)))
 
 
-def sweep(game, rules="lola", *, delta=1.0, seeds=None, seed: int = 0, inits=None,
+def sweep(game, rules="lola", *, delta=1.0, delta2=None, seeds=None, seed: int = 0, inits=None,
           parameters: dict | None = None, steps: int = 200, method: str = "simultaneous",
           init_std: float = 1.0, max_abs: float = 1e4, quantities=None, target="default",
           along=(), record_every: int | None = None, converge_tol: float = 1e-6,
@@ -270,7 +276,10 @@ def sweep(game, rules="lola", *, delta=1.0, seeds=None, seed: int = 0, inits=Non
         (``("lola", "nl")``), or a list of such entries: the ``rules`` axis,
         labelled ``"lola"`` or ``"lola/nl"``.
     delta : float or list of float
-        Learning rate :math:`\delta`.
+        Learning rate :math:`\delta` (of every agent, or of agent 1 with ``delta2``).
+    delta2 : float or list of float, optional
+        Agent 2's own learning rate :math:`\delta_2` in a two-agent game (an axis
+        ``delta2`` beside ``delta`` when a list); default: ``delta``.
     seeds : int or list of int
         Number of seeds (indices ``0..seeds-1``) or the seed indices: the
         ``seed`` axis (default 20). Seed index :math:`s` draws the initial
@@ -350,7 +359,7 @@ def sweep(game, rules="lola", *, delta=1.0, seeds=None, seed: int = 0, inits=Non
     ...     ds.reward.sel(rules="nl", eta=1.0, seed=0, agent=1))   # NL takes no eta
     True
     """
-    spec = make_spec(game, rules, delta=delta, seeds=seeds, seed=seed, inits=inits,
+    spec = make_spec(game, rules, delta=delta, delta2=delta2, seeds=seeds, seed=seed, inits=inits,
                      parameters=parameters, steps=steps, method=method, init_std=init_std,
                      max_abs=max_abs, quantities=quantities, target=target, along=along,
                      record_every=record_every, converge_tol=converge_tol, backend=backend,

@@ -14,6 +14,7 @@ name     values                                          batched in one call?
 game     catalogue names or game objects                 no
 rules    a rule per agent (``"lola"``: every agent)      no
 delta    learning rate :math:`\delta`                    no
+delta2   agent 2's own rate :math:`\delta_2` (optional)  no
 *hyper*  each rule hyper-parameter or option (``eta``)   no
 *symbol* each symbol of a game family (``gamma``)        yes (rows)
 init     initial points                                  yes (rows)
@@ -111,6 +112,8 @@ class SweepSpec:
     rules_dim: bool
     delta: tuple
     delta_dim: bool
+    delta2: tuple | None         # agent 2's own rates (two-agent games), None: delta for all
+    delta2_dim: bool
     hyper: tuple                 # (name, values, is_dim)
     parameters: tuple            # (symbol name, values, is_dim)
     inits: tuple | None          # one tuple of all agents' parameters per point
@@ -147,6 +150,8 @@ class SweepSpec:
                Axis("rules", self.rules, tuple(rules_label(r) for r in self.rules),
                     self.rules_dim, False),
                Axis("delta", self.delta, self.delta, self.delta_dim, False)]
+        if self.delta2 is not None:
+            out.append(Axis("delta2", self.delta2, self.delta2, self.delta2_dim, False))
         out += [Axis(n, v, v, d, False) for n, v, d in self.hyper]
         out += [Axis(n, v, v, d, True) for n, v, d in self.parameters]
         if self.inits is not None:
@@ -182,6 +187,8 @@ class SweepSpec:
             "games_dim": self.games_dim,
             "rules": [list(r) for r in self.rules], "rules_dim": self.rules_dim,
             "delta": list(self.delta), "delta_dim": self.delta_dim,
+            **({} if self.delta2 is None else {"delta2": list(self.delta2),
+                                                "delta2_dim": self.delta2_dim}),
             "hyper": [[n, list(v), d] for n, v, d in self.hyper],
             "parameters": [[n, list(v), d] for n, v, d in self.parameters],
             "inits": None if self.inits is None else [list(p) for p in self.inits],
@@ -273,7 +280,7 @@ def _inits(inits, games) -> tuple:
     return tuple(tuple(float(x) for x in row) for row in a)
 
 
-def make_spec(game, rules="lola", *, delta=1.0, seeds=None, seed: int = 0, inits=None,
+def make_spec(game, rules="lola", *, delta=1.0, delta2=None, seeds=None, seed: int = 0, inits=None,
               parameters: dict | None = None, steps: int = 200, method: str = "simultaneous",
               init_std: float = 1.0, max_abs: float = 1e4, quantities=None,
               target: str = "default", along=(), record_every: int | None = None,
@@ -324,6 +331,13 @@ def make_spec(game, rules="lola", *, delta=1.0, seeds=None, seed: int = 0, inits
     deltas, delta_dim = _values(delta, "delta", _real)
     if any(d <= 0 for d in deltas):
         raise ValueError(f"delta must be positive, got {[d for d in deltas if d <= 0]}")
+    deltas2, delta2_dim = (None, False) if delta2 is None else _values(delta2, "delta2", _real)
+    if deltas2 is not None:
+        if any(d <= 0 for d in deltas2):
+            raise ValueError(f"delta2 must be positive, got {[d for d in deltas2 if d <= 0]}")
+        if any(len(g.dims) != 2 for g in games):
+            raise ValueError("delta2 (agent 2's own learning rate) needs two-agent games; "
+                             "give one delta for every agent of a larger game")
     used = {r for combo in rule_entries for r in combo}
     takes = set().union(*(set(get_rule(r).hyper) | set(get_rule(r).options) for r in used))
     hyper_axes = []
@@ -417,7 +431,8 @@ def make_spec(game, rules="lola", *, delta=1.0, seeds=None, seed: int = 0, inits
     backend = default_backend() if backend is None else backend
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
-    return SweepSpec(entries, games_dim, rule_entries, rules_dim, deltas, delta_dim,
+    return SweepSpec(entries, games_dim, rule_entries, rules_dim, deltas, delta_dim, deltas2,
+                     delta2_dim,
                      tuple(hyper_axes), tuple(params), init_points, seed_idx, entropy, steps,
                      method, init_std, max_abs, quantities, target, along, record_every,
                      converge_tol, backend, tuple(games))

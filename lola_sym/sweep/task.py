@@ -44,7 +44,7 @@ class Task:
     chunk: int
     game: object
     rules: tuple
-    delta: float
+    delta: float | tuple
     hyper: tuple                  # (name, value) of every hyper-parameter axis at this setting
     fixed_parameters: tuple       # (symbol, value) of the game symbols given one value
     row_parameters: tuple         # (symbol, per-row values) of the symbol axes
