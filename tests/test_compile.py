@@ -89,3 +89,28 @@ def test_blocked_c_source_equals_the_single_function(monkeypatch):
     exact = np.array([[float(v) for v in prog.evaluate(dict(zip(x, row)))] for row in a[:2]])
     assert np.allclose(got[:2], exact, rtol=1e-13, atol=0)
     assert not np.allclose(got[:, 1], got[:, 0])          # the outputs are not all the same
+
+
+def test_the_c_backend_respects_openmp_thread_limits():
+    """threadpoolctl's (or OMP_NUM_THREADS') OpenMP limit caps the threads a large batch
+    asks for; without a limit it asks for every core (so the check can fail)."""
+    from lola_sym.compile import backend_c
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not backend_c.available():
+        pytest.skip("no C compiler")
+    x = sp.symbols("x0:2")
+    prog = Program.from_steps(x, []).with_outputs([x[0] * x[1]])
+    f = compile_field(prog, [x], (), n_out=(1,), backend="c")
+    raw = f.raw
+    if raw._omp_max is None:
+        pytest.skip("built without OpenMP")
+    asked, real = [], raw._fn
+    raw._fn = lambda X, Y, n, nt: (asked.append(nt), real(X, Y, n, nt))
+    raw.threads = 4
+    X = np.ones((backend_c.THREADS_MIN_BATCH, 2))
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        f(X)
+    f(X[:10])
+    assert asked[:2] == [1, 1]
+    f(X)
+    assert asked[2] == min(4, raw._omp_max()) > 1 or raw._omp_max() == 1

@@ -252,6 +252,11 @@ class CFunction:
         self._fn = fn
         self.threads = threads or os.cpu_count() or 1
         self._local = threading.local()
+        try:                                    # libgomp's limit (OMP_NUM_THREADS, threadpoolctl)
+            self._omp_max = self._lib.omp_get_max_threads
+            self._omp_max.restype = ctypes.c_int
+        except AttributeError:                  # built without OpenMP
+            self._omp_max = None
 
     def point(self, x):
         """One point: ``x`` of length ``n_args`` -> new array of length ``n_out``.
@@ -271,7 +276,9 @@ class CFunction:
     def __call__(self, X, Y):
         """Evaluate rows of the C-contiguous float64 ``X`` into ``Y`` (same row count)."""
         n = X.shape[0]
-        nt = self.threads if n >= THREADS_MIN_BATCH else 1
+        nt = 1
+        if n >= THREADS_MIN_BATCH:
+            nt = self.threads if self._omp_max is None else min(self.threads, self._omp_max())
         self._fn(X.ctypes.data, Y.ctypes.data, n, nt)
 
 
