@@ -365,7 +365,7 @@ def test_estimates_from_too_many_episode_steps_are_refused_before_allocating():
     game = games.ipd()
     n, batch, T = 10 ** 4, 10 ** 3, 10 ** 3                # 1e10 episode-steps, views of zeros
     zeros = np.broadcast_to(np.int8(0), (2, n, batch, T))
-    ro = Rollouts(game, np.zeros((n, 5)), np.zeros((n, 5)), zeros, zeros,
+    ro = Rollouts(game, (np.zeros((n, 5)), np.zeros((n, 5))), zeros, zeros,
                   np.broadcast_to(True, (n, batch, T)), "fixed", 0.96)
     for call in (lambda: estimate(ro, "grad"), lambda: dice(ro), lambda: lola_pg_hessian(ro),
                  lambda: baseline_values(ro, 1, "time")):

@@ -49,6 +49,25 @@ def test_estimate_is_the_logit_of_the_pseudo_counted_frequency():
                        [np.mean(ac[st == k] == 0) for k in range(5)], rtol=1e-14)
 
 
+def test_three_action_estimate_is_the_log_ratio_to_the_reference_action():
+    """Softmax policies (last action the reference): theta_{s,b} = log((c_b + a_b) / (c_2 + a_2))."""
+    rng = np.random.default_rng(1)
+    st, ac = rng.integers(0, 4, (2, 60)), rng.integers(0, 3, (2, 60))
+    prior = (0.5, 1.0, 2.0)
+    m = fit_policy(st, ac, prior=prior, n_states=4, n_actions=3)
+    assert m.theta.shape == (8,) and m.counts.shape == (4, 3)
+    for s in range(4):
+        c = [np.sum((st == s) & (ac == a)) + prior[a] for a in range(3)]
+        assert np.allclose(m.theta[2 * s:2 * s + 2], np.log(c[:2]) - np.log(c[2]), rtol=1e-14)
+        assert np.allclose(m.policy[s], np.array(c) / sum(c), rtol=1e-14)
+    lo, hi = m.interval(0.95)
+    assert np.all((lo < m.theta) & (m.theta < hi))
+    with pytest.raises(ValueError, match="prior must be 3 pseudo-counts"):
+        fit_policy(st, ac, prior=(1, 1), n_states=4, n_actions=3)
+    with pytest.raises(ValueError, match="actions must lie in 0..1"):
+        fit_policy(st, ac)
+
+
 def test_unseen_and_one_sided_states_stay_finite_with_a_prior():
     ro = rollout(games.ipd(), policy("alld"), policy("tft"), 50, 10, seed=0)
     m = model_opponent(ro, agent=2)          # TFT never sees CC or DC after the first move

@@ -40,6 +40,24 @@ def test_joint_action_frequencies_match_exact_distribution(name):
     assert not _within_ci(freq, wrong, se)
 
 
+def test_the_chain_from_the_one_builder_is_the_hand_written_memory_one_chain():
+    """rollouts.chain (games.chain over numpy) equals the 2x2 chain written out with SWAP."""
+    from scipy.special import expit
+    t1, t2 = np.random.default_rng(0).normal(size=(2, 3, 5))
+    x, y = expit(t1), expit(t2)
+
+    def row(a, b):
+        return np.stack([a * b, a * (1 - b), (1 - a) * b, (1 - a) * (1 - b)], axis=-1)
+    p0, P, r = chain(games.ipd(), t1, t2)
+    assert np.allclose(p0, row(x[..., 0], y[..., 0]), rtol=0, atol=1e-15)
+    want = np.stack([row(x[..., 1 + j], y[..., SWAP[1 + j]]) for j in range(4)], axis=-2)
+    assert np.allclose(P, want, rtol=0, atol=1e-15)
+    assert np.array_equal(r, [[-1, -3, 0, -2], [-1, 0, -3, -2]])
+    # the check can fail: agent 2's states read agent-1-first
+    wrong = np.stack([row(x[..., 1 + j], y[..., 1 + j]) for j in range(4)], axis=-2)
+    assert not np.allclose(P, wrong, rtol=0, atol=1e-3)
+
+
 def test_own_states_follow_the_previous_joint_action():
     ro = rollout(games.ipd(), *_point(3), batch=50, horizon=6, seed=0)
     a1, a2 = ro.actions[0].astype(int), ro.actions[1].astype(int)

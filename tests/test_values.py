@@ -121,6 +121,21 @@ def test_program_equals_expanded_ratio_exactly(game, nums):
     assert got == [N1.xreplace(point) / D.xreplace(point), N2.xreplace(point) / D.xreplace(point)]
 
 
+def test_the_symbolic_chain_from_the_one_builder_is_the_own_perspective_chain():
+    """values._chain (games.chain over sympy) equals the chain written out by hand: agent 2's
+    probability in joint state j is its own-perspective entry SWAP[1 + j]."""
+    from lola_sym.games.values import _chain
+    (p1, pb1), (p2, pb2) = prob_symbols(1), prob_symbols(2)
+
+    def row(x, xb, y, yb):
+        return [x * y, x * yb, xb * y, xb * yb]
+    p0, P = _chain(p1, pb1, p2, pb2)
+    assert p0 == row(p1[0], pb1[0], p2[0], pb2[0])
+    assert P == [row(p1[1 + j], pb1[1 + j], p2[SWAP[1 + j]], pb2[SWAP[1 + j]]) for j in range(4)]
+    # the check can fail: agent 2 read agent-1-first is another chain
+    assert P != [row(p1[1 + j], pb1[1 + j], p2[1 + j], pb2[1 + j]) for j in range(4)]
+
+
 def test_generic_polynomials_serve_every_game():
     N1, N2, D = generic_value_polynomials()
     assert {"gamma", "r_1,CC", "r_2,DD"} <= {s.name for s in N1.free_symbols | N2.free_symbols}

@@ -38,7 +38,9 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from lola_sym.games.layout import STATES, SWAP, prob_symbols, theta_symbols
+from lola_sym.games.chain import first_move, transitions
+from lola_sym.games.histories import StateSpace
+from lola_sym.games.layout import STATES, prob_symbols, theta_symbols
 from lola_sym.program import Program, sigmoid
 
 __all__ = ["generic_value_polynomials", "value_polynomials", "symbolic_values",
@@ -47,6 +49,8 @@ __all__ = ["generic_value_polynomials", "value_polynomials", "symbolic_values",
 #: The symbolic discount used by the generic derivation.
 GAMMA = sp.Symbol("gamma", positive=True)
 _JOINT = STATES[1:]
+#: The states of the 2x2 memory-1 games (the chain's shape, independent of the payoffs).
+_SPACE = StateSpace((2, 2), 1, (("C", "D"),) * 2)
 
 
 def payoff_symbols(agent: int) -> tuple:
@@ -55,14 +59,22 @@ def payoff_symbols(agent: int) -> tuple:
 
 
 def _chain(p1, pb1, p2, pb2):
-    """First-move distribution p0 and transition matrix P in probability symbols."""
-    def row(x, xb, y, yb):
-        return [x * y, x * yb, xb * y, xb * yb]
-    p0 = row(p1[0], pb1[0], p2[0], pb2[0])
+    """First-move distribution p0 and transition matrix P in probability symbols.
+
+    Built by the one chain builder (:func:`lola_sym.games.chain.first_move` and
+    :func:`~lola_sym.games.chain.transitions`) over sympy symbols: agent 2's
+    probability in joint state CD is its own-perspective ``p_2,DC``.
+    """
+    probs = ((p1, pb1), (p2, pb2))
+
+    def prob(i, s, a):
+        return probs[i][a][s]
+    first = first_move(_SPACE, prob)
+    p0 = [first[(a,)] for a in _SPACE.joint]
     P = []
-    for j in range(4):          # joint state j = CC, CD, DC, DD (agent 1's action first)
-        a, b = 1 + j, SWAP[1 + j]   # agent 1's and agent 2's own-perspective index
-        P.append(row(p1[a], pb1[a], p2[b], pb2[b]))
+    for h in _SPACE.histories(1):          # previous joint action CC, CD, DC, DD (agent 1 first)
+        out = transitions(_SPACE, prob, h)
+        P.append([out[(a,)] for a in _SPACE.joint])
     return p0, P
 
 

@@ -1,23 +1,29 @@
 r"""Sample-based estimators of value gradients and of the LOLA correction, and their targets.
 
+They work on the rollouts of every repeated game (:mod:`lola_sym.sampling.rollouts`):
+any number of players, actions and memory.
+
 From a batch of :class:`~lola_sym.sampling.rollouts.Rollouts` with per-step weights
 :math:`d_t` (:math:`\gamma^t` for a fixed horizon, the survival indicator for
 geometric termination), return-to-go :math:`G^i_t = \sum_{l \ge t} \kappa^{l-t} r^i_l`
-and the score functions of the sigmoid policies on the logit of the visited
-own-perspective state :math:`k`,
+and the score functions of the policies on the logits of the visited
+own-perspective state :math:`k` (for a softmax with the last action as the
+reference, :math:`\mathbb{1}[u = b] - \pi_{i,k,b}` for each other action
+:math:`b`; for two actions :math:`\mathbb{1}[u = C] - p_{i,k}`),
 
 .. math::
 
-    s^i_t = \nabla_{\theta_i} \log \pi_i(u^i_t \mid s_t)
-          = (\mathbb{1}[u^i_t = C] - p_{i,k})\, e_k,
+    s^i_t = \nabla_{\theta_i} \log \pi_i(u^i_t \mid s_t),
     \qquad C^i_t = \sum_{l \le t} s^i_l ,
 
 the estimators are (Sec. 4.3 of [1]_, [2]_, [3]_):
 
 * REINFORCE, with a baseline :math:`b_t` or without:
   :math:`\nabla_j V_i \approx \sum_t d_t\, s^j_t (G^i_t - b_t)`;
-* the LOLA-PG second-order estimator:
-  :math:`\nabla_1 \nabla_2 V_i \approx \sum_t d_t\, r^i_t\, C^1_t (C^2_t)^\top`;
+* the LOLA-PG second-order estimator, for any two distinct players :math:`j, l`:
+  :math:`\nabla_j \nabla_l V_i \approx \sum_t d_t\, r^i_t\, C^j_t (C^l_t)^\top`
+  (valid because a player's log-probabilities depend on its own logits only,
+  :math:`\nabla_j \nabla_l \log \pi = 0`);
 * DiCE: the derivatives of :math:`\sum_t d_t r_t ⊡(\tau_{\le t}) +
   \sum_t d_t b_t (1 - ⊡(\sigma_t)) ⊡(\tau_{<t})` (magic box
   :math:`⊡(x) = e^{x - \perp x}`, :math:`\tau` the summed log-probabilities of
@@ -35,14 +41,14 @@ value :math:`\sum_{t<T}\gamma^t \mathbb{E}[r_t]` (fixed horizon) or for the
 exact value (geometric termination), as long as the baseline of an episode does
 not depend on that episode's actions (true for ``"time"``, a leave-one-out
 batch mean, and ``"value"``, the exact critic). The LOLA correction
-:math:`(\nabla_j V_i)^\top \nabla_i \nabla_j V_j` is a product of two
-estimates: from the same episodes it has an :math:`O(1/\text{batch})` bias,
-from independent halves (``independent=True``) none.
+:math:`\sum_{j \ne i} \nabla_i \nabla_j V_j\, \nabla_j V_i` (its n-player form,
+Letcher et al. 2019) is a sum of products of two estimates: from the same
+episodes it has an :math:`O(1/\text{batch})` bias, from independent halves (``independent=True``) none.
 
 The exact targets (:func:`exact_targets`, :func:`target_for`) and the
 truncation bias :math:`V - V^T = \gamma^T p_T^\top (I - \gamma P)^{-1} r` with
 its derivatives (:func:`truncation_bias`) are defined next to the simulator in
-:mod:`lola_sym.sampling.rollouts` and re-exported here.
+:mod:`lola_sym.sampling.targets` and re-exported here.
 
 References
 ----------
@@ -63,13 +69,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from lola_sym._validation import as_numeric_array, check_result_size
-from lola_sym.games.layout import _check_agent
-from lola_sym.sampling.rollouts import (QUANTITIES, Rollouts, Targets, _check_eta, _check_quantity, _orbit,
-                               _payoffs, chain, exact_targets, target_for, truncation_bias)
+from lola_sym.sampling.markov import _orbit, chain, chain_shape, check_player
+from lola_sym.sampling.rollouts import Rollouts, target_for
+from lola_sym.sampling.targets import (QUANTITIES, Targets, _check_eta, _check_quantity,
+                                       _opponents, exact_targets, truncation_bias)
 
 __all__ = ["Estimate", "Targets", "estimate", "policy_gradient", "lola_pg_hessian", "dice",
            "baseline_values", "exact_targets", "truncation_bias", "target_for", "ESTIMATORS",
-           "QUANTITIES", "BASELINES"]
+           "QUANTITIES", "BASELINES", "estimator_bytes_per_step"]
 
 #: Estimator name -> (method, default baseline).
 ESTIMATORS = {
@@ -82,11 +89,29 @@ ESTIMATORS = {
 #: Named baselines: leave-one-out batch mean of the return-to-go per step, exact critic.
 BASELINES = ("time", "value")
 _DEFAULT = object()
-#: Peak bytes the estimators hold per episode-step of the rollouts (rewards, weights,
-#: returns-to-go, scores and their cumulative sums of both agents, temporaries): measured
-#: with tracemalloc at most 277 (DiCE with a baseline, LOLA direction) and 477 with
+#: Peak bytes the estimators hold per episode-step of the rollouts of a 2x2 game (rewards,
+#: weights, returns-to-go, scores and their cumulative sums of both agents, temporaries):
+#: measured with tracemalloc at most 277 (DiCE with a baseline, LOLA direction) and 477 with
 #: ``independent=True`` (each half caches its own scores).
 ESTIMATOR_BYTES_PER_STEP = 500
+#: ... and per logit of all players (scores, cumulative scores and einsum temporaries, each
+#: float64, both halves with ``independent=True``): :func:`estimator_bytes_per_step`. Measured
+#: (tracemalloc, LOLA direction with DiCE and a baseline, ``independent=True``): 42 per logit
+#: for 2x2 games, 35 for the memory-2 IPD and iterated RPS, 37 for the 3-player contribution
+#: game.
+ESTIMATOR_BYTES_PER_LOGIT_STEP = 50
+
+
+def estimator_bytes_per_step(game) -> int:
+    """Peak bytes the estimators hold per episode-step of ``game``'s rollouts.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> estimator_bytes_per_step(games.ipd()), estimator_bytes_per_step(games.ipd_memory2())
+    (500, 2100)
+    """
+    return max(ESTIMATOR_BYTES_PER_STEP, ESTIMATOR_BYTES_PER_LOGIT_STEP * chain_shape(game).D)
 
 
 # ------------------------------------------------------------------ estimators
@@ -96,7 +121,7 @@ class Estimate:
 
     Attributes
     ----------
-    value : ndarray, shape (*lead, 5) or (*lead, 5, 5)
+    value : ndarray, shape (*lead, d) or (*lead, d_i, d_j)
     stderr : ndarray or None
         Standard error of each entry (sample standard deviation over episodes
         divided by :math:`\sqrt{\text{batch}}`), ``None`` for products of
@@ -114,16 +139,16 @@ class Estimate:
     batch: int
 
 
-def _agents(agent):
-    _check_agent(agent)
-    return int(agent), 3 - int(agent)
+def _player(ro, x, name="agent"):
+    return check_player(x, ro.n_players, name)
 
 
 def _check_rollouts(ro):
     if not isinstance(ro, Rollouts):
-        raise TypeError(f"expected Rollouts from lola_sym.sampling.rollouts.rollout, got {type(ro).__name__}")
+        raise TypeError(f"expected Rollouts from lola_sym.sampling.rollouts.rollout, got "
+                        f"{type(ro).__name__}")
     steps = ro.mask.size
-    check_result_size(steps * ESTIMATOR_BYTES_PER_STEP,
+    check_result_size(steps * estimator_bytes_per_step(ro.game),
                       f"estimating from {steps:,} episode-steps ({ro!r})",
                       "estimate from fewer episodes at a time (ro.select(slice(i, j)) gives a "
                       "sub-batch) and average, or simulate a shorter horizon")
@@ -131,20 +156,15 @@ def _check_rollouts(ro):
 
 def _overflowed(ro, what):
     """The error for estimates beyond double precision."""
-    top = float(np.max(np.abs(_payoffs(ro.game))))
+    top = float(np.max(np.abs(chain_shape(ro.game).payoffs)))
     return ValueError(f"{what} overflowed double precision (payoffs up to {top:.3g}, "
-                      f"{ro.horizon} steps); rescale the payoffs (divide R1 and R2 by a common "
-                      f"factor) and any baseline given, or use a shorter horizon")
+                      f"{ro.horizon} steps); rescale the payoffs (divide every player's payoffs "
+                      f"by a common factor) and any baseline given, or use a shorter horizon")
 
 
 def _quiet():
     """Arithmetic that may leave double precision runs under this; its result is checked."""
     return np.errstate(over="ignore", invalid="ignore")
-
-
-def _scores(ro: Rollouts, agent: int) -> np.ndarray:
-    r"""Per-step scores :math:`s^i_t`, shape (*lead, batch, T, 5) (cached on the rollouts)."""
-    return ro.scores[agent - 1]
 
 
 def baseline_values(ro: Rollouts, of: int, baseline) -> np.ndarray:
@@ -153,12 +173,13 @@ def baseline_values(ro: Rollouts, of: int, baseline) -> np.ndarray:
     ``None``: zero. ``"time"``: leave-one-out batch mean of :math:`G_t` over the
     other running episodes (independent of the episode's own actions, so the
     estimators stay unbiased; needs batch >= 2). ``"value"``: the exact critic
-    :math:`\mathbb{E}[G_t \mid s_t]` from the Markov chain (remaining-horizon
-    value for a fixed horizon). An array broadcastable to (*lead, batch, T)
-    is used as given (it must not depend on the episode's actions at or after ``t``).
+    :math:`\mathbb{E}[G_t \mid h_t]` given the history :math:`h_t` the policies
+    see (agent 1's own state), from the Markov chain (remaining-horizon value for
+    a fixed horizon). An array broadcastable to (*lead, batch, T) is used as
+    given (it must not depend on the episode's actions at or after ``t``).
     """
     _check_rollouts(ro)
-    _agents(of)
+    _player(ro, of)
     shape = ro.mask.shape
     if baseline is None:
         return np.zeros(shape)
@@ -185,21 +206,29 @@ def baseline_values(ro: Rollouts, of: int, baseline) -> np.ndarray:
 
 
 def _critic(ro, of):
-    """Exact E[G_t | own state of agent 1 at t] as a table gathered along the episodes."""
-    p0, P, r = chain(ro.game, ro.theta1, ro.theta2)
-    gamma, T = float(ro.game.gamma), ro.horizon
-    table = np.empty(ro.lead + (T, 5))
+    """Exact E[G_t | own state of agent 1 at t] as a table gathered along the episodes.
+
+    Agent 1's own state determines the chain state of the previous step (its
+    history), or is ``s0`` (no history: the first step, and every step of memory 0).
+    """
+    sh = chain_shape(ro.game)
+    p0, P, r = chain(ro.game, *ro.thetas)
+    gamma, T = float(sh.game.gamma), ro.horizon
     if ro.termination == "fixed":
         # w_k = sum_{l<k} (gamma P)^l r: the value of the k remaining steps; at step t, k = T - t
         v = _orbit(np.broadcast_to(r[of - 1], P.shape[:-1]), gamma * P.swapaxes(-1, -2), T)
         w = np.cumsum(v, axis=-2)[..., ::-1, :]
-        table[..., 0] = np.einsum("...i,...ti->...t", p0, w)
-        table[..., 1:] = np.einsum("...ij,...tj->...ti", P, w)
+        start = np.einsum("...i,...ti->...t", p0, w)
+        later = np.einsum("...ij,...tj->...ti", P, w)
     else:
-        M = np.eye(4) - gamma * P
+        M = np.eye(sh.N) - gamma * P
         w = np.linalg.solve(M, np.broadcast_to(r[of - 1], M.shape[:-1])[..., None])[..., 0]
-        table[..., :, 0] = np.einsum("...i,...i->...", p0, w)[..., None]
-        table[..., :, 1:] = np.einsum("...ij,...j->...i", P, w)[..., None, :]
+        start = np.einsum("...i,...i->...", p0, w)[..., None]
+        later = np.einsum("...ij,...j->...i", P, w)[..., None, :]
+    to_chain = sh.state_to_chain
+    table = np.empty(ro.lead + (T, len(to_chain)))
+    table[..., to_chain < 0] = start[..., None]
+    table[..., to_chain >= 0] = later[..., to_chain[to_chain >= 0]]
     st = ro.states[0].astype(np.intp)
     lead_idx = np.ix_(*[np.arange(n) for n in ro.lead]) if ro.lead else ()
     idx = tuple(i[..., None, None] for i in lead_idx)
@@ -242,43 +271,63 @@ def policy_gradient(ro: Rollouts, of: int = 1, wrt: int = 1, baseline=None) -> E
     (5,)
     """
     _check_rollouts(ro)
-    _agents(of), _agents(wrt)
+    _player(ro, of), _player(ro, wrt)
     with _quiet():
         G = ro.returns_to_go()[of - 1]
         adv = ro.weights * (G - baseline_values(ro, of, baseline))
-        samples = np.einsum("...t,...ti->...i", adv, _scores(ro, wrt))
+        samples = np.einsum("...t,...ti->...i", adv, ro.scores[wrt - 1])
     return Estimate(*_mean(samples, ro, "REINFORCE"), "grad" if of == wrt else "cross",
                     "reinforce" if baseline is None else "reinforce_baseline", of, ro.batch)
 
 
-def _cumulative(ro):
-    return ro.cumulative_scores[0], ro.cumulative_scores[1]
+def _pair(ro, players) -> tuple:
+    try:
+        j, k = players
+    except (TypeError, ValueError):
+        raise ValueError(f"players must be a pair of distinct players (j, l), got "
+                         f"{players!r}") from None
+    j, k = _player(ro, j, "players[0]"), _player(ro, k, "players[1]")
+    if j == k:
+        raise ValueError(f"players must be two distinct players, got ({j}, {k}): the "
+                         f"second-order estimators give cross derivatives")
+    return j, k
 
 
 def _outer_sum(weight, C1, C2):
-    r""":math:`\sum_t w_t C^1_t (C^2_t)^\top` per episode, shape (*lead, batch, 5, 5)."""
+    r""":math:`\sum_t w_t C^1_t (C^2_t)^\top` per episode, shape (*lead, batch, d_1, d_2)."""
     return np.matmul((weight[..., None] * C1).swapaxes(-1, -2), C2)
 
 
-def lola_pg_hessian(ro: Rollouts, of: int = 2) -> Estimate:
-    r"""The LOLA-PG estimator of :math:`\nabla_1\nabla_2 V_{of}` (Sec. 4.3 of [1]_), rows = θ1.
+def lola_pg_hessian(ro: Rollouts, of: int = 2, players=(1, 2)) -> Estimate:
+    r"""The LOLA-PG estimator of :math:`\nabla_j\nabla_l V_{of}` (Sec. 4.3 of [1]_), rows = θ_j.
 
-    :math:`\sum_t d_t r^{of}_t \big(\sum_{l\le t} s^1_l\big)\big(\sum_{l\le t} s^2_l\big)^\top`.
+    :math:`\sum_t d_t r^{of}_t \big(\sum_{l\le t} s^j_l\big)\big(\sum_{l\le t} s^l_l\big)^\top`
+    with ``(j, l) = players`` (default agents 1 and 2).
     """
     _check_rollouts(ro)
-    _agents(of)
-    C1, C2 = _cumulative(ro)
+    _player(ro, of)
+    j, k = _pair(ro, players)
+    C = ro.cumulative_scores
     with _quiet():
-        samples = _outer_sum(ro.weights * ro.rewards[of - 1], C1, C2)
+        samples = _outer_sum(ro.weights * ro.rewards[of - 1], C[j - 1], C[k - 1])
     return Estimate(*_mean(samples, ro, "LOLA-PG Hessian"), "hessian", "lola_pg", of, ro.batch)
 
 
-def dice(ro: Rollouts, of: int = 1, baseline=None) -> tuple:
+def _dice_first(ro, of, wrt, dr, db, name):
+    r"""DiCE's :math:`\nabla_{wrt} V_{of}`: :math:`\sum_t d_t r_t C^{wrt}_t - \sum_t d_t b_t s^{wrt}_t`."""
+    with _quiet():
+        samples = (np.einsum("...t,...ti->...i", dr, ro.cumulative_scores[wrt - 1])
+                   - np.einsum("...t,...ti->...i", db, ro.scores[wrt - 1]))
+    return Estimate(*_mean(samples, ro, "DiCE gradient"), "grad", name, of, ro.batch)
+
+
+def dice(ro: Rollouts, of: int = 1, baseline=None, players=(1, 2)) -> tuple:
     r"""First and cross second derivatives of the DiCE objective of agent ``of``.
 
-    Returns ``(grad1, grad2, cross)`` estimates of :math:`\nabla_1 V_{of}`,
-    :math:`\nabla_2 V_{of}` and :math:`\nabla_1\nabla_2 V_{of}` (rows = θ1),
-    closed forms of [2]_ with the any-order baseline of [3]_ (module docstring).
+    Returns ``(grad_j, grad_l, cross)`` estimates of :math:`\nabla_j V_{of}`,
+    :math:`\nabla_l V_{of}` and :math:`\nabla_j\nabla_l V_{of}` (rows = θ_j) for
+    ``(j, l) = players`` (default agents 1 and 2), closed forms of [2]_ with the
+    any-order baseline of [3]_ (module docstring).
 
     Examples
     --------
@@ -291,48 +340,48 @@ def dice(ro: Rollouts, of: int = 1, baseline=None) -> tuple:
     True
     """
     _check_rollouts(ro)
-    _agents(of)
-    S1, S2 = _scores(ro, 1), _scores(ro, 2)
-    C1, C2 = _cumulative(ro)
+    _player(ro, of)
+    j, k = _pair(ro, players)
+    C = ro.cumulative_scores
     name = "dice" if baseline is None else "dice_baseline"
-    firsts = []
     with _quiet():
         dr = ro.weights * ro.rewards[of - 1]
         db = ro.weights * baseline_values(ro, of, baseline)
-        for S, C in ((S1, C1), (S2, C2)):
-            samples = (np.einsum("...t,...ti->...i", dr, C) - np.einsum("...t,...ti->...i", db, S))
-            firsts.append(Estimate(*_mean(samples, ro, "DiCE gradient"), "grad", name, of,
-                                   ro.batch))
+    firsts = [_dice_first(ro, of, p, dr, db, name) for p in (j, k)]
+    with _quiet():
         db_next = np.concatenate([db[..., 1:], np.zeros(db.shape[:-1] + (1,))], axis=-1)
-        cross = _outer_sum(dr - db + db_next, C1, C2)
+        cross = _outer_sum(dr - db + db_next, C[j - 1], C[k - 1])
     return firsts[0], firsts[1], Estimate(*_mean(cross, ro, "DiCE Hessian"), "hessian", name,
                                           of, ro.batch)
 
 
 def _first(ro, method, of, wrt, baseline):
     if method == "dice":
-        return dice(ro, of, baseline)[wrt - 1]
+        with _quiet():
+            dr = ro.weights * ro.rewards[of - 1]
+            db = ro.weights * baseline_values(ro, of, baseline)
+        return _dice_first(ro, of, wrt, dr, db, "dice" if baseline is None else "dice_baseline")
     return policy_gradient(ro, of, wrt, baseline)
 
 
-def _hessian(ro, method, agent, baseline):
-    """The opponent's cross Hessian oriented with rows = ``agent``'s logits."""
-    i, j = _agents(agent)
+def _hessian(ro, method, i, j, baseline):
+    r"""The opponent's cross Hessian :math:`\nabla_i \nabla_j V_j`, rows = ``i``'s logits."""
     if method == "reinforce":
         raise ValueError("REINFORCE is a first-order estimator; for Hessians, corrections and "
                          "LOLA directions use 'lola_pg' or 'dice' (or their _baseline variants)")
+    lo, hi = min(i, j), max(i, j)
     if method == "lola_pg":
-        est = lola_pg_hessian(ro, of=j)
+        est = lola_pg_hessian(ro, of=j, players=(lo, hi))
     else:
-        est = dice(ro, of=j, baseline=baseline)[2]
-    if i == 1:
+        est = dice(ro, of=j, baseline=baseline, players=(lo, hi))[2]
+    if i == lo:
         return est.value, est.stderr
     return est.value.swapaxes(-1, -2), est.stderr.swapaxes(-1, -2)
 
 
 def estimate(ro: Rollouts, quantity: str = "grad", estimator: str = "reinforce",
              agent: int = 1, *, baseline=_DEFAULT, eta: float = 1.0,
-             independent: bool = False) -> Estimate:
+             independent: bool = False, opponent: int | None = None) -> Estimate:
     r"""Estimate a target of agent ``agent`` from rollouts (see :data:`QUANTITIES`).
 
     Parameters
@@ -343,7 +392,8 @@ def estimate(ro: Rollouts, quantity: str = "grad", estimator: str = "reinforce",
         One of :data:`ESTIMATORS`: ``"reinforce"``, ``"reinforce_baseline"``
         (first order only), ``"lola_pg"`` (first order with a baseline, the
         paper's second-order formula), ``"dice"``, ``"dice_baseline"``.
-    agent : {1, 2}
+    agent : int
+        The player ``i`` (1-based).
     baseline : None, "time", "value" or array, optional
         Overrides the estimator's default baseline (first-order terms, and
         DiCE's second-order term; the LOLA-PG Hessian formula has none).
@@ -351,9 +401,14 @@ def estimate(ro: Rollouts, quantity: str = "grad", estimator: str = "reinforce",
         LOLA's look-ahead for ``quantity="lola"``, a finite number >= 0 (validated
         by the LOLA rule for every quantity).
     independent : bool
-        Correction and LOLA direction: estimate the Hessian and the cross
-        gradient from disjoint halves of the batch (even and odd episodes),
-        which makes their product unbiased.
+        Correction and LOLA direction: estimate the Hessians and the cross
+        gradients from disjoint halves of the batch (even and odd episodes),
+        which makes their products unbiased.
+    opponent : int, optional
+        The player ``j`` of ``"cross"`` (:math:`\nabla_j V_i`) and ``"hessian"``
+        (:math:`\nabla_i \nabla_j V_j`): the other agent of a two-player game,
+        required with more players. For ``"correction"`` it keeps one term of
+        the n-player sum :math:`\sum_{j \ne i} \nabla_i \nabla_j V_j\, \nabla_j V_i`.
 
     Examples
     --------
@@ -371,29 +426,33 @@ def estimate(ro: Rollouts, quantity: str = "grad", estimator: str = "reinforce",
     _check_quantity(quantity)
     method, default = ESTIMATORS[_check_estimator(estimator)]
     baseline = default if baseline is _DEFAULT else baseline
-    i, j = _agents(agent)
+    i = _player(ro, agent)
     eta = _check_eta(eta)
     if not isinstance(independent, (bool, np.bool_)):
         raise TypeError(f"independent must be a bool, got {type(independent).__name__}")
+    js = _opponents(quantity, i, ro.n_players, opponent)
 
     def done(value, stderr):
         return Estimate(value, stderr, quantity, estimator, agent, ro.batch)
 
     if quantity in ("grad", "cross"):
-        est = _first(ro, method, i, i if quantity == "grad" else j, baseline)
+        est = _first(ro, method, i, i if quantity == "grad" else js[0], baseline)
         return done(est.value, est.stderr)
     if quantity == "hessian":
-        return done(*_hessian(ro, method, agent, baseline))
+        return done(*_hessian(ro, method, i, js[0], baseline))
     if independent:
         if ro.batch < 2:
             raise ValueError("independent=True splits the batch in two: it needs batch >= 2")
         h_ro, g_ro = ro.select(slice(0, None, 2)), ro.select(slice(1, None, 2))
     else:
         h_ro = g_ro = ro
-    H = _hessian(h_ro, method, agent, baseline)[0]
-    cross = _first(g_ro, method, i, j, baseline).value
-    with _quiet():
-        corr = np.einsum("...kl,...l->...k", H, cross)
+    corr = None
+    for j in js:
+        H = _hessian(h_ro, method, i, j, baseline)[0]
+        cross = _first(g_ro, method, i, j, baseline).value
+        with _quiet():
+            term = np.einsum("...kl,...l->...k", H, cross)
+            corr = term if corr is None else corr + term
     if not np.all(np.isfinite(corr)):
         raise _overflowed(ro, "the LOLA correction (Hessian times cross gradient)")
     if quantity == "correction":

@@ -1,5 +1,12 @@
 r"""Memory-one policies as probability vectors, their exact long-run reward, Axelrod export.
 
+**2x2 memory-1 games only.** Axelrod's players and the four-state chain of
+joint actions below exist for two players with two actions and memory 1 (the
+LOLA paper's layout: :class:`~lola_sym.games.IteratedGame`, or a
+:class:`~lola_sym.games.RepeatedGame` of that shape); any other game is
+refused with a message that says so. The chain's transitions come from the one
+chain builder, :func:`lola_sym.games.chain.transitions`, evaluated in log space.
+
 Axelrod's ``MemoryOnePlayer(four_vector=(p_CC, p_CD, p_DC, p_DD), initial)``
 reads states as (own last move, opponent's last move), which is our own
 perspective: the four vector is our ``sigmoid(theta[1:])`` for either agent.
@@ -31,9 +38,12 @@ import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
 from lola_sym._validation import as_params, check_positive_int, check_real
-from lola_sym.games import ipd
-from lola_sym.games.layout import LOGIT_CLIP, SWAP
 from lola_sym.dynamics.training import as_generator
+from lola_sym.games import ipd
+from lola_sym.games.chain import transitions
+from lola_sym.games.histories import StateSpace
+from lola_sym.games.layout import LOGIT_CLIP
+from lola_sym.sampling.markov import chain_shape
 
 __all__ = ["to_memory_one", "from_memory_one", "stationary_distribution", "long_run_reward",
            "to_axelrod", "to_axelrod_game", "simulate_axelrod", "INITIAL_MODES"]
@@ -42,8 +52,31 @@ __all__ = ["to_memory_one", "from_memory_one", "stationary_distribution", "long_
 INITIAL_MODES = ("likely", "sample")
 _AXELROD_HINT = ("to_axelrod needs the Axelrod library: pip install axelrod "
                  "(or pip install -e '.[axelrod]')")
+#: The states of every 2x2 memory-1 game (the chain does not depend on the payoffs).
+_SPACE = StateSpace((2, 2), 1, (("C", "D"),) * 2)
 
 
+def two_by_two_memory_one(game, what: str):
+    """The numeric 2x2 memory-1 game behind ``game``, or an error saying this module needs one.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> two_by_two_memory_one(games.rps(), "long_run_reward")
+    Traceback (most recent call last):
+    ...
+    ValueError: long_run_reward is defined for 2x2 memory-1 games only (two players with two actions each and memory 1: Axelrod's memory-one players and the four-state chain of joint actions); iterated RPS has 2 players with (3, 3) actions and memory 1
+    """
+    if getattr(game, "kind", None) not in ("iterated", "repeated"):
+        raise TypeError(f"{what} needs an iterated 2x2 game (lola_sym.games.IteratedGame), got "
+                        f"{type(game).__name__}")
+    g = chain_shape(game).game
+    if g.actions != (2, 2) or g.memory != 1:
+        raise ValueError(f"{what} is defined for 2x2 memory-1 games only (two players with two "
+                         f"actions each and memory 1: Axelrod's memory-one players and the "
+                         f"four-state chain of joint actions); {g.name} has {g.n_players} "
+                         f"players with {g.actions} actions and memory {g.memory}")
+    return g
 
 
 # ------------------------------------------------------------ memory-one export
@@ -119,15 +152,36 @@ def _arborescences() -> tuple:
 _TREES = _arborescences()          # 16 trees per root (Cayley: 4^(4-2))
 
 
+class _LogWeight:
+    """A probability held as its logarithm: the chain builder's products become sums."""
+
+    __slots__ = ("log",)
+
+    def __init__(self, log):
+        self.log = log
+
+    def __mul__(self, other):
+        return _LogWeight(self.log + other.log)
+
+
 def _log_transitions(theta1, theta2) -> np.ndarray:
-    """log P of the joint-action chain, shape (..., 4, 4), from log-sigmoids (no cancellation)."""
-    t1 = as_params(theta1, "theta1")
-    t2 = as_params(theta2, "theta2")[..., list(SWAP)]   # agent 2 relabelled agent-1-first
-    lc1, ld1 = -np.logaddexp(0.0, -t1[..., 1:]), -np.logaddexp(0.0, t1[..., 1:])
-    lc2, ld2 = -np.logaddexp(0.0, -t2[..., 1:]), -np.logaddexp(0.0, t2[..., 1:])
-    a = (lc1, lc1, ld1, ld1)    # next joint action CC, CD, DC, DD: agent 1's part
-    b = (lc2, ld2, lc2, ld2)
-    return np.stack([a[k] + b[k] for k in range(4)], axis=-1)
+    """log P of the joint-action chain, shape (..., 4, 4), from log-sigmoids (no cancellation).
+
+    Built by :func:`lola_sym.games.chain.transitions` over :class:`_LogWeight`
+    numbers: each player's probability read in its own-perspective state.
+    """
+    logs = []
+    for name, th in (("theta1", theta1), ("theta2", theta2)):
+        t = as_params(th, name)
+        logs.append((-np.logaddexp(0.0, -t), -np.logaddexp(0.0, t)))   # log p(C), log p(D)
+
+    def prob(i, s, a):
+        return _LogWeight(logs[i][a][..., s])
+    rows = []
+    for h in _SPACE.histories(1):
+        out = transitions(_SPACE, prob, h)
+        rows.append(np.stack([out[(a,)].log for a in _SPACE.joint], axis=-1))
+    return np.stack(np.broadcast_arrays(*rows), axis=-2)
 
 
 def stationary_distribution(theta1, theta2) -> np.ndarray:
@@ -174,7 +228,8 @@ def long_run_reward(theta1, theta2, game) -> np.ndarray:
     ----------
     theta1, theta2 : array_like, shape (..., 5)
         Logits of both agents, own perspective (broadcast over leading axes).
-    game : IteratedGame
+    game : IteratedGame or RepeatedGame
+        A 2x2 memory-1 game (any other is refused, see the module notes).
 
     Examples
     --------
@@ -187,12 +242,9 @@ def long_run_reward(theta1, theta2, game) -> np.ndarray:
     >>> long_run_reward(policy("wsls"), policy("wsls"), ipd()).round(9)
     array([-1., -1.])
     """
-    if getattr(game, "kind", None) != "iterated":
-        raise TypeError("long_run_reward needs an iterated 2x2 game (lola_sym.games.IteratedGame), "
-                        f"got {type(game).__name__}")
+    two_by_two_memory_one(game, "long_run_reward")
     pi = stationary_distribution(theta1, theta2)
-    r = np.array([[float(v) for v in game.r1], [float(v) for v in game.r2]])
-    return pi @ r.T
+    return pi @ chain_shape(game).rewards.T
 
 
 # ------------------------------------------------------------------- Axelrod
@@ -304,11 +356,14 @@ def to_axelrod_game(game=None):
     game give the same learning up to the same transformation of the rewards).
     """
     game = ipd() if game is None else game
-    if getattr(game, "kind", None) != "iterated" or not game.is_symmetric:
+    if getattr(game, "kind", None) not in ("iterated", "repeated"):
         raise ValueError("Axelrod games are symmetric 2x2 games; got "
                          f"{getattr(game, 'name', type(game).__name__)!r}, which is not")
-    R = [[float(x) for x in row] for row in game.R1]
-    return _axelrod().Game(r=R[0][0], s=R[0][1], t=R[1][0], p=R[1][1])
+    g = two_by_two_memory_one(game, "to_axelrod_game")
+    if not g.is_symmetric:
+        raise ValueError(f"Axelrod games are symmetric 2x2 games; got {g.name!r}, which is not")
+    R = chain_shape(g).payoffs[0]                       # CC, CD, DC, DD of player 1
+    return _axelrod().Game(r=R[0], s=R[1], t=R[2], p=R[3])
 
 
 def simulate_axelrod(theta1, theta2, game=None, *, turns: int = 1000, repetitions: int = 10,

@@ -1,5 +1,8 @@
 r"""Verification against exact gradients: estimator bias and variance, and gradient checks.
 
+Both work on every numeric repeated game (any number of players, actions and
+memory; the 2x2 memory-1 games of the LOLA paper included).
+
 * :func:`bias_variance` runs any estimator (a name of
   :data:`lola_sym.sampling.estimators.ESTIMATORS` or a function of the rollouts) on many
   seeded replicate batches for several batch sizes and horizons, and returns
@@ -9,11 +12,12 @@ r"""Verification against exact gradients: estimator bias and variance, and gradi
   gradient splits into the exact truncation bias
   (:func:`lola_sym.sampling.rollouts.truncation_bias`) and the Monte-Carlo bias against
   the truncated target, which is zero for the unbiased estimators.
-* :func:`check_gradient` compares a user-supplied gradient function (for
-  example one's own autodiff code) with the exact update field at seeded random
-  points and reports where it differs: which point, which agent, which state,
-  with hints for the usual mistakes (CD/DC labels, missing sigmoid factor,
-  sign, agents exchanged).
+* :func:`check_gradient` (:mod:`lola_sym.sampling.gradient_check`, re-exported
+  here) compares a user-supplied gradient function (for example one's own
+  autodiff code) with the exact update field at seeded random points and
+  reports where it differs: which point, which agent, which state, with hints
+  for the usual mistakes (CD/DC labels, missing sigmoid factor, sign, agents
+  exchanged).
 
 References
 ----------
@@ -23,18 +27,19 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
-from lola_sym._validation import (as_numeric_array, as_point, check_positive_int, check_real,
-                                  check_result_size)
-from lola_sym.sampling.estimators import ESTIMATOR_BYTES_PER_STEP, ESTIMATORS, estimate
-from lola_sym.games.layout import STATES, SWAP, _check_agent
-from lola_sym.sampling.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, ROLLOUT_BYTES_PER_STEP,
-                               _check_eta, _check_game, _check_quantity, exact_targets, rollout)
+from lola_sym._validation import as_numeric_array, check_positive_int, check_result_size
 from lola_sym.dynamics.training import as_generator
+from lola_sym.sampling.estimators import ESTIMATORS, estimate, estimator_bytes_per_step
+from lola_sym.sampling.gradient_check import (MAX_POINTS, MAX_SCALE, GradientCheck,  # noqa: F401
+                                              GradientCheckError, _ratio, check_gradient)
+from lola_sym.sampling.markov import chain_shape, check_player, policy_probabilities
+from lola_sym.sampling.rollouts import (MAX_EPISODE_STEPS, MAX_HORIZON, rollout,
+                                        rollout_bytes_per_step)
+from lola_sym.sampling.targets import _check_eta, _check_quantity, _opponents, exact_targets
 
 __all__ = ["BiasVariance", "bias_variance", "GradientCheck", "GradientCheckError",
            "check_gradient"]
@@ -45,12 +50,6 @@ CHUNK_STEPS = 2_000_000
 #: sizes and horizons: every estimator costs 0.2-0.6 us per episode-step (measured), so
 #: this is about 5 minutes per estimator.
 MAX_TOTAL_EPISODE_STEPS = 10 ** 9
-#: Most points of :func:`check_gradient`: the user's function is called once per point
-#: from Python (our part costs about 10 us a point, measured).
-MAX_POINTS = 10 ** 6
-#: Largest ``scale`` of :func:`check_gradient`: beyond logits of about 745 every sigmoid is
-#: exactly 0 or 1 in double precision and every gradient vanishes, so a check would test nothing.
-MAX_SCALE = 1000.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,8 @@ class BiasVariance:
     r"""Bias and variance of estimators against the exact target.
 
     Axes: ``e`` estimator, ``b`` batch size, ``h`` horizon, then the shape of
-    the estimated quantity (``(5,)`` or ``(5, 5)``).
+    the estimated quantity (``(d_i,)`` or ``(d_i, d_j)``; ``(5,)`` or ``(5, 5)``
+    for 2x2 games).
 
     Attributes
     ----------
@@ -181,7 +181,7 @@ def _fmt_T(T):
     return "geometric" if T < 0 else str(int(T))
 
 
-def _estimator(spec, quantity, agent, eta, independent):
+def _estimator(spec, quantity, agent, eta, independent, opponent):
     if callable(spec):
         return getattr(spec, "__name__", "custom"), spec
     if not isinstance(spec, str) or spec not in ESTIMATORS:
@@ -189,26 +189,32 @@ def _estimator(spec, quantity, agent, eta, independent):
                          "or pass a function f(rollouts) -> array")
     if ESTIMATORS[spec][0] == "reinforce" and quantity not in ("grad", "cross"):
         raise ValueError(f"estimator {spec!r} is first-order; it cannot estimate {quantity!r}")
-    return spec, lambda ro: estimate(ro, quantity, spec, agent, eta=eta,
-                                     independent=independent).value
+    return spec, lambda ro: estimate(ro, quantity, spec, agent, eta=eta, independent=independent,
+                                     opponent=opponent).value
 
 
-def bias_variance(game, theta1, theta2, *, quantity: str = "grad", estimators=("reinforce",),
-                  agent: int = 1, batch_sizes=(100, 1000), horizons=(50,), replicates: int = 20,
-                  seed=0, termination: str = "fixed", eta: float = 1.0,
-                  independent: bool = False) -> BiasVariance:
+def bias_variance(game, *thetas, quantity: str = "grad", estimators=("reinforce",),
+                  agent: int = 1, opponent: int | None = None, batch_sizes=(100, 1000),
+                  horizons=(50,), replicates: int = 20, seed=0, termination: str = "fixed",
+                  eta: float = 1.0, independent: bool = False) -> BiasVariance:
     """Bias and variance of estimators at one point, per batch size and horizon.
 
     Parameters
     ----------
-    game : IteratedGame
-    theta1, theta2 : array_like, shape (5,)
+    game : IteratedGame or RepeatedGame
+        A numeric repeated game, any number of players.
+    theta1, ..., theta_n : array_like, shapes (d_i,)
+        The point: every player's logits.
     quantity : str
-        One of :data:`lola_sym.sampling.rollouts.QUANTITIES`.
+        One of :data:`lola_sym.sampling.targets.QUANTITIES`.
     estimators : str, callable or sequence of them
         Names in :data:`lola_sym.sampling.estimators.ESTIMATORS`, or functions
-        ``f(rollouts) -> array`` returning one estimate per parameter pair
+        ``f(rollouts) -> array`` returning one estimate per parameter point
         (shape ``rollouts.lead + shape``). All estimators see the same episodes.
+    agent, opponent : int
+        The player ``i`` of the quantity and, for ``"cross"`` and ``"hessian"``
+        with more than two players, the player ``j``
+        (:meth:`lola_sym.sampling.targets.Targets.quantity`).
     batch_sizes, horizons : sequences of int
         ``horizons`` is ignored (and may be None) for geometric termination.
     replicates : int
@@ -227,16 +233,17 @@ def bias_variance(game, theta1, theta2, *, quantity: str = "grad", estimators=("
     >>> fig.axes[0].get_xlabel()
     'batch size N (episodes)'
     """
-    _check_game(game)
-    t1, t2 = as_point(theta1, theta2, "bias_variance")
+    sh = chain_shape(game)
+    ts = _one_point(game, thetas)
     _check_quantity(quantity)
-    _check_agent(agent)
+    check_player(agent, sh.n)
+    _opponents(quantity, agent, sh.n, opponent)
     eta = _check_eta(eta)
     if not isinstance(independent, (bool, np.bool_)):
         raise TypeError(f"independent must be a bool, got {type(independent).__name__}")
     if isinstance(estimators, str) or callable(estimators):
         estimators = [estimators]
-    specs = [_estimator(s, quantity, agent, eta, independent)
+    specs = [_estimator(s, quantity, agent, eta, independent, opponent)
              for s in _sequence(estimators, "estimators")]
     if not specs:
         raise ValueError("estimators is empty: give at least one name or function")
@@ -258,15 +265,16 @@ def bias_variance(game, theta1, theta2, *, quantity: str = "grad", estimators=("
         horizons = [check_positive_int(T, "horizon") for T in horizons]
     else:
         raise ValueError(f"unknown termination {termination!r}; choose 'fixed' or 'geometric'")
-    mean_len = 3.0 / (1.0 - float(game.gamma))
-    _check_work(batch_sizes, [mean_len if T < 0 else T for T in horizons], replicates, len(specs))
+    mean_len = 3.0 / (1.0 - float(sh.game.gamma))
+    _check_work(game, batch_sizes, [mean_len if T < 0 else T for T in horizons], replicates,
+                len(specs))
     batch_sizes, horizons = np.array(batch_sizes), np.array(horizons)
     rng = as_generator(seed)
-    exact_all = exact_targets(game, t1, t2)
-    exact = exact_all.quantity(quantity, agent, eta)
-    target = np.stack([exact if T < 0 else
-                       exact_targets(game, t1, t2, int(T)).quantity(quantity, agent, eta)
-                       for T in horizons])
+
+    def exact_quantity(T=None):
+        return exact_targets(game, *ts, horizon=T).quantity(quantity, agent, eta, opponent)
+    exact = exact_quantity()
+    target = np.stack([exact if T < 0 else exact_quantity(int(T)) for T in horizons])
     shape = (len(specs), len(batch_sizes), len(horizons)) + exact.shape
     mean, std, mse = np.empty(shape), np.empty(shape), np.empty(shape[:3])
     for b, N in enumerate(batch_sizes):
@@ -277,7 +285,7 @@ def bias_variance(game, theta1, theta2, *, quantity: str = "grad", estimators=("
             done = 0
             while done < replicates:
                 n = min(chunk, replicates - done)
-                ro = rollout(game, np.broadcast_to(t1, (n, 5)), t2, int(N),
+                ro = rollout(game, np.broadcast_to(ts[0], (n,) + ts[0].shape), *ts[1:], int(N),
                              None if T < 0 else int(T), seed=rng, termination=termination)
                 for e, (_, fn) in enumerate(specs):
                     values[e].append(_check_output(fn(ro), (n,) + exact.shape, specs[e][0]))
@@ -290,6 +298,17 @@ def bias_variance(game, theta1, theta2, *, quantity: str = "grad", estimators=("
                         mean, std, mse)
 
 
+def _one_point(game, thetas) -> tuple:
+    """The players' logits at one point (1-d each), checked."""
+    checked, _ = policy_probabilities(game, thetas)
+    if any(t.ndim != 1 for t in checked):
+        shapes = " and ".join(str(t.shape) for t in checked)
+        need = " and ".join(f"({d},)" for d in chain_shape(game).dims)
+        raise ValueError(f"bias_variance takes one point: the logits must have shapes {need}; "
+                         f"got {shapes}")
+    return checked
+
+
 def _sequence(x, name):
     """``x`` as a list, with a clear error for a non-sequence (a bare number or a string)."""
     if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
@@ -297,7 +316,7 @@ def _sequence(x, name):
     return list(x)
 
 
-def _check_work(batch_sizes, lengths, replicates, n_estimators):
+def _check_work(game, batch_sizes, lengths, replicates, n_estimators):
     """Refuse before simulating: one replicate too large for a rollout or the estimators'
     memory, or a total beyond :data:`MAX_TOTAL_EPISODE_STEPS`."""
     N, T = max(batch_sizes), max(lengths)
@@ -307,10 +326,10 @@ def _check_work(batch_sizes, lengths, replicates, n_estimators):
                          f"{one:.3g} episode-steps (limits: {MAX_EPISODE_STEPS:.0e} episode-steps "
                          f"and {MAX_HORIZON:,} steps per rollout); use smaller batch_sizes or "
                          f"horizons")
-    check_result_size(int(one * (ESTIMATOR_BYTES_PER_STEP + ROLLOUT_BYTES_PER_STEP)),
+    check_result_size(int(one * (estimator_bytes_per_step(game) + rollout_bytes_per_step(game))),
                       f"bias_variance at batch size {N:,} and horizon {T:,.0f}",
                       "use smaller batch_sizes or horizons")
-    check_result_size(8 * replicates * 25 * n_estimators,
+    check_result_size(8 * replicates * max(chain_shape(game).dims) ** 2 * n_estimators,
                       f"bias_variance(replicates={replicates:,})", "use fewer replicates")
     total = replicates * float(sum(batch_sizes)) * sum(lengths)
     if total > MAX_TOTAL_EPISODE_STEPS:
@@ -348,246 +367,3 @@ def _moments(v, exact, name):
     return mean, std, mse
 
 
-# ------------------------------------------------------------------ gradient checks
-class GradientCheckError(AssertionError):
-    """A user gradient differs from the exact one; the message is the full report."""
-
-
-@dataclass(frozen=True)
-class GradientCheck:
-    r"""The result of :func:`check_gradient`.
-
-    Attributes
-    ----------
-    theta1, theta2 : ndarray, (points, 5)
-        The seeded test points.
-    expected, got : ndarray, (points, 2, 5)
-        Exact and user directions of both agents (``got`` is NaN for an agent
-        the user function does not return).
-    agents : tuple of int
-        The agents compared.
-    """
-
-    game: str
-    rule: str
-    theta1: np.ndarray
-    theta2: np.ndarray
-    expected: np.ndarray
-    got: np.ndarray
-    agents: tuple
-    rtol: float
-    atol: float
-    hints: tuple = field(default=())
-
-    @property
-    def abs_error(self) -> np.ndarray:
-        """|got - expected| (inf where the user value is not finite), (points, 2, 5)."""
-        with np.errstate(over="ignore", invalid="ignore"):     # beyond double range: inf
-            err = np.abs(self.got - self.expected)
-        return np.where(np.isfinite(self.got), err, np.inf)
-
-    @property
-    def rel_error(self) -> np.ndarray:
-        """abs_error / (|expected| + atol) (0 where both are 0, inf beyond double range)."""
-        return _ratio(self.abs_error, np.abs(self.expected) + self.atol)
-
-    @property
-    def _allowed(self) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return self.atol + self.rtol * np.abs(self.expected)
-
-    @property
-    def failing(self) -> np.ndarray:
-        """Boolean (points, 2, 5): entries outside ``atol + rtol * |expected|``."""
-        bad = self.abs_error > self._allowed
-        bad[:, [a - 1 for a in (1, 2) if a not in self.agents]] = False
-        return bad
-
-    @property
-    def passed(self) -> bool:
-        return not bool(self.failing.any())
-
-    def _checked(self, arr):
-        return arr[:, [a - 1 for a in self.agents]]
-
-    @property
-    def max_abs_error(self) -> float:
-        return float(self._checked(self.abs_error).max())
-
-    @property
-    def max_rel_error(self) -> float:
-        return float(self._checked(self.rel_error).max())
-
-    @property
-    def worst(self) -> tuple:
-        """(point, agent, state name) of the largest error relative to the tolerance."""
-        score = _ratio(self.abs_error, self._allowed)
-        score[:, [a - 1 for a in (1, 2) if a not in self.agents]] = -1
-        k, i, s = np.unravel_index(int(np.argmax(score)), score.shape)
-        return int(k), int(i) + 1, STATES[s]
-
-    def states_differing(self) -> dict:
-        """Agent -> {state name: number of points where it differs}."""
-        bad = self.failing
-        return {a: {STATES[s]: int(bad[:, a - 1, s].sum()) for s in range(5)
-                    if bad[:, a - 1, s].any()} for a in self.agents if bad[:, a - 1].any()}
-
-    def raise_for_failure(self) -> None:
-        """Raise :class:`GradientCheckError` with the report when the check failed."""
-        if not self.passed:
-            raise GradientCheckError(str(self))
-
-    def __str__(self) -> str:
-        n = len(self.theta1)
-        bad_points = int(self.failing.any(axis=(1, 2)).sum())
-        who = " and ".join(f"agent {a}" for a in self.agents)
-        head = (f"check_gradient on {self.game} (rule {self.rule!r}, {who}): "
-                f"{'passed' if self.passed else 'FAILED'} at {n} points, "
-                f"{bad_points} differing")
-        lines = [head, f"  max abs error {self.max_abs_error:.3e}, max rel error "
-                       f"{self.max_rel_error:.3e} (rtol={self.rtol:g}, atol={self.atol:g})"]
-        if not self.passed:
-            k, a, s = self.worst
-            j = STATES.index(s)
-            lines.append(f"  worst: point {k}, agent {a}, state {s}: got "
-                         f"{self.got[k, a - 1, j]:.6g}, exact {self.expected[k, a - 1, j]:.6g}")
-            lines.append(f"    theta1 = {np.array2string(self.theta1[k], precision=4)}")
-            lines.append(f"    theta2 = {np.array2string(self.theta2[k], precision=4)}")
-            for agent, states in self.states_differing().items():
-                desc = ", ".join(f"{st} ({c}/{n} points)" for st, c in states.items())
-                lines.append(f"  agent {agent} differs in: {desc}")
-            lines += [f"  hint: {h}" for h in self.hints]
-        return "\n".join(lines)
-
-
-def _ratio(num, den):
-    """``num / den`` elementwise: 0 where both are 0, inf where the ratio leaves double range."""
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        out = num / den
-    return np.where(num == 0, 0.0, np.where(np.isnan(out), np.inf, out))
-
-
-def _as_pair(out, name):
-    """User output -> ((5,) or None, (5,) or None), real numbers only."""
-    if isinstance(out, (tuple, list)) and len(out) == 2:
-        parts = [as_numeric_array(o, f"{name}'s g{i + 1}", "iuf").astype(float)
-                 for i, o in enumerate(out)]
-    else:
-        arr = as_numeric_array(out, f"{name}'s output", "iuf").astype(float)
-        if arr.shape == (5,):
-            return arr, None
-        if arr.shape != (2, 5):
-            raise ValueError(f"{name} returned shape {arr.shape}; expected (5,) for agent 1's "
-                             "gradient, or (g1, g2) / shape (2, 5) for both agents")
-        parts = [arr[0], arr[1]]
-    for i, p in enumerate(parts):
-        if p.shape != (5,):
-            raise ValueError(f"{name} returned g{i + 1} of shape {p.shape}; expected (5,)")
-    return parts[0], parts[1]
-
-
-def _close(a, b, rtol, atol):
-    return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
-
-
-@np.errstate(over="ignore", invalid="ignore")          # non-finite user values never match
-def _hints(got, expected, theta1, theta2, agents, rtol, atol):
-    out = []
-    for a in agents:
-        g, e = got[:, a - 1], expected[:, a - 1]
-        p = expit(theta1 if a == 1 else theta2)
-        if _close(g[:, list(SWAP)], e, rtol, atol):
-            out.append(f"agent {a}'s CD and DC entries are exchanged: states must be read from "
-                       "the agent's own perspective (own action first; lola_sym.games.layout.SWAP)")
-        if _close(g * p * (1 - p), e, rtol, atol):
-            out.append(f"agent {a}'s gradient is taken with respect to probabilities, not logits: "
-                       "multiply by p (1 - p), the derivative of the sigmoid")
-        if _close(-g, e, rtol, atol):
-            out.append(f"agent {a}'s gradient has the wrong sign: values are rewards, maximised")
-    if agents == (1, 2) and _close(got[:, ::-1], expected, rtol, atol):
-        out.append("g1 and g2 are exchanged: return (grad_1 V1, grad_2 V2)")
-    return tuple(out)
-
-
-def check_gradient(fn, game, *, rule: str = "nl", points: int = 8, seed=0, scale: float = 2.0,
-                   rtol: float = 1e-6, atol: float = 1e-8, raise_on_fail: bool = False,
-                   **hyper) -> GradientCheck:
-    r"""Compare ``fn(theta1, theta2)`` with the exact update field at seeded random points.
-
-    Parameters
-    ----------
-    fn : callable
-        ``fn(theta1, theta2)`` with 1-d float arrays of shape (5,) returning
-        agent 1's direction (shape (5,)) or both ``(g1, g2)``, real numbers (a
-        complex, boolean or non-numeric result is a ``TypeError``; non-finite
-        entries fail the check). For ``rule="nl"`` these are
-        :math:`\nabla_1 V_1` and :math:`\nabla_2 V_2`.
-    game : IteratedGame
-    rule : str
-        The exact rule to compare with (``"nl"``, ``"lola"``, ...); ``**hyper``
-        are its hyper-parameters (e.g. ``eta``).
-    points, seed, scale
-        Number of points (at most :data:`MAX_POINTS`), their seed, logits uniform in
-        ``[-scale, scale]`` (``0 < scale <=`` :data:`MAX_SCALE`).
-    rtol, atol : float
-        An entry passes when ``|got - exact| <= atol + rtol |exact|``.
-    raise_on_fail : bool
-        Raise :class:`GradientCheckError` (an ``AssertionError``) with the report
-        (``True`` or ``False``; anything else is a ``TypeError``).
-
-    Examples
-    --------
-    >>> from lola_sym import games, update_field
-    >>> nl = update_field(games.ipd(), "nl")
-    >>> print(check_gradient(lambda a, b: nl(a, b), games.ipd(), points=3))
-    check_gradient on IPD (rule 'nl', agent 1 and agent 2): passed at 3 points, 0 differing
-      max abs error 0.000e+00, max rel error 0.000e+00 (rtol=1e-06, atol=1e-08)
-    >>> wrong = lambda a, b: nl(a, b)[0][[0, 1, 3, 2, 4]]      # CD and DC mislabelled
-    >>> report = check_gradient(wrong, games.ipd(), points=3)
-    >>> report.passed, report.states_differing()
-    (False, {1: {'CD': 3, 'DC': 3}})
-    >>> report.hints[0][:50]
-    "agent 1's CD and DC entries are exchanged: states "
-    """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable f(theta1, theta2), got {type(fn).__name__}")
-    _check_game(game)
-    from lola_sym.field import update_field
-    field_ = update_field(game, rule, **hyper)
-    points = check_positive_int(points, "points")
-    if points > MAX_POINTS:
-        raise ValueError(f"points={points:,} exceeds {MAX_POINTS:,}: fn is called once per point "
-                         f"from Python; use fewer points, or several seeds")
-    scale = check_real(scale, "scale", positive=True)
-    if scale > MAX_SCALE:
-        raise ValueError(f"scale must be at most {MAX_SCALE:g}, got {scale:g}: beyond logits of "
-                         f"about 745 every sigmoid is exactly 0 or 1 and every gradient vanishes, "
-                         f"so the check would test nothing")
-    rtol = check_real(rtol, "rtol", nonnegative=True)
-    atol = check_real(atol, "atol", nonnegative=True)
-    if not isinstance(raise_on_fail, (bool, np.bool_)):
-        raise TypeError(f"raise_on_fail must be True or False, got {type(raise_on_fail).__name__} "
-                        f"{raise_on_fail!r}")
-    rng = as_generator(seed)
-    t1 = rng.uniform(-scale, scale, (points, 5))
-    t2 = rng.uniform(-scale, scale, (points, 5))
-    expected = np.stack(field_(t1, t2), axis=1)
-    got = np.full_like(expected, np.nan)
-    agents = None
-    for k in range(points):
-        g1, g2 = _as_pair(fn(t1[k].copy(), t2[k].copy()), getattr(fn, "__name__", "fn"))
-        these = (1,) if g2 is None else (1, 2)
-        if agents is not None and these != agents:
-            raise ValueError("fn returned one gradient at some points and two at others")
-        agents = these
-        got[k, 0] = g1
-        if g2 is not None:
-            got[k, 1] = g2
-    report = GradientCheck(game.name, field_.rule.name, t1, t2, expected, got, agents, rtol, atol)
-    if not report.passed:
-        hints = _hints(got, expected, t1, t2, agents, max(rtol, 1e-9), atol)
-        report = GradientCheck(game.name, field_.rule.name, t1, t2, expected, got, agents, rtol,
-                               atol, hints)
-    if raise_on_fail:
-        report.raise_for_failure()
-    return report
