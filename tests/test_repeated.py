@@ -417,3 +417,15 @@ def test_two_player_rules_refuse_more_players_and_say_why():
     for rule in ("sos", "cgd", "hola", "lola2", "co", "sga"):
         with pytest.raises(ValueError, match=r"needs exactly two players .*has 3\): .*use one of"):
             ls.update_field(game, rule)
+
+
+def test_memory_zero_transitions_keep_the_last_joint_action():
+    """With memory 0 the chain's state is the last joint action (its reward); the one builder
+    keeps exactly that, never the whole history."""
+    from lola_sym.games.chain import transitions
+    game = ls.games.contribution(3, "1.5", memory=0)
+    uniform = lambda i, state, action: 0.5            # noqa: E731
+    history = ((0, 1, 0), (1, 1, 1))
+    out = transitions(game.space, uniform, history)
+    assert set(out) == {(a,) for a in game.space.joint}
+    assert sum(out.values()) == 1

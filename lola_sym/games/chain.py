@@ -49,14 +49,16 @@ def first_move(space, prob) -> dict:
 
 
 def transitions(space, prob, history) -> dict:
-    """``{next_history: weight}`` from ``history`` (its last ``memory`` joint actions kept).
+    """``{next_history: weight}`` from ``history`` (its last ``max(memory, 1)`` joint actions
+    kept: with memory 0 the state is the last joint action, whose reward it carries).
 
     ``prob(i, state, action)`` is player ``i``'s (0-based) probability of ``action``
     in its state index ``state``; it may return sympy expressions or numpy arrays.
     """
     out = {}
+    keep = max(space.memory, 1)                 # memory 0: the last joint action (its reward)
     for a in space.joint:
-        nxt = (tuple(history) + (a,))[-space.memory:]
+        nxt = (tuple(history) + (a,))[-keep:]
         out[nxt] = _joint_weight(space, prob, history, a)
     return out
 
