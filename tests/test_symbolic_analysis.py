@@ -12,6 +12,7 @@ import sympy as sp
 import lola_sym as ls
 from lola_sym import games
 from lola_sym.games import differentiable, ipd
+from lola_sym.analysis.fixed_points import exact_fixed_points, find_fixed_points, residual
 from lola_sym.analysis.jacobian import exact_jacobian, jacobian, jacobian_function, symbolic_jacobian
 from lola_sym.program import sigmoid
 from lola_sym.analysis.stability import classify, lr_threshold
@@ -399,3 +400,130 @@ def test_threshold_without_closed_form_names_the_symbols():
         exact_lr_threshold(game, "nl", [0, 0], [0])
     # with a number for a the cubic's roots are exact CRootOf numbers
     assert float(exact_lr_threshold(game.substitute(a=1), "nl", [0, 0], [0])) >= 0
+
+
+# ------------------------------------------------------------- (e) symbol values as keywords
+PD = {"R": -1, "S": -3, "T": 0, "P": -2, "gamma": 0.96}
+STAG = {"R": 4, "S": 0, "T": 3, "P": 2, "gamma": 0.96}
+
+
+def test_symbolic_ipd_fixed_points_with_values_are_the_numeric_game_s():
+    """find_fixed_points on ipd(symbolic=True) with the IPD's numbers as keywords vs on ipd():
+    each search's points are fixed points of the other game, and from all-defect logits both
+    end in the corner where the states mutual defection visits (s0 and DD) defect (the others'
+    logits are rounding noise there: test_fixed_points); with the stag hunt's numbers vs
+    stag_hunt(), both find the stationary mixed equilibrium, every logit log 2 (P(hunt) =
+    (P - S)/(P + R - S - T) = 2/3: the opponent's play does not depend on the state, so
+    nothing a player does changes its payoff), equal to 1e-9 and classified alike."""
+    sym = ipd(symbolic=True)
+    a = find_fixed_points(sym, "nl", starts=2, seed=0, x0=np.full((1, 10), -20.0), **PD)
+    b = find_fixed_points(ipd(), "nl", starts=2, seed=0, x0=np.full((1, 10), -20.0))
+    visited = {(1, 0, 0), (1, 4, 0), (2, 0, 0), (2, 4, 0)}
+    for pts in (a, b):
+        assert any(p.boundary and visited <= set(p.saturated) for p in pts)
+        assert all(p.residual <= 1e-10 for p in pts)
+    assert all(residual(ipd(), "nl", *p.thetas) <= 1e-10 for p in a)
+    assert all(residual(sym, "nl", *p.thetas, **PD) <= 1e-10 for p in b)
+    rng = np.random.default_rng(0)
+    x0 = np.log(2) + 0.05 * rng.normal(size=(1, 10))
+    a = find_fixed_points(sym, "nl", starts=1, seed=0, x0=x0, **STAG)
+    b = find_fixed_points(games.stag_hunt(), "nl", starts=1, seed=0, x0=x0)
+    inner = [[p for p in pts if not p.boundary] for pts in (a, b)]
+    assert all(len(q) >= 1 for q in inner)
+    za, zb = (np.concatenate(q[0].thetas) for q in inner)
+    np.testing.assert_allclose(za, np.log(2), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(za, zb, rtol=0, atol=1e-9)
+    sa = classify(sym, "nl", *inner[0][0].thetas, **STAG)
+    sb = classify(games.stag_hunt(), "nl", *inner[1][0].thetas)
+    assert sa.flow == sb.flow and sa.parameters == {k: float(v) for k, v in STAG.items()}
+    np.testing.assert_allclose(sa.jacobian, sb.jacobian, rtol=0, atol=1e-9)
+    # the check can fail: the PD's numbers have no interior point there
+    c = find_fixed_points(sym, "nl", starts=1, seed=0, x0=x0, **PD)
+    assert not any(np.max(np.abs(np.concatenate(p.thetas) - np.log(2))) < 1e-3 for p in c)
+
+
+def test_exact_fixed_points_of_a_family_keep_the_payoffs():
+    """The one-shot 2x2 family under NL: the mixed point p = (P - S)/(R - S - T + P) for both
+    players, as an expression; numbers as keywords give the substituted game's solutions, and
+    the numeric search with the same keywords finds logit(2/3) in the stag hunt."""
+    game = one_shot_pd()
+    R, S, T, P = (sp.Symbol(n, real=True) for n in "RSTP")
+    p1, p2 = sp.symbols("p_1 p_2")
+    mixed = (P - S) / (P + R - S - T)
+    sols = exact_fixed_points(game, "nl")
+    interior = [s for s in sols if not set(s.values()) <= {0, 1}]
+    assert len(interior) == 1 and all(sp.simplify(v - mixed) == 0 for v in interior[0].values())
+    numbers = {"R": 4, "S": 0, "T": 3, "P": 2}
+    with_values = exact_fixed_points(game, "nl", **numbers)
+    assert with_values == exact_fixed_points(game.substitute(**numbers), "nl")
+    assert {p1: sp.Rational(2, 3), p2: sp.Rational(2, 3)} in with_values
+    pts = [p for p in find_fixed_points(game, "nl", starts=8, seed=0, x0=[[0.5, 0.5]], **numbers)
+           if not p.boundary]
+    assert len(pts) == 1
+    np.testing.assert_allclose(np.concatenate(pts[0].thetas), np.log(2), rtol=0, atol=1e-12)
+    # LOLA with zero lookahead is the naive learner; with eta > 0 it moves the mixed point
+    assert exact_fixed_points(game, "lola", eta=0, **numbers) == with_values
+    assert {p1: sp.Rational(2, 3), p2: sp.Rational(2, 3)} not in \
+        exact_fixed_points(game, "lola", eta=1, **numbers)
+
+
+def test_symbol_values_as_keywords_equal_the_parameters_mapping():
+    game = bilinear()
+    values = {"a": 1.0, "b": 2.0, "c": 0.5}
+    J = jacobian(game, "lola", [0.3], [-0.2], eta=0.4, **values)
+    assert np.array_equal(J, jacobian(game, "lola", [0.3], [-0.2], eta=0.4, parameters=values))
+    assert np.array_equal(J, jacobian(game.substitute(a=1, b=2, c="1/2"), "lola", [0.3], [-0.2],
+                                      eta=0.4))
+    assert classify(game, "nl", [0.0], [0.0], delta=0.1, **values).as_dict() == \
+        classify(game, "nl", [0.0], [0.0], delta=0.1, parameters=values).as_dict()
+    assert ls.game_hessian(game, [0.0], [0.0], **values).tolist() == [[1.0, 0.5], [-0.5, 2.0]]
+    # exact analyses substitute the values given and keep the others
+    Je = exact_jacobian(game, "lola", [0], [0], a=2)
+    assert Je.free_symbols == {B, C, ETA}
+    assert Je == exact_jacobian(game.substitute(a=2), "lola", [0], [0])
+    thr = exact_lr_threshold(game, "nl", [0], [0], a=1, b=1, c=1)
+    assert thr == 1 == exact_lr_threshold(game.substitute(a=1, b=1, c=1), "nl", [0], [0])
+
+
+def test_keywords_name_what_is_missing_unknown_or_ambiguous():
+    sym = ipd(symbolic=True)
+    z = np.zeros(5)
+    with pytest.raises(ValueError, match=r"fixed-point search needs a value for each \(missing "
+                                         r"\['P', 'S', 'T', 'gamma'\]\)"):
+        find_fixed_points(sym, "nl", starts=1, R=-1)
+    with pytest.raises(ValueError, match=r"rule 'lola' has no hyper-parameter 'beta'.*"
+                                         r"IPD \(symbolic\) has no symbol 'beta'"):
+        jacobian(sym, "lola", z, z, beta=1.0, **PD)
+    with pytest.raises(ValueError, match=r"rule 'nl' has no hyper-parameter 'eta'; it takes \[\]"):
+        classify(sym, "nl", z, z, eta=1.0, **PD)
+    with pytest.raises(ValueError, match="given twice"):
+        jacobian(sym, "nl", z, z, parameters={"R": -1}, **PD)
+    with pytest.raises(ValueError, match="one point|one game"):
+        find_fixed_points(sym, "nl", starts=1, **{**PD, "R": [-1.0, -2.0]})
+    with pytest.raises(ValueError, match="discount"):
+        find_fixed_points(sym, "nl", starts=1, **{**PD, "gamma": 1.5})
+    with pytest.raises(ValueError, match="discount|gamma"):
+        exact_jacobian(sym, "nl", [0] * 5, [0] * 5, gamma=2)
+    with pytest.raises(TypeError, match="no symbols"):
+        residual(games.tandem(), "nl", [0.0], [0.0], parameters={"R": 1})
+    with pytest.raises(ValueError, match="has no symbol 'R'"):
+        residual(games.tandem(), "nl", [0.0], [0.0], R=1)
+    # SOS takes a and b, bilinear has symbols a and b: keywords would be ambiguous
+    with pytest.raises(ValueError, match=r"'a' is both a symbol of bilinear and a "
+                                         r"hyper-parameter of rule 'sos'.*parameters="):
+        jacobian(bilinear(), "sos", [0.0], [0.0], a=1.0, b=1.0, c=1.0)
+    J = jacobian(bilinear(), "sos", [0.0], [0.0], parameters={"a": 1.0, "b": 1.0, "c": 1.0},
+                 a=0.4)
+    assert J.shape == (2, 2) and np.all(np.isfinite(J))
+
+
+def test_residual_and_exact_values_on_a_family():
+    sym = ipd(symbolic=True)
+    z = np.full(5, 0.3)
+    assert residual(sym, "lola", z, -z, eta=0.5, **PD) == pytest.approx(
+        residual(ipd(), "lola", z, -z, eta=0.5), rel=RTOL_IPD_COMPILED)
+    k = sp.Symbol("k", positive=True)
+    game = differentiable(k * X * Y, -X * Y, [X], [Y], name="k-game")
+    with pytest.raises(ValueError, match="k is declared positive"):
+        exact_jacobian(game, "nl", [0], [0], k=-1)
+    assert exact_jacobian(game, "nl", [0], [0], k="1/2") == sp.Matrix([[0, sp.S.Half], [-1, 0]])

@@ -12,7 +12,8 @@ tables (values convention, total derivatives through the opponent's step):
 
 The expectation over a box of parameters is exact (symbolic integration) when
 :math:`C` is a polynomial, e.g. in the Tandem game, and otherwise estimated by
-seeded sampling with its standard error.
+seeded sampling with its standard error. Two players only (the loss pairs
+each agent's lookahead with the other's); other games are refused.
 
 References
 ----------
@@ -40,9 +41,18 @@ MAX_BOX = 1e6
 __all__ = ["consistency_program", "consistency", "expected_consistency", "ConsistencyEstimate"]
 
 
+def _two_players(game) -> None:
+    """Refuse a game of other than two players: the COLA loss is defined for two."""
+    n = len(game.dims)
+    if n != 2:
+        raise ValueError(f"the consistency loss of Willi et al. (2022) is defined for two "
+                         f"players (each lookahead against the other's); {game.name} has {n}")
+
+
 @lru_cache(maxsize=None)
 def consistency_program(game, rule: str, options: tuple = ()):
     """The exact program of :math:`C(\\theta)` for ``rule``'s directions; output ``(C,)``."""
+    _two_players(game)
     r = get_rule(rule)
     if r.combine is not None:
         raise ValueError(f"rule {rule!r} has no smooth symbolic form; consistency needs one of "
@@ -81,6 +91,7 @@ def consistency(game, rule, theta1, theta2, eta: float, **options) -> np.ndarray
     0.0
     """
     check_game(game)
+    _two_players(game)
     from lola_sym._validation import as_params
     eta = _eta(rule, eta)
     t1 = as_params(theta1, "theta1", game.dims[0])
@@ -126,6 +137,7 @@ def expected_consistency(game, rule, eta, low: float = -1.0, high: float = 1.0, 
     128
     """
     check_game(game)
+    _two_players(game)
     from lola_sym.dynamics.training import as_generator
     eta = _eta(rule, eta)
     lo, hi = check_real(low, "low"), check_real(high, "high")

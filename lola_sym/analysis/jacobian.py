@@ -1,14 +1,16 @@
-r"""Exact Jacobians of update fields and of the discrete update maps.
+r"""Exact Jacobians of update fields and of the discrete update maps, for n players.
 
-For a rule with directions :math:`g(\theta) = (g_1, g_2)` and
-:math:`\theta = (\theta_1, \theta_2)`, the Jacobian of the *field*
+For a rule with directions :math:`g(\theta) = (g_1, \dots, g_n)` and
+:math:`\theta = (\theta_1, \dots, \theta_n)`, the Jacobian of the *field*
 :math:`J = \partial g / \partial \theta` (shape :math:`d \times d`,
-:math:`d = d_1 + d_2`, rows ``g1`` then ``g2``) governs the continuous-time
-flow :math:`\dot\theta = g(\theta)`; the discrete update
+:math:`d = d_1 + \dots + d_n`, rows ``g_1`` then ``g_2``, ..., columns
+:math:`\theta_1` then :math:`\theta_2`, ...; block :math:`(i, j)` is
+:math:`\partial g_i / \partial \theta_j`) governs the continuous-time flow
+:math:`\dot\theta = g(\theta)`; the discrete update
 :math:`F(\theta) = \theta + \delta g(\theta)` has Jacobian :math:`I + \delta J`.
 
-:math:`J` is derived exactly by forward mode on the rule's program (one
-tangent sweep per parameter), compiled like the fields, and can be evaluated
+:math:`J` is derived exactly by forward mode on the rule's program, compiled
+like the fields, and can be evaluated
 
 * numerically and batched (:func:`jacobian`),
 * exactly at a point with the hyper-parameters and the game's symbols left
@@ -17,6 +19,24 @@ tangent sweep per parameter), compiled like the fields, and can be evaluated
   of R, S, T, P, :math:`\gamma` and :math:`\eta`),
 * as a full symbolic matrix in :math:`\theta` for small games
   (:func:`symbolic_jacobian`).
+
+Every function takes one parameter array per player (``*thetas``). A game
+with symbols (``game.parameters``, e.g. R, S, T, P and gamma of
+``ipd(symbolic=True)``) takes their values as keywords beside the rule's
+hyper-parameters (``jacobian(g, "lola", t1, t2, R=-1, ..., eta=1.0)``), or as
+a mapping ``parameters={...}``; the numeric analyses need every value
+(:func:`~lola_sym.analysis.arguments.split_values` names the missing ones), the exact ones keep the
+symbols not given.
+
+Two compiled forms, chosen by the number of parameters :math:`d`
+(:data:`FULL_JACOBIAN_MAX_DIM`): up to 10 (the 2x2 memory-1 games, one-shot
+games) the whole Jacobian is one program (:meth:`Program.jacobian
+<lola_sym.program.Program.jacobian>`, the local partials shared by the
+:math:`d` tangent sweeps); above, one Jacobian-vector product (a single
+tangent sweep, :meth:`Program.jvp <lola_sym.program.Program.jvp>`) with the
+direction as run-time arguments, evaluated at the :math:`d` unit vectors.
+Both are exact forward mode; the second compiles :math:`d` times smaller code
+(measured in :data:`FULL_JACOBIAN_MAX_DIM`).
 
 Combined rules (SOS, SGA, CGD) have no single symbolic form; their Jacobian is
 taken by central finite differences of the compiled field (step
@@ -32,26 +52,34 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from math import gcd
+import time
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
-from sympy.polys.rings import ring as _poly_ring
 
 from lola_sym._exact_input import exact_hyper, exact_number, exact_point
 from lola_sym._validation import check_game, as_params, check_real
+from lola_sym.analysis.arguments import (exact_values, need_values, parameter_group,  # noqa: F401
+                                         player_arrays, split_values, symbol_names,
+                                         values_mapping)
+from lola_sym.analysis.exact_eval import NotRational, evaluate_rational
 from lola_sym.program import Program
 from lola_sym.rules import get_rule
 
-__all__ = ["jacobian_program", "jacobian", "jacobian_function", "exact_jacobian",
-           "symbolic_jacobian", "explicit_field", "symbolic_rule",
-           "map_jacobian", "FD_STEP", "SYMBOLIC_MAX_OPS"]
+__all__ = ["jacobian_program", "jvp_program", "jacobian", "jacobian_function", "exact_jacobian",
+           "symbolic_jacobian", "explicit_field", "symbolic_rule", "map_jacobian", "FD_STEP",
+           "SYMBOLIC_MAX_OPS", "FULL_JACOBIAN_MAX_DIM"]
 
 #: Central-difference step of the finite-difference Jacobian of combined rules.
 FD_STEP = 1e-5
 #: Largest explicit field (in operations) :func:`symbolic_jacobian` differentiates.
 SYMBOLIC_MAX_OPS = 4000
+#: Largest number of parameters whose Jacobian is compiled as one program; larger games
+#: compile one Jacobian-vector product and evaluate it at the unit vectors. Measured
+#: (C backend, 2 cores): NL on the 3-player memory-1 contribution game (d = 27) compiled
+#: as a whole Jacobian in 107 s (129,354 operations), as a product in a few seconds.
+FULL_JACOBIAN_MAX_DIM = 10
 
 
 def jacobian_program(prog: Program, game) -> Program:
@@ -70,6 +98,38 @@ def jacobian_program(prog: Program, game) -> Program:
     [0, -1, 1, 0]
     """
     return prog.jacobian([t for group in game.theta for t in group])
+
+
+def _tangents(d: int) -> tuple:
+    """The direction of a Jacobian-vector product: one run-time argument per parameter."""
+    return tuple(sp.Symbol(f"_tangent{k}", real=True) for k in range(d))
+
+
+@lru_cache(maxsize=None)
+def jvp_program(game, rule: str, options: tuple = ()):
+    r"""``(program, seconds)``: the field's Jacobian-vector product :math:`J v` (forward mode).
+
+    The program's inputs are the parameters, the game's symbols, the rule's
+    hyper-parameters and the direction :math:`v` (symbols ``_tangent0``, ...);
+    its outputs the :math:`d` entries of :math:`J v`. One tangent sweep
+    (:meth:`Program.jvp <lola_sym.program.Program.jvp>`), so its size is a few
+    times the field's, where the whole Jacobian is about :math:`d` times.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> prog, _ = jvp_program(games.hamiltonian(), "nl")
+    >>> prog.explicit()             # g = (-y, x): J v = (-v_2, v_1)
+    [-_tangent1, _tangent0]
+    """
+    from lola_sym.field import derive
+    prog, t_rule = derive(game, rule, options)
+    t0 = time.perf_counter()
+    thetas = [t for group in game.theta for t in group]
+    v = _tangents(len(thetas))
+    ext, tangents = prog.jvp(prog.outputs, dict(zip(thetas, v)), prefix="_jv")
+    out = ext.add_inputs(v).with_outputs(tangents).pruned()
+    return out, t_rule + time.perf_counter() - t0
 
 
 def _check_names(game, rule) -> None:
@@ -93,14 +153,17 @@ def _field(game, rule, backend=None, **hyper):
     return update_field(game, rule, backend=backend, **hyper)
 
 
-def jacobian_function(game, rule, *, backend=None, **hyper):
-    r"""``J(theta1, theta2, **parameters) -> (..., d, d)``: the field's Jacobian, compiled once.
+# -------------------------------------------------------------------- numeric Jacobians
+def jacobian_function(game, rule, *, backend=None, parameters=None, **settings):
+    r"""``J(*thetas, **values) -> (..., d, d)``: the field's Jacobian, compiled once.
 
     Use it in loops (root finding, grids); :func:`jacobian` evaluates it once.
     Exact derivative (compiled forward mode) for symbolic rules; central finite
-    differences for combined rules (SOS, SGA, CGD). A game with symbols
-    (``game.parameters``) takes their values as keywords of ``J``, as its
-    update fields do (scalars or arrays broadcasting against the points).
+    differences for combined rules (SOS, SGA, CGD). ``J`` takes one parameter
+    array per player. A game with symbols (``game.parameters``) takes their
+    values as keywords, here (bound: every call uses them) or in the calls of
+    ``J`` (scalars or arrays broadcasting against the points; they override
+    bound ones).
 
     Examples
     --------
@@ -113,100 +176,112 @@ def jacobian_function(game, rule, *, backend=None, **hyper):
     """
     from lola_sym.field import compiled_program
     check_game(game)
+    hyper, bound = split_values(game, rule, settings, parameters)
     _check_names(game, rule)
+    if bound and len(bound) == len(symbol_names(game)):
+        game.parameter_array(**bound)           # checked now, not at the first call
     f = _field(game, rule, backend, **hyper)
-    d1, d2 = game.dims
-    d = d1 + d2
+    d = sum(game.dims)
     if f.rule.combine is not None:
-        def J(theta1, theta2, **parameters):
-            _parameter_group(game, parameters)         # the values checked before anything runs
-            return _fd_jacobian(f, as_params(theta1, "theta1", d1),
-                                as_params(theta2, "theta2", d2), parameters)
+        def J(*thetas, **values):
+            ts = player_arrays(game, thetas, "J")
+            given = {**bound, **values}
+            parameter_group(game, given)         # the values checked before anything runs
+            return _fd_jacobian(f, *ts, parameters=given)
         return J
-    fn, _ = compiled_program(game, "jacobian:" + f.rule.name, f.compiled.backend,
-                             tuple(sorted(f.options.items())))
+    options = tuple(sorted(f.options.items()))
     hyper_values = f._program_hyper
+    if d <= FULL_JACOBIAN_MAX_DIM:
+        fn, _ = compiled_program(game, "jacobian:" + f.rule.name, f.compiled.backend, options)
 
-    def J(theta1, theta2, **parameters):
-        extra = _parameter_group(game, parameters)
-        (flat,) = fn(as_params(theta1, "theta1", d1), as_params(theta2, "theta2", d2),
-                     *extra, *hyper_values)
-        return flat.reshape(flat.shape[:-1] + (d, d))
+        def J(*thetas, **values):
+            ts = player_arrays(game, thetas, "J")
+            extra = parameter_group(game, {**bound, **values})
+            (flat,) = fn(*ts, *extra, *hyper_values)
+            return flat.reshape(flat.shape[:-1] + (d, d))
+        return J
+    fn = _compiled_jvp(game, f.rule, f.compiled.backend, options)
+    unit = np.eye(d)
+
+    def J(*thetas, **values):
+        ts = player_arrays(game, thetas, "J")
+        extra = parameter_group(game, {**bound, **values})
+        cols = [fn(*ts, *extra, *unit[k], *hyper_values)[0] for k in range(d)]
+        return np.stack(cols, axis=-1)
     return J
 
 
-def _parameter_group(game, given) -> tuple:
-    """``(array,)`` of the game symbols' values, or ``()`` for a game without symbols.
-
-    A numeric analysis cannot keep symbols: a missing value is an error that says
-    where to give it and what keeps the symbols instead.
-    """
-    symbols = tuple(getattr(game, "parameters", ()))
-    if not symbols:
-        if given:
-            raise TypeError(f"{game.name} has no symbols; unexpected keyword "
-                            f"{sorted(given)[0]!r}")
-        return ()
-    missing = [s.name for s in symbols if s.name not in given]
-    if missing:
-        raise ValueError(f"{game.name} has the symbols {[s.name for s in symbols]}: a numeric "
-                         f"Jacobian needs a value for each (missing {missing}), given as "
-                         f"parameters={{...}} or as keywords of the compiled J; exact_jacobian "
-                         f"keeps them as symbols")
-    return (game.parameter_array(**given),)
+def _compiled_jvp(game, rule, backend, options):
+    """The compiled :func:`jvp_program`, through the disk cache (direction, then the rates)."""
+    from lola_sym.compile.cached import compiled_for
+    d = sum(game.dims)
+    label = f"jvp:{rule.name}" + "".join(f";{k}={v}" for k, v in options)
+    fn, _ = compiled_for(game, label, lambda g: jvp_program(g, rule.name, options),
+                         hyper=_tangents(d) + rule.hyper_symbols, n_out=(d,), backend=backend)
+    return fn
 
 
-def jacobian(game, rule, theta1, theta2, *, backend=None, parameters=None,
-             **hyper) -> np.ndarray:
+def jacobian(game, rule, *thetas, backend=None, parameters=None, **settings) -> np.ndarray:
     r"""The Jacobian :math:`\partial g / \partial \theta` of ``rule``'s field, shape ``(..., d, d)``.
+
+    Parameters
+    ----------
+    game, rule
+        As in :func:`lola_sym.update_field`.
+    *thetas : array_like, shape (..., d_i)
+        One parameter array per player (batches broadcast).
+    backend : str, optional
+    parameters : mapping, optional
+        Values of the game's symbols, e.g. ``{"R": -1.0, ...}`` (the same as
+        keywords; needed only for a symbol named like one of the rule's
+        hyper-parameters).
+    **settings
+        The rule's hyper-parameters and the game's symbol values
+        (:func:`split_values`).
 
     Exact derivative (compiled forward mode) for symbolic rules; central finite
     differences for combined rules (SOS, SGA, CGD). See :func:`jacobian_function`
-    to evaluate it repeatedly. A game with symbols needs their values,
-    ``parameters={"a": 2.0, ...}`` (a mapping, so that a symbol and a rule's
-    hyper-parameter can never be mistaken for each other).
+    to evaluate it repeatedly.
 
     Examples
     --------
     >>> from lola_sym import games
     >>> jacobian(games.hamiltonian(), "nl", [0.3], [0.1]).tolist()
     [[0.0, -1.0], [1.0, 0.0]]
+    >>> J = jacobian(games.contribution(3, "1.33", memory=0), "lola", [0.0], [0.0], [0.0], eta=1)
+    >>> J.shape
+    (3, 3)
     >>> jacobian(games.ipd(symbolic=True), "nl", [0.0] * 5, [0.0] * 5).shape
     Traceback (most recent call last):
     ...
-    ValueError: IPD (symbolic) has the symbols ['P', 'R', 'S', 'T', 'gamma']: a numeric Jacobian needs a value for each (missing ['P', 'R', 'S', 'T', 'gamma']), given as parameters={...} or as keywords of the compiled J; exact_jacobian keeps them as symbols
+    ValueError: IPD (symbolic) has the symbols ['P', 'R', 'S', 'T', 'gamma']: a numeric Jacobian needs a value for each (missing ['P', 'R', 'S', 'T', 'gamma']), as keywords (e.g. P=...) or parameters={...}; exact_jacobian keeps them as symbols
     """
     check_game(game)
-    J = jacobian_function(game, rule, backend=backend, **hyper)
-    return J(theta1, theta2, **_mapping(parameters))
+    hyper, values = split_values(game, rule, settings, parameters)
+    player_arrays(game, thetas, "jacobian")
+    need_values(game, values, "Jacobian", "exact_jacobian")
+    J = jacobian_function(game, rule, backend=backend, parameters=values, **hyper)
+    return J(*thetas)
 
 
-def _mapping(parameters) -> dict:
-    if parameters is None:
-        return {}
-    if not isinstance(parameters, Mapping):
-        raise TypeError(f"parameters must be a mapping of the game's symbol names to values, "
-                        f"got {type(parameters).__name__}")
-    bad = [k for k in parameters if not isinstance(k, str)]
-    if bad:
-        raise TypeError(f"parameters must be keyed by symbol names (str), got {bad[0]!r}")
-    return dict(parameters)
+def _fd_jacobian(f, *thetas, parameters=None) -> np.ndarray:
+    """Central differences of the compiled field ``f`` (step :data:`FD_STEP`, relative)."""
+    dims = tuple(f.game.dims)
+    bounds = np.cumsum((0,) + dims)
+    batch = np.broadcast_shapes(*(t.shape[:-1] for t in thetas))
+    base = np.concatenate([np.broadcast_to(t, batch + (d,)) for t, d in zip(thetas, dims)],
+                          axis=-1)
 
+    def at(z):
+        parts = [z[..., lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
+        return np.concatenate(f(*parts, **(parameters or {})), axis=-1)
 
-def _fd_jacobian(f, t1, t2, parameters=None) -> np.ndarray:
-    d1, d2 = f.game.dims
-    batch = np.broadcast_shapes(t1.shape[:-1], t2.shape[:-1])
-    base = np.concatenate([np.broadcast_to(t1, batch + (d1,)),
-                           np.broadcast_to(t2, batch + (d2,))], axis=-1)
     cols = []
-    for k in range(d1 + d2):
+    for k in range(bounds[-1]):
         h = FD_STEP * max(1.0, float(np.max(np.abs(base[..., k]), initial=0.0)))
-        e = np.zeros(d1 + d2)
+        e = np.zeros(bounds[-1])
         e[k] = h
-        up, down = base + e, base - e
-        gp = np.concatenate(f(up[..., :d1], up[..., d1:], **(parameters or {})), axis=-1)
-        gm = np.concatenate(f(down[..., :d1], down[..., d1:], **(parameters or {})), axis=-1)
-        cols.append((gp - gm) / (2 * h))
+        cols.append((at(base + e) - at(base - e)) / (2 * h))
     return np.stack(cols, axis=-1)
 
 
@@ -238,29 +313,31 @@ def map_jacobian(J, delta) -> np.ndarray:
     return np.eye(J.shape[-1]) + delta * J
 
 
-def exact_jacobian(game, rule, theta1, theta2, **hyper) -> sp.Matrix:
+# ---------------------------------------------------------------------- exact Jacobians
+def exact_jacobian(game, rule, *thetas, parameters=None, **settings) -> sp.Matrix:
     r"""The field's Jacobian at one point in exact arithmetic.
 
-    ``theta1``, ``theta2`` are sequences of exact numbers: ints, ``Fraction``,
-    sympy numbers (``sympy.Rational``, or constants such as ``sympy.sqrt(2)``),
-    floats (read from their shortest repr: ``0.1`` is ``1/10``) or strings that
-    are rational literals (``"1/3"``, ``"-2"``, ``"0.25"``; strings are never
-    evaluated). Sigmoids of them stay exact (``sigmoid(0) = 1/2``).
-    Hyper-parameters not given stay symbols (``eta``, ...), so thresholds can be
-    derived as functions of the rates; given ones are non-negative exact numbers
-    or a ``sympy.Symbol`` of your own. The game's symbols (``game.parameters``,
-    e.g. the payoffs R, S, T, P and the discount gamma of
-    ``ipd(symbolic=True)``) stay symbols too: the entries are rational functions
-    of them (substitute numbers first with ``game.substitute(...)`` for a
-    numeric Jacobian). Symbolic rules only.
+    ``thetas`` (one per player) are sequences of exact numbers: ints,
+    ``Fraction``, sympy numbers (``sympy.Rational``, or constants such as
+    ``sympy.sqrt(2)``), floats (read from their shortest repr: ``0.1`` is
+    ``1/10``) or strings that are rational literals (``"1/3"``, ``"-2"``,
+    ``"0.25"``; strings are never evaluated). Sigmoids of them stay exact
+    (``sigmoid(0) = 1/2``). Hyper-parameters not given stay symbols (``eta``,
+    ...), so thresholds can be derived as functions of the rates; given ones
+    are non-negative exact numbers or a ``sympy.Symbol`` of your own. The
+    game's symbols (``game.parameters``, e.g. the payoffs R, S, T, P and the
+    discount gamma of ``ipd(symbolic=True)``) stay symbols too, unless given
+    as keywords (or in ``parameters``), which substitutes those exactly: the
+    entries are rational functions of the symbols left. Symbolic rules only.
 
     Raises
     ------
     ValueError, TypeError
-        For a wrong number of entries, an entry or rate that is not finite, not
-        real, not a number or larger than
-        :data:`~lola_sym._exact_input.MAX_EXACT_ABS`, or a negative rate; the
-        message names the argument.
+        For a wrong number of players or entries, an entry or rate that is not
+        finite, not real, not a number or larger than
+        :data:`~lola_sym._exact_input.MAX_EXACT_ABS`, a negative rate, or a
+        keyword that is neither a hyper-parameter nor a game symbol; the message
+        names the argument.
 
     Examples
     --------
@@ -279,25 +356,82 @@ def exact_jacobian(game, rule, theta1, theta2, **hyper) -> sp.Matrix:
     Matrix([
     [-a**2*eta - 1,         a],
     [           -a, -a**2*eta]])
+    >>> exact_jacobian(bilinear, "lola", [0], [0], a=2, eta=1)
+    Matrix([
+    [-5,  2],
+    [-2, -4]])
+
     """
     check_game(game)
     from lola_sym.field import derive_jacobian
-    r, options, hyper = symbolic_rule(rule, hyper, "jacobian() for its finite-difference Jacobian")
+    settings, values = split_values(game, rule, settings, parameters)
+    r, options, hyper = symbolic_rule(rule, settings,
+                                      "jacobian() for its finite-difference Jacobian")
     _check_names(game, r.name)
-    env = {}
-    for name, vals, syms in (("theta1", theta1, game.theta[0]), ("theta2", theta2, game.theta[1])):
-        env.update(zip(syms, exact_point(vals, name, len(syms))))
-    prog, _ = derive_jacobian(game, r.name, tuple(sorted(options.items())))
-    d1, d2 = game.dims
+    if len(thetas) != len(game.dims):
+        raise TypeError(f"exact_jacobian on {game.name} takes {len(game.dims)} parameter "
+                        f"sequences (one per player), got {len(thetas)}")
+    env = dict(exact_values(game, values))
+    point = [exact_point(vals, f"theta{k}", len(syms))
+             for k, (vals, syms) in enumerate(zip(thetas, game.theta), 1)]
     for h in r.hyper_symbols:
         if h.name in hyper:
             env[h] = hyper[h.name]
+    d = sum(game.dims)
+    key = tuple(sorted(options.items()))
+    if d <= FULL_JACOBIAN_MAX_DIM:
+        prog, _ = derive_jacobian(game, r.name, key)
+        for syms, vals in zip(game.theta, point):
+            env.update(zip(syms, vals))
+        return sp.Matrix(d, d, _exact_outputs(prog, env))
+    # one pass of the Jacobian-vector product with the direction v left symbolic: every
+    # entry of J v is linear in v, and its coefficients are the columns. A numeric game
+    # evaluates its family's program (derived once per shape, shared with the compiled
+    # product) with the family's symbols set to its exact numbers.
+    family = _exact_family(game)
+    source = game if family is None else family[0]
+    if family is not None:
+        env.update(family[1])
+    for syms, vals in zip(source.theta, point):
+        env.update(zip(syms, vals))
+    prog, _ = jvp_program(source, r.name, key)
+    v = _tangents(d)
     try:
-        entries = _evaluate_rational(prog, env)
-    except (_NotRational, ZeroDivisionError):     # e.g. sigmoid(1/3), sqrt(2), a pole
-        entries = prog.evaluate_exact(env)
-    d = d1 + d2
-    return sp.Matrix(d, d, entries)
+        rows = evaluate_rational(prog, env, linear_in=v)
+    except (NotRational, ZeroDivisionError):
+        cols = [prog.evaluate_exact({**env, **{t: int(t == v[k]) for t in v}})
+                for k in range(d)]
+        return sp.Matrix(d, d, lambda i, j: cols[j][i])
+    return sp.Matrix(rows)
+
+
+def _exact_family(game):
+    """``(family, {family symbol: exact number})`` of a numeric game with a family, else None.
+
+    The family (``game.family()``, e.g. every 3-player memory-1 game of two actions)
+    has one symbol per payoff entry and one for the discount; the game's exact
+    payoffs and discount are their values.
+    """
+    if getattr(game, "parameters", ()) or not hasattr(game, "family"):
+        return None
+    found = game.family()
+    if found is None:
+        return None
+    fam = found[0]
+    own = game.as_repeated() if hasattr(game, "as_repeated") else game
+    pairs = [(s, x) for frow, row in zip(fam.payoffs, own.payoffs) for s, x in zip(frow, row)]
+    pairs.append((fam.gamma, own.gamma))
+    if not all(isinstance(s, sp.Symbol) for s, _ in pairs) or \
+            [len(t) for t in fam.theta] != [len(t) for t in game.theta]:
+        return None
+    return fam, {s: sp.sympify(x) for s, x in pairs}
+
+
+def _exact_outputs(prog, env) -> list:
+    try:
+        return evaluate_rational(prog, env)
+    except (NotRational, ZeroDivisionError):     # e.g. sigmoid(1/3), sqrt(2), a pole
+        return prog.evaluate_exact(env)
 
 
 def symbolic_rule(rule, hyper: dict, instead: str) -> tuple:
@@ -315,11 +449,12 @@ def symbolic_rule(rule, hyper: dict, instead: str) -> tuple:
     return r, options, hyper
 
 
-def explicit_field(game, rule, instead: str, **hyper) -> list:
-    r"""The field :math:`(g_1, g_2)` as explicit sympy expressions, for small fields only.
+def explicit_field(game, rule, instead: str, *, parameters=None, **settings) -> list:
+    r"""The field :math:`(g_1, \dots, g_n)` as explicit sympy expressions, for small fields only.
 
     Given hyper-parameters are substituted as exact numbers (validated as in
-    :func:`exact_jacobian`), the others stay symbols. Refuses (``ValueError``
+    :func:`exact_jacobian`), the others stay symbols; likewise the game's
+    symbols given as keywords (or in ``parameters``). Refuses (``ValueError``
     naming ``instead``) a field whose explicit form exceeds
     :data:`SYMBOLIC_MAX_OPS` operations; the size is estimated before anything
     is expanded (the IPD's would not fit in memory).
@@ -330,16 +465,22 @@ def explicit_field(game, rule, instead: str, **hyper) -> list:
     >>> explicit_field(games.tandem(), "lola", "a numerical method", eta="1/4")
     [-x - y + 2, -x - y + 2]
     """
+    check_game(game)
     from lola_sym.field import derive
-    r, options, hyper = symbolic_rule(rule, hyper, instead)
+    settings, values = split_values(game, rule, settings, parameters)
+    r, options, hyper = symbolic_rule(rule, settings, instead)
     _check_names(game, r.name)
+    given = exact_values(game, values)
     prog, _ = derive(game, r.name, tuple(sorted(options.items())))
     size = prog.expanded_size()
     if size > 20 * SYMBOLIC_MAX_OPS:
         raise ValueError(f"the explicit {r.name} field on {game.name} is too large "
                          f"(about {size:.3g} operations); use {instead}")
-    values = {h: hyper[h.name] for h in r.hyper_symbols if h.name in hyper}
-    g = [e.xreplace(values) for e in prog.explicit()]
+    subs = {h: hyper[h.name] for h in r.hyper_symbols if h.name in hyper}
+    subs.update(given)
+    g = [e.xreplace(subs) for e in prog.explicit()]
+    if given:
+        g = [sp.cancel(e) if e.is_rational_function() else e for e in g]
     ops = sum(sp.count_ops(e) for e in g)
     if ops > SYMBOLIC_MAX_OPS:
         raise ValueError(f"the explicit {r.name} field on {game.name} has {ops} operations "
@@ -347,11 +488,13 @@ def explicit_field(game, rule, instead: str, **hyper) -> list:
     return g
 
 
-def symbolic_jacobian(game, rule, **hyper) -> sp.Matrix:
+def symbolic_jacobian(game, rule, *, parameters=None, **settings) -> sp.Matrix:
     r"""The field's Jacobian as a sympy matrix in :math:`\theta` (small games only).
 
-    Differentiates the explicit field; refuses fields larger than
-    :data:`SYMBOLIC_MAX_OPS` operations (use :func:`exact_jacobian` at a point).
+    Differentiates the explicit field (:func:`explicit_field`, whose keywords
+    this takes: hyper-parameters and game symbols given are substituted, the
+    others kept); refuses fields larger than :data:`SYMBOLIC_MAX_OPS`
+    operations (use :func:`exact_jacobian` at a point).
 
     Examples
     --------
@@ -362,181 +505,8 @@ def symbolic_jacobian(game, rule, **hyper) -> sp.Matrix:
     [-2, -2]])
     """
     check_game(game)
-    g = explicit_field(game, rule, "exact_jacobian at a point instead", **hyper)
+    g = explicit_field(game, rule, "exact_jacobian at a point instead", parameters=parameters,
+                       **settings)
     thetas = [t for group in game.theta for t in group]
     J = sp.Matrix(g).jacobian(thetas)
     return J.applyfunc(lambda e: sp.simplify(e) if sp.count_ops(e) < 300 else e)
-
-
-# ------------------------------------------------ exact evaluation in rational functions
-class _NotRational(Exception):
-    """A step value that is no rational function of the symbols left (e.g. ``sigmoid(1/3)``)."""
-
-
-class _RationalFunctions:
-    r"""Arithmetic of :math:`n / (c \prod_f f^{m_f})`: ``(n, c, {f: m_f})``.
-
-    ``n`` is a polynomial with integer coefficients in the symbols left, ``c`` a
-    positive int and each ``f`` an irreducible primitive polynomial with a
-    positive leading coefficient. Denominators stay factored, so sums take the
-    least common multiple and products add multiplicities without a polynomial
-    gcd; a value is reduced once per program step, by the integer content and
-    trial division by its denominator's factors (one polynomial is a Groebner
-    basis of its ideal: the remainder is zero iff it divides). Only the values
-    that are inverted are factored. Measured on ``ipd(symbolic=True)``, LOLA's
-    Jacobian at :math:`\theta = 0` (11,000 steps, rational functions in R, S,
-    T, P, :math:`\gamma`, :math:`\eta`): 5 s, where expanding and cancelling
-    every step as expressions (:meth:`Program.evaluate_exact
-    <lola_sym.program.Program.evaluate_exact>`) had not finished after 11 min
-    and sympy's fraction field (a gcd per operation) took 54 s.
-    """
-
-    def __init__(self, gens):
-        self.ring = _poly_ring(gens or [sp.Dummy()], sp.ZZ)[0]
-        self.zero = (self.ring.zero, 1, {})
-        self.one = (self.ring.one, 1, {})
-
-    def constant(self, q):
-        return (self.ring(int(q.p)), int(q.q), {})
-
-    def reduce(self, a):
-        n, c, F = a
-        if not n:
-            return self.zero
-        k = gcd(int(n.content()), c)
-        if k != 1:
-            n, c = n.quo_ground(k), c // k
-        left = {}
-        for f, m in F.items():
-            while m:
-                (q,), r = n.div([f])
-                if r:
-                    break
-                n, m = q, m - 1
-            if m:
-                left[f] = m
-        return (n, c, left)
-
-    def add(self, a, b):
-        (na, ca, Fa), (nb, cb, Fb) = a, b
-        if not na:
-            return b
-        if not nb:
-            return a
-        c = ca * cb // gcd(ca, cb)
-        F = {**Fa, **{f: max(m, Fa.get(f, 0)) for f, m in Fb.items()}}
-        ta, tb = na * (c // ca), nb * (c // cb)
-        for f, m in F.items():
-            if m > Fa.get(f, 0):
-                ta = ta * f ** (m - Fa.get(f, 0))
-            if m > Fb.get(f, 0):
-                tb = tb * f ** (m - Fb.get(f, 0))
-        return (ta + tb, c, F)
-
-    def mul(self, a, b):
-        (na, ca, Fa), (nb, cb, Fb) = a, b
-        if not na or not nb:
-            return self.zero
-        F = {**Fa, **{f: m + Fa.get(f, 0) for f, m in Fb.items()}}
-        return (na * nb, ca * cb, F)
-
-    def inverse(self, a):
-        n, c, F = self.reduce(a)
-        if not n:
-            raise ZeroDivisionError("a pole of the program at this point")
-        k, factors = n.factor_list()
-        num = self.ring(c if k > 0 else -c)
-        for f, m in F.items():
-            num = num * f ** m
-        G = {}
-        for f, m in factors:
-            if f.LC < 0:
-                f, num = -f, num * (-1) ** m
-            G[f] = G.get(f, 0) + m
-        return (num, abs(int(k)), G)
-
-    def power(self, a, k: int):
-        if k < 0:
-            a, k = self.inverse(a), -k
-        n, c, F = a
-        return (n ** k, c ** k, {f: m * k for f, m in F.items()})
-
-    def expr(self, a):
-        n, c, F = self.reduce(a)
-        if not F:
-            return sp.expand(n.as_expr() / c)
-        return n.as_expr() / sp.Mul(c, *[f.as_expr() ** m for f, m in F.items()])
-
-
-def _evaluate_rational(prog: Program, env: dict) -> list:
-    """The outputs of ``prog`` exactly at ``env`` (rationals), as rational functions of the
-    inputs without a value (the game's symbols, symbolic rates).
-
-    Raises :class:`_NotRational` when a step is not a rational function there
-    (a sigmoid of a non-zero rational, an irrational constant), and
-    ``ZeroDivisionError`` at a pole; :func:`exact_jacobian` then falls back to
-    :meth:`Program.evaluate_exact <lola_sym.program.Program.evaluate_exact>`.
-    """
-    outs = [sp.sympify(o) for o in prog.outputs]
-    needed = prog._needed(outs)
-    steps = {s for s, _ in prog.steps}
-    env = {k: sp.sympify(v) for k, v in env.items()}
-    free = set().union(*(v.free_symbols for v in env.values()))
-    for s, e in prog.steps:
-        if s in needed:
-            free |= e.free_symbols - steps - set(env)
-    for o in outs:
-        free |= o.free_symbols - steps - set(env)
-    gens = sorted(free, key=sp.default_sort_key)
-    A = _RationalFunctions(gens)
-    vals = {g: (x, 1, {}) for g, x in zip(gens, A.ring.gens)}
-    for k, v in env.items():
-        if v.is_Rational:
-            vals[k] = A.constant(v)
-        elif v in vals:                          # a rate given as a sympy Symbol
-            vals[k] = vals[v]
-        else:
-            raise _NotRational
-    inverses, memo = {}, {}
-
-    def ev(e):
-        if e in vals:
-            return vals[e]
-        if e in memo:
-            return memo[e]
-        if e.is_Rational:
-            r = A.constant(e)
-        elif e.is_Add:
-            r = A.zero
-            for x in e.args:
-                r = A.add(r, ev(x))
-        elif e.is_Mul:
-            r = A.one
-            for x in e.args:
-                r = A.mul(r, ev(x))
-        elif e.is_Pow and e.exp.is_Integer:
-            k = int(e.exp)
-            if k < 0 and e.base in steps:        # a step inverted: factor its value once
-                if e.base not in inverses:
-                    inverses[e.base] = A.inverse(ev(e.base))
-                r = A.power(inverses[e.base], -k)
-            else:
-                r = A.power(ev(e.base), k)
-        elif e.args:                             # a function of constants, e.g. sigmoid(0)
-            args = [A.reduce(ev(x)) for x in e.args]
-            if any(F or not n.is_ground for n, _, F in args):
-                raise _NotRational
-            v = e.func(*[sp.Rational(int(n.LC) if n else 0, c) for n, c, _ in args])
-            if not v.is_Rational:
-                raise _NotRational
-            r = A.constant(v)
-        else:                                    # a float, pi, ...
-            raise _NotRational
-        memo[e] = r
-        return r
-
-    for s, e in prog.steps:
-        if s in needed:
-            vals[s] = A.reduce(ev(e))
-            memo.clear()
-    return [A.expr(ev(o)) for o in outs]

@@ -1,8 +1,13 @@
 r"""Vector fields on a plane of parameters and basins of attraction (data for plots).
 
-Two-parameter games (one logit or coordinate per agent) are shown on their
-own plane :math:`(\theta_1, \theta_2)`; larger games on a plane through a base
-point spanned by two chosen coordinates ``axes = ((agent, index), (agent, index))``.
+These are two-parameter tools: a portrait is a plane. Two-player games with
+one logit or coordinate per agent are shown on their own plane
+:math:`(\theta_1, \theta_2)`; every other game (more parameters, more
+players) on a plane through a base point spanned by two chosen coordinates
+``axes = ((agent, index), (agent, index))``, agents numbered from 1; without
+``axes`` such a game is refused with a message that says so. Keywords are the
+rule's hyper-parameters and, for a game with symbols, their values
+(:func:`~lola_sym.analysis.arguments.split_values`).
 :func:`lola_sym.report.plots.phase_portrait` and :func:`lola_sym.report.plots.basins` draw the results.
 """
 
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lola_sym._validation import as_params, check_positive_int, check_real
+from lola_sym.analysis.arguments import need_values, split_values, values_mapping
 from lola_sym.dynamics.training import train
 
 __all__ = ["vector_field", "basins", "Basins", "plane_points"]
@@ -38,12 +44,19 @@ def _index(v) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
+def _shape(game) -> str:
+    """The players' parameter counts, e.g. ``1+1+1``."""
+    return "+".join(str(d) for d in game.dims)
+
+
 def _axes(game, axes):
-    d1, d2 = game.dims
+    dims = tuple(game.dims)
+    n = len(dims)
     if axes is None:
-        if (d1, d2) != (1, 1):
-            raise ValueError(f"{game.name} has {d1}+{d2} parameters: choose the plane with "
-                             f"axes=((agent, index), (agent, index))")
+        if dims != (1, 1):
+            raise ValueError(f"{game.name} has {_shape(game)} parameters ({n} players), and a "
+                             f"portrait is a plane: choose the plane with "
+                             f"axes=((agent, index), (agent, index)), agents 1..{n}")
         return ((1, 0), (2, 0))
     try:
         (a1, i1), (a2, i2) = axes
@@ -52,23 +65,26 @@ def _axes(game, axes):
     if not all(_index(v) for v in (a1, i1, a2, i2)):
         raise TypeError(f"axes must hold ints ((agent, index), (agent, index)), got {axes!r}")
     for a, i in ((a1, i1), (a2, i2)):
-        if a not in (1, 2) or not 0 <= i < game.dims[a - 1]:
-            raise ValueError(f"axis ({a}, {i}) does not exist: agents are 1 and 2 with "
-                             f"{d1} and {d2} parameters")
+        if not 1 <= a <= n or not 0 <= i < dims[a - 1]:
+            raise ValueError(f"axis ({a}, {i}) does not exist: agents are 1..{n} with "
+                             f"{_shape(game)} parameters")
     if (a1, i1) == (a2, i2):
         raise ValueError("the two axes must differ")
     return ((a1, i1), (a2, i2))
 
 
 def _base(game, base) -> tuple:
-    """The base point ``(theta1, theta2)`` of the plane, zeros when not given."""
-    d1, d2 = game.dims
+    """The base point ``(theta1, ..., thetan)`` of the plane, zeros when not given."""
+    dims = tuple(game.dims)
     if base is None:
-        return np.zeros(d1), np.zeros(d2)
-    if isinstance(base, (str, bytes)) or not isinstance(base, (list, tuple)) or len(base) != 2:
-        raise ValueError(f"base must be a pair (theta1, theta2) of shapes ({d1},) and ({d2},)")
+        return tuple(np.zeros(d) for d in dims)
+    names = ", ".join(f"theta{k}" for k in range(1, len(dims) + 1))
+    shapes = " and ".join(f"({d},)" for d in dims)
+    if isinstance(base, (str, bytes)) or not isinstance(base, (list, tuple)) \
+            or len(base) != len(dims):
+        raise ValueError(f"base must be a tuple ({names}) of shapes {shapes}")
     out = []
-    for k, (b, d) in enumerate(zip(base, (d1, d2)), 1):
+    for k, (b, d) in enumerate(zip(base, dims), 1):
         try:
             out.append(as_params(b, f"base theta{k}", d))
         except TypeError as exc:
@@ -78,8 +94,8 @@ def _base(game, base) -> tuple:
     return tuple(out)
 
 
-def plane_points(game, x, y, *, axes=None, base=None):
-    r"""Parameters of every grid point of the plane, shapes ``(len(y), len(x), d_i)``.
+def plane_points(game, x, y, *, axes=None, base=None) -> tuple:
+    r"""Parameters of every grid point of the plane: one array per player, ``(len(y), len(x), d_i)``.
 
     Examples
     --------
@@ -87,20 +103,23 @@ def plane_points(game, x, y, *, axes=None, base=None):
     >>> t1, t2 = plane_points(games.tandem(), [0, 1], [2, 3, 4])
     >>> t1.shape, t2[:, 0, 0].tolist()
     ((3, 2, 1), [2.0, 3.0, 4.0])
+    >>> ts = plane_points(games.contribution(3, "1.5", memory=0), [0, 1], [2, 3, 4],
+    ...                   axes=((1, 0), (3, 0)))
+    >>> len(ts), float(ts[1].max()), ts[2][:, 0, 0].tolist()
+    (3, 0.0, [2.0, 3.0, 4.0])
     """
     x, y = _grid(x, "x"), _grid(y, "y")
     ax = _axes(game, axes)
-    b1, b2 = _base(game, base)
-    d1, d2 = game.dims
+    bases = _base(game, base)
     X, Y = np.meshgrid(x, y)
-    t = [np.broadcast_to(b1, X.shape + (d1,)).copy(), np.broadcast_to(b2, X.shape + (d2,)).copy()]
+    t = [np.broadcast_to(b, X.shape + b.shape).copy() for b in bases]
     (a1, i1), (a2, i2) = ax
     t[a1 - 1][..., i1] = X
     t[a2 - 1][..., i2] = Y
-    return t[0], t[1]
+    return tuple(t)
 
 
-def vector_field(game, rule, x, y, *, axes=None, base=None, **hyper):
+def vector_field(game, rule, x, y, *, axes=None, base=None, parameters=None, **settings):
     r"""The rule's field on a grid: components ``(U, V)`` along the two axes, shape ``(len(y), len(x))``.
 
     Examples
@@ -111,28 +130,33 @@ def vector_field(game, rule, x, y, *, axes=None, base=None, **hyper):
     ([[-0.0, -0.0, -0.0], [-2.0, -2.0, -2.0]], [[-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0]])
     """
     from lola_sym.field import update_field
-    t1, t2 = plane_points(game, x, y, axes=axes, base=base)
-    g = update_field(game, rule, **hyper)(t1, t2)
+    hyper, values = split_values(game, rule, settings, parameters)
+    ts = plane_points(game, x, y, axes=axes, base=base)
+    need_values(game, values, "vector field")
+    g = update_field(game, rule, **hyper)(*ts, **values)
     (a1, i1), (a2, i2) = _axes(game, axes)
     return g[a1 - 1][..., i1], g[a2 - 1][..., i2]
 
 
-def _points(points, d1, d2) -> np.ndarray:
-    """End points ``[(theta1, theta2), ...]`` as rows of an ``(n, d1 + d2)`` array."""
+def _points(points, dims) -> np.ndarray:
+    """End points ``[(theta1, ..., thetan), ...]`` as rows of an ``(n, d)`` array."""
+    names = "(" + ", ".join(f"theta{k}" for k in range(1, len(dims) + 1)) + ")"
+    shapes = ", ".join(f"({d},)" for d in dims)
     if isinstance(points, (str, bytes)) or not isinstance(points, (list, tuple)):
-        raise TypeError(f"points must be a list of (theta1, theta2) pairs, got "
+        raise TypeError(f"points must be a list of {names} tuples, got "
                         f"{type(points).__name__}")
     if len(points) == 0:
         raise ValueError("points: give at least one end point")
     rows = []
     for k, p in enumerate(points):
-        if isinstance(p, (str, bytes)) or not isinstance(p, (list, tuple)) or len(p) != 2:
-            raise TypeError(f"points[{k}] must be a pair (theta1, theta2), got {p!r}")
-        a, b = (as_params(v, f"points[{k}] theta{j}", d) for j, v, d in ((1, p[0], d1),
-                                                                          (2, p[1], d2)))
-        if a.ndim != 1 or b.ndim != 1:
-            raise ValueError(f"points[{k}] must be one point, shapes ({d1},) and ({d2},)")
-        rows.append(np.concatenate([a, b]))
+        if isinstance(p, (str, bytes)) or not isinstance(p, (list, tuple)) \
+                or len(p) != len(dims):
+            raise TypeError(f"points[{k}] must be a tuple {names}, got {p!r}")
+        parts = [as_params(v, f"points[{k}] theta{j}", d)
+                 for j, (v, d) in enumerate(zip(p, dims), 1)]
+        if any(a.ndim != 1 for a in parts):
+            raise ValueError(f"points[{k}] must be one point, shapes {shapes}")
+        rows.append(np.concatenate(parts))
     return np.array(rows)
 
 
@@ -149,33 +173,52 @@ class Basins:
         if none, ``-2`` if the run diverged.
     distance : ndarray, shape (len(y), len(x))
         Final distance to the nearest of ``points`` (``nan`` for diverged runs).
-    final1, final2 : ndarray
-        Final parameters.
+    finals : tuple of ndarray
+        Final parameters of each player, shapes ``(len(y), len(x), d_i)``
+        (``final1``, ``final2``: the first two).
+    labels : tuple of str
     """
 
     x: np.ndarray
     y: np.ndarray
     outcome: np.ndarray
     distance: np.ndarray
-    final1: np.ndarray
-    final2: np.ndarray
+    finals: tuple
     labels: tuple
+
+    @property
+    def final1(self) -> np.ndarray:
+        """Player 1's final parameters."""
+        return self.finals[0]
+
+    @property
+    def final2(self) -> np.ndarray:
+        """Player 2's final parameters."""
+        return self.finals[1]
 
 
 def basins(game, rule1, rule2=None, *, x, y, points, labels=None, radius: float = 1e-2,
            axes=None, base=None, steps: int = 200, delta: float = 0.1,
-           method: str = "simultaneous", max_abs: float = 1e4, **hyper) -> Basins:
+           method: str = "simultaneous", max_abs: float = 1e4, parameters=None,
+           **hyper) -> Basins:
     r"""Train from every grid point (batched) and record where each run ends.
 
     Parameters
     ----------
-    points : sequence of (theta1, theta2)
-        Candidate end points (e.g. fixed points); distances are Euclidean in
-        parameter space.
+    rule1, rule2 : str
+        As in :func:`lola_sym.train`: the two agents' rules of a two-player
+        game; with more players ``rule1`` is every agent's (``rule2`` must be
+        None).
+    points : sequence of (theta1, ..., thetan)
+        Candidate end points (e.g. fixed points), one array per player;
+        distances are Euclidean in parameter space.
     labels : sequence of str, optional
         Names of ``points`` (for the plot legend).
     radius : float
         A run ends *at* a point when its final distance is below this (finite, > 0).
+    parameters : mapping, optional
+        Values of the game's symbols (as :func:`lola_sym.train`'s ``parameters``);
+        they may also be given as keywords.
     steps, delta, method, max_abs, **hyper
         As in :func:`lola_sym.train`.
 
@@ -197,17 +240,24 @@ def basins(game, rule1, rule2=None, *, x, y, points, labels=None, radius: float 
     steps = check_positive_int(steps, "steps")
     radius = check_real(radius, "radius", positive=True)
     delta = check_real(delta, "delta", positive=True)
-    t1, t2 = plane_points(game, x, y, axes=axes, base=base)
-    shape = t1.shape[:2]
-    d1, d2 = game.dims
-    P = _points(points, d1, d2)
+    ts = plane_points(game, x, y, axes=axes, base=base)
+    shape = ts[0].shape[:2]
+    dims = tuple(game.dims)
+    if len(dims) != 2 and rule2 is not None:
+        raise ValueError(f"{game.name} has {len(dims)} players: rule1 is every agent's rule; "
+                         f"rule2 is for two-player games only")
+    symbols = {s.name for s in getattr(game, "parameters", ())}
+    values = values_mapping(parameters)
+    values.update({k: hyper.pop(k) for k in list(hyper) if k in symbols})
+    need_values(game, values, "basin computation")
+    P = _points(points, dims)
     labels = tuple(labels) if labels is not None else tuple(f"point {k}" for k in range(len(P)))
     if len(labels) != len(P):
         raise ValueError(f"{len(labels)} labels for {len(P)} points")
-    tr = train(game, rule1, rule2, theta1=t1.reshape(-1, d1), theta2=t2.reshape(-1, d2),
+    tr = train(game, rule1, rule2, thetas=[t.reshape(-1, d) for t, d in zip(ts, dims)],
                steps=steps, delta=delta, method=method, on_divergence="mark",
-               max_abs=max_abs, **hyper)
-    z = np.concatenate([tr.theta1[-1], tr.theta2[-1]], axis=-1)
+               max_abs=max_abs, parameters=values or None, **hyper)
+    z = np.concatenate([t[-1] for t in tr.thetas], axis=-1)
     dist_all = np.linalg.norm(z[:, None, :] - P[None, :, :], axis=-1)
     nearest = np.argmin(dist_all, axis=1)
     dist = dist_all[np.arange(len(z)), nearest]
@@ -215,5 +265,4 @@ def basins(game, rule1, rule2=None, *, x, y, points, labels=None, radius: float 
     outcome = np.where(tr.diverged, -2, outcome)
     dist = np.where(tr.diverged, np.nan, dist)
     return Basins(_grid(x, "x"), _grid(y, "y"), outcome.reshape(shape), dist.reshape(shape),
-                  tr.theta1[-1].reshape(shape + (d1,)), tr.theta2[-1].reshape(shape + (d2,)),
-                  labels)
+                  tuple(t[-1].reshape(shape + (d,)) for t, d in zip(tr.thetas, dims)), labels)

@@ -23,6 +23,10 @@ At a point :math:`\theta^*` with field Jacobian :math:`J` (see
   real part; a *differential Nash equilibrium* has :math:`\xi = 0` and each
   agent's own block :math:`\nabla_{ii} V_i \prec 0`.
 
+Every function takes one parameter array per player (``*thetas``), so the
+same definitions serve :math:`n` players (block :math:`(i, i)` of :math:`H`
+is player :math:`i`'s own).
+
 References
 ----------
 .. [1] Letcher, A. et al. (2019). Stable Opponent Shaping in Differentiable
@@ -38,7 +42,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lola_sym._validation import check_game, as_numeric_array, as_params, check_real
+from lola_sym._validation import check_game, as_numeric_array, check_real
+from lola_sym.analysis.arguments import need_values, player_arrays, split_values
 from lola_sym.analysis.jacobian import jacobian
 from lola_sym.analysis.thresholds import exact_lr_threshold  # noqa: F401  (re-exported)
 
@@ -151,28 +156,36 @@ def lr_threshold(eigenvalues, tol: float = EIG_TOL) -> float:
     return float(np.min(-2 * (lam.real / r) / r))      # |lambda|^2 would overflow beyond 1e154
 
 
-def game_hessian(game, theta1, theta2, *, parameters=None) -> np.ndarray:
+def game_hessian(game, *thetas, parameters=None, **values) -> np.ndarray:
     r"""The game Hessian :math:`H = \nabla\xi` of the losses :math:`L_i = -V_i`, shape (d, d).
 
-    A game with symbols needs their values, ``parameters={"a": 2.0, ...}``.
+    One parameter array per player; block :math:`(i, j)` is
+    :math:`\nabla_j \nabla_i L_i`. A game with symbols needs their values, as
+    keywords (``a=2.0``) or ``parameters={"a": 2.0, ...}``.
 
     Examples
     --------
     >>> from lola_sym import games
     >>> game_hessian(games.tandem(), [0.0], [0.0]).tolist()
     [[2.0, 2.0], [2.0, 2.0]]
+    >>> game_hessian(games.contribution(3, "1.5", memory=0), [0.0], [0.0], [0.0]).shape
+    (3, 3)
     """
-    return -jacobian(game, "nl", theta1, theta2, parameters=parameters)
+    check_game(game)
+    return -jacobian(game, "nl", *thetas, parameters=parameters, **values)
 
 
 @dataclass(frozen=True)
 class Stability:
-    """The result of :func:`classify` at one point (see the module docstring)."""
+    """The result of :func:`classify` at one point (see the module docstring).
+
+    ``thetas`` holds each player's parameters (``theta1``, ``theta2`` are the
+    first two); ``parameters`` the values of the game's symbols used.
+    """
 
     rule: str
     hyper: dict
-    theta1: np.ndarray
-    theta2: np.ndarray
+    thetas: tuple
     residual: float
     jacobian: np.ndarray
     eigenvalues: np.ndarray
@@ -188,6 +201,16 @@ class Stability:
     parameters: dict = field(default_factory=dict)
 
     @property
+    def theta1(self) -> np.ndarray:
+        """Player 1's parameters."""
+        return self.thetas[0]
+
+    @property
+    def theta2(self) -> np.ndarray:
+        """Player 2's parameters."""
+        return self.thetas[1]
+
+    @property
     def symmetric(self) -> np.ndarray:
         """Symmetric part :math:`S = (H + H^T)/2` of the game Hessian."""
         return (self.game_hessian + self.game_hessian.T) / 2
@@ -198,10 +221,12 @@ class Stability:
         return (self.game_hessian - self.game_hessian.T) / 2
 
     def as_dict(self) -> dict:
+        """JSON-able summary; the players' parameters as ``theta1``, ``theta2``, ..."""
         def cx(z):
             return [[float(v.real), float(v.imag)] for v in z]
-        return {"rule": self.rule, "hyper": dict(self.hyper), "theta1": self.theta1.tolist(),
-                "theta2": self.theta2.tolist(), "residual": self.residual,
+        return {"rule": self.rule, "hyper": dict(self.hyper),
+                **{f"theta{i}": t.tolist() for i, t in enumerate(self.thetas, 1)},
+                "residual": self.residual,
                 "eigenvalues": cx(self.eigenvalues), "flow": self.flow,
                 "lr_threshold": self.lr_threshold, "delta": self.delta,
                 "spectral_radius": self.spectral_radius, "map": self.map,
@@ -210,16 +235,16 @@ class Stability:
                 **({"parameters": dict(self.parameters)} if self.parameters else {})}
 
 
-def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: float = EIG_TOL,
-             fixed_tol: float = 1e-8, parameters=None, **hyper) -> Stability:
+def classify(game, rule, *thetas, delta: float | None = None, tol: float = EIG_TOL,
+             fixed_tol: float = 1e-8, parameters=None, **settings) -> Stability:
     r"""Classify ``rule``'s dynamics at one point.
 
     Parameters
     ----------
-    game, rule, **hyper
+    game, rule
         As in :func:`lola_sym.update_field`.
-    theta1, theta2 : array_like
-        The point, shapes ``(d1,)`` and ``(d2,)``.
+    *thetas : array_like
+        The point: one array per player, shapes ``(d_1,)``, ..., ``(d_n,)``.
     delta : float, optional
         A learning rate (> 0) at which to classify the discrete map.
     tol : float
@@ -228,16 +253,20 @@ def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: flo
         Largest residual :math:`\max|\xi_k|` for the SFP / Nash tests, which
         only apply at fixed points of the game's gradient (finite, > 0).
     parameters : mapping, optional
-        Values of the game's symbols (``game.parameters``), e.g. ``{"a": 2.0}``:
-        required for a game with symbols (a numeric classification cannot keep
-        them; :func:`exact_lr_threshold` does).
+        Values of the game's symbols (``game.parameters``), e.g. ``{"a": 2.0}``,
+        the same as keywords (needed only for a symbol named like a
+        hyper-parameter of the rule).
+    **settings
+        The rule's hyper-parameters and the game's symbol values (scalars):
+        a game with symbols needs a value for each (a numeric classification
+        cannot keep them; :func:`exact_lr_threshold` does).
 
     Raises
     ------
     ValueError, TypeError
         For a non-finite, non-positive or non-numeric ``delta``, ``tol`` or
-        ``fixed_tol``, and bad points or hyper-parameters; the message names
-        the argument.
+        ``fixed_tol``, a wrong number of players, bad points,
+        hyper-parameters or symbol values; the message names the argument.
 
     Examples
     --------
@@ -250,8 +279,10 @@ def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: flo
     >>> import sympy as sp
     >>> a, x, y = sp.Symbol("a", real=True), *sp.symbols("x y", real=True)
     >>> saddle = games.differentiable(a * x ** 2 / 2, -y ** 2 / 2, [x], [y], name="a-saddle")
-    >>> classify(saddle, "nl", [0.0], [0.0], parameters={"a": 1.0}).flow
+    >>> classify(saddle, "nl", [0.0], [0.0], a=1.0).flow
     'saddle'
+    >>> classify(saddle, "nl", [0.0], [0.0], parameters={"a": -1.0}).flow
+    'stable'
     """
     check_game(game)
     from lola_sym.field import update_field
@@ -259,27 +290,27 @@ def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: flo
     fixed_tol = check_real(fixed_tol, "fixed_tol", positive=True)
     if delta is not None:
         delta = check_real(delta, "delta", positive=True)
-    d1, d2 = game.dims
-    t1 = np.array(as_params(theta1, "theta1", d1), dtype=float)
-    t2 = np.array(as_params(theta2, "theta2", d2), dtype=float)
-    if t1.ndim != 1 or t2.ndim != 1:
-        raise ValueError("classify takes one point: theta1 and theta2 must be 1-d")
-    J = jacobian(game, rule, t1, t2, parameters=parameters, **hyper)   # checks the values
-    if J.ndim != 2:
-        raise ValueError("classify takes one point: every value in parameters must be a scalar")
-    given = {k: float(v) for k, v in (parameters or {}).items()}
+    hyper, values = split_values(game, rule, settings, parameters)
+    ts = [np.array(t, dtype=float) for t in player_arrays(game, thetas, "classify")]
+    if any(t.ndim != 1 for t in ts):
+        raise ValueError(f"classify takes one point: theta1..theta{len(ts)} must be 1-d")
+    need_values(game, values, "classification", "exact_lr_threshold")
+    if any(np.ndim(v) != 0 for v in values.values()):
+        raise ValueError("classify takes one point: every value of a game symbol must be a "
+                         "scalar")
+    J = jacobian(game, rule, *ts, parameters=values, **hyper)    # checks the values
+    given = {k: float(v) for k, v in values.items()}
     f = update_field(game, rule, **hyper)
-    g1, g2 = f(t1, t2, **given)
-    res = float(max(np.max(np.abs(g1)), np.max(np.abs(g2))))
+    res = float(max(np.max(np.abs(g)) for g in f(*ts, **given)))
     lam = np.linalg.eigvals(J)
     lam = lam[np.lexsort((lam.imag, lam.real))]
     rho = mp = None
     if delta is not None:
         rho = spectral_radius(J, delta)
         mp = classify_map(J, delta, tol)
-    H = game_hessian(game, t1, t2, parameters=parameters)
-    xi = update_field(game, "nl")(t1, t2, **given)
-    at_fixed = max(np.max(np.abs(xi[0])), np.max(np.abs(xi[1]))) <= fixed_tol
+    H = game_hessian(game, *ts, parameters=given)
+    xi = update_field(game, "nl")(*ts, **given)
+    at_fixed = max(np.max(np.abs(x)) for x in xi) <= fixed_tol
     eig_h = np.linalg.eigvals(H)
     scale = max(1.0, float(np.max(np.abs(eig_h), initial=0.0)))
     S = (H + H.T) / 2
@@ -287,9 +318,9 @@ def classify(game, rule, theta1, theta2, *, delta: float | None = None, tol: flo
     invertible = np.min(np.abs(eig_h)) / scale > tol
     sfp = bool(at_fixed and invertible and np.all(eig_s / scale >= -tol))
     strict_saddle = bool(at_fixed and np.any(eig_h.real / scale < -tol))
-    own1 = np.linalg.eigvalsh((H[:d1, :d1] + H[:d1, :d1].T) / 2)
-    own2 = np.linalg.eigvalsh((H[d1:, d1:] + H[d1:, d1:].T) / 2)
-    nash = bool(at_fixed and np.all(own1 / scale > tol) and np.all(own2 / scale > tol))
-    return Stability(f.rule.name, {**f.hyper, **f.options}, t1, t2, res, J, lam,
+    bounds = np.cumsum((0,) + tuple(game.dims))
+    own = [np.linalg.eigvalsh(S[lo:hi, lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    nash = bool(at_fixed and all(np.all(e / scale > tol) for e in own))
+    return Stability(f.rule.name, {**f.hyper, **f.options}, tuple(ts), res, J, lam,
                      classify_flow(lam, tol), lr_threshold(lam, tol), delta, rho, mp, H, sfp,
                      strict_saddle, nash, given)

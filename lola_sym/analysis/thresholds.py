@@ -23,7 +23,7 @@ from lola_sym.analysis.jacobian import exact_jacobian
 __all__ = ["exact_lr_threshold"]
 
 
-def exact_lr_threshold(game, rule, theta1, theta2, **hyper):
+def exact_lr_threshold(game, rule, *thetas, parameters=None, **settings):
     r"""The exact :math:`\delta^*` at a point, a sympy expression right for every rate.
 
     From the characteristic polynomial of the exact Jacobian
@@ -58,8 +58,13 @@ def exact_lr_threshold(game, rule, theta1, theta2, **hyper):
     every rate. With every rate given the result is a number. Numeric
     counterpart: :func:`~lola_sym.analysis.stability.lr_threshold` (same conventions).
 
+    The point is one sequence of exact numbers per player (``*thetas``), so
+    games of any number of players are covered.
+
     A game with symbols (``game.parameters``, e.g. payoff constants of a
-    :class:`~lola_sym.games.DifferentiableGame`) keeps them: the result is the
+    :class:`~lola_sym.games.DifferentiableGame`) keeps those not given as
+    keywords (given ones are substituted exactly, as in
+    :func:`~lola_sym.analysis.jacobian.exact_jacobian`): the result is the
     ``Piecewise`` whose conditions are the signs of :math:`r, p, q, D` as
     expressions in the symbols and the rates, exact for every real value of
     the symbols (within their declared assumptions) and every rate
@@ -97,8 +102,10 @@ def exact_lr_threshold(game, rule, theta1, theta2, **hyper):
     Piecewise((0, a <= 0), (2*a/(a**2 + c**2), True))
     >>> exact_lr_threshold(g, "lola", [0], [0], eta=1)
     Piecewise((0, a + c**2 <= 0), (2*(a + c**2)/(a**2 + 2*a*c**2 + c**4 + c**2), True))
+    >>> exact_lr_threshold(g, "nl", [0], [0], a=1, c=1)
+    1
     """
-    J = exact_jacobian(game, rule, theta1, theta2, **hyper)
+    J = exact_jacobian(game, rule, *thetas, parameters=parameters, **settings)
     game_symbols = J.free_symbols & set(getattr(game, "parameters", ()))
     rates = sorted(J.free_symbols - game_symbols, key=str)
     positive = {s: sp.Symbol(s.name, positive=True) for s in rates}
