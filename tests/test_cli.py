@@ -766,9 +766,10 @@ def test_compare_three_players_defaults_to_the_n_player_rules(capsys):
      ["--rules cgd", "needs exactly two players"]),
     (["compare", "--game", "contribution", "--target", "tft"], ["'tft'", "two-player"]),
     (["tournament", "--memory", "2"], ["memory-1", "IPD (memory 2)"]),
-    (["fixed-points", "--game", "three_player_ipd", "--rule", "nl"], ["two-player game"]),
+    (["fixed-points", "--game", "three_player_ipd", "--rule", "cgd"],
+     ["needs exactly two players"]),
     (["stability", "--game", "contribution", "--rule", "nl", "--theta1", "0", "--theta2", "0"],
-     ["two-player game", "3-player"]),
+     ["3 players", "--theta3"]),
     (["stability", "--game", "rps", "--rule", "nl", "--theta1", "0", "--theta2", "0",
       "--exact-threshold"], ["--exact-threshold", "one-shot"]),
     (["fixed-points", "--game", "ipd", "--memory", "0", "--rule", "nl", "--exact"],
@@ -790,3 +791,26 @@ def test_games_a_command_cannot_take_exit_2(argv, words, monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"lola-sym {argv[0]}: error: ") and "Traceback" not in str(err)
     assert all(w in err[-1] for w in words), err[-1]
+
+
+def test_stability_and_fixed_points_of_a_three_player_game(capsys):
+    """stability takes one --thetaK per player and gives classify's eigenvalues; fixed-points
+    prints every player's coordinates; a missing or extra player's point is a usage error."""
+    from lola_sym import classify
+    argv = ["--game", "contribution", "--players", "3", "--cf", "1.5", "--memory", "0",
+            "--rule", "lola", "--eta", "1/2"]
+    out = run_json(["stability", *argv, "--theta1", "0.3", "--theta2", "-0.2", "--theta3",
+                    "1"], capsys)
+    want = classify(games.contribution(3, "1.5", memory=0), "lola", [0.3], [-0.2], [1.0],
+                    eta=0.5)
+    got = sorted((complex(*z) for z in out["eigenvalues"]), key=lambda z: (z.real, z.imag))
+    ref = sorted(want.eigenvalues, key=lambda z: (z.real, z.imag))
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+    assert out["theta3"] == [1.0] and out["residual"] == want.residual
+    pts = run_json(["fixed-points", *argv, "--starts", "3"], capsys)["points"]
+    assert pts and all("theta3" in p for p in pts)
+    assert exit_code(["stability", *argv, "--theta1", "0", "--theta2", "0"]) == 2
+    assert_one_line_error(capsys, "stability")
+    assert exit_code(["stability", "--game", "ipd", "--rule", "nl", "--theta1", "0",
+                      "--theta2", "0", "--theta3", "0"]) == 2
+    assert_one_line_error(capsys, "stability")

@@ -29,8 +29,9 @@ Games: ``--game`` names a catalogue game. ``--players N`` (2 to 5) and ``--cf X`
 set the size and the contribution factor of the contribution game; ``--memory M``
 (0 to 2) the memory of a repeated game's policies, and turns a 2x2 iterated game
 (``ipd``, ``imp``, ...) into a repeated game of that memory. train and compare
-take every game (more than two players: rules with an n-player form only);
-fixed-points and stability need two players; tournament needs a 2x2 memory-1
+take every game (more than two players: rules with an n-player form only), and so
+do fixed-points and stability (``--theta3`` ... for the third player on); tournament
+needs a 2x2 memory-1
 iterated game, derive such a game or a one-shot one. A game a command cannot
 take is a usage error (exit code 2) that says why.
 
@@ -338,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="agent 1's parameters")
     st.add_argument("--theta2", type=arg.exact, nargs="+", required=True, metavar="X",
                     help="agent 2's parameters")
+    for i in range(3, 6):
+        st.add_argument(f"--theta{i}", type=arg.exact, nargs="+", default=None, metavar="X",
+                        help=f"agent {i}'s parameters (games of {i} or more players)")
     st.add_argument("--delta", type=arg.positive_float, default=None,
                     help="classify the discrete map at this learning rate too")
     st.add_argument("--exact-threshold", action="store_true",

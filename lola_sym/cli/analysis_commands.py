@@ -9,9 +9,14 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from lola_sym.cli.options import (check_sizes, describe, game_of, hyper_of, hyper_text, need_two_players, rational)
+from lola_sym.cli.options import (check_players, check_sizes, describe, game_of, hyper_of, hyper_text,
+                                  rational)
 from lola_sym.cli.support import UsageError, emit
 from lola_sym.rules import get_rule
+
+
+#: players whose point ``stability`` takes (``--theta1`` ... ``--theta5``)
+MAX_THETAS = 5
 
 
 def _labels(game) -> tuple:
@@ -23,8 +28,8 @@ def fixed_points(args) -> int:
                                        find_fixed_points)
     from lola_sym.analysis.stability import classify
     game = game_of(args)
-    need_two_players(game, "fixed-points", "its points are (theta1, theta2)")
     rule = get_rule(args.rule)
+    check_players(game, [rule.name])
     if args.starts > MAX_STARTS:
         raise UsageError(f"--starts must be at most {MAX_STARTS:,} (each start is one root "
                          f"search of about a millisecond to a second), got {args.starts:,}")
@@ -61,7 +66,7 @@ def fixed_points(args) -> int:
     for p in pts:
         row = p.as_dict()
         if not p.boundary:
-            st = classify(game, rule.name, p.theta1, p.theta2, **hyper)
+            st = classify(game, rule.name, *p.thetas, **hyper)
             row.update(flow=st.flow, lr_threshold=st.lr_threshold,
                        eigenvalues=[[float(z.real), float(z.imag)] for z in st.eigenvalues])
         rows.append(row)
@@ -73,7 +78,8 @@ def fixed_points(args) -> int:
         if p.boundary:
             lim = "; ".join(f"agent {a}: " + " ".join(f"{names[a - 1][i]}={v}"
                                                       for b, i, v in p.saturated if b == a)
-                            for a in (1, 2) if any(b == a for b, _, _ in p.saturated))
+                            for a in range(1, len(game.dims) + 1)
+                            if any(b == a for b, _, _ in p.saturated))
             head = (f"boundary ({'attracting' if p.attracting else 'not attracting'}), "
                     f"limit probabilities {lim}")
         else:
@@ -81,12 +87,12 @@ def fixed_points(args) -> int:
             head = (f"interior, flow {row['flow']}, delta* = "
                     f"{'inf' if thr == float('inf') else f'{thr:.4g}'}")
         coords = [", ".join(f"{n}={v:+.4f}" for n, v in zip(names[a], t))
-                  for a, t in enumerate((p.theta1, p.theta2))]
+                  for a, t in enumerate(p.thetas)]
         if sum(game.dims) <= 4:
-            text.append(f"[{k}] {coords[0]}; {coords[1]}: {head}, residual {p.residual:.1e}")
+            text.append(f"[{k}] {'; '.join(coords)}: {head}, residual {p.residual:.1e}")
         else:
-            text += [f"[{k}] {head}, residual {p.residual:.1e}", f"    theta1: {coords[0]}",
-                     f"    theta2: {coords[1]}"]
+            text += [f"[{k}] {head}, residual {p.residual:.1e}"] + [
+                f"    theta{a}: {c}" for a, c in enumerate(coords, 1)]
     if args.plot:
         _portrait(game, rule.name, pts, rows, hyper, args.plot)
     return emit(args, "\n".join(text), {"game": game.name, "rule": rule.name, "hyper": hyper,
@@ -133,17 +139,22 @@ def _eigen_text(eigenvalues) -> str:
 def stability(args) -> int:
     from lola_sym.analysis.stability import classify, exact_lr_threshold
     game = game_of(args)
-    need_two_players(game, "stability", "it takes --theta1 and --theta2")
     rule = get_rule(args.rule)
+    check_players(game, [rule.name])
     names = _labels(game)
-    t1 = _point(args.theta1, game.dims[0], "--theta1", names[0])
-    t2 = _point(args.theta2, game.dims[1], "--theta2", names[1])
+    given = [getattr(args, f"theta{i}", None) for i in range(1, MAX_THETAS + 1)]
+    n = len(game.dims)
+    if any(v is None for v in given[:n]) or any(v is not None for v in given[n:]):
+        raise UsageError(f"{game.name} has {n} players: give --theta1 ... --theta{n}, one "
+                         f"option per player")
+    points = [_point(v, d, f"--theta{i}", nm)
+              for i, (v, d, nm) in enumerate(zip(given, game.dims, names), 1)]
     if args.exact_threshold and (game.kind != "differentiable" or rule.combine is not None):
         raise UsageError("--exact-threshold needs a one-shot game and a symbolic rule (not "
                          f"{game.name} with {rule.name!r})")
     if args.exact_threshold:
         from lola_sym._exact_input import MAX_EXACT_ABS
-        for name, values in (("--theta1", t1), ("--theta2", t2)):
+        for name, values in ((f"--theta{i}", t) for i, t in enumerate(points, 1)):
             big = [v for v in values if abs(v) > MAX_EXACT_ABS]
             if big:
                 raise UsageError(f"{name} must lie within +-{MAX_EXACT_ABS} for "
@@ -151,14 +162,14 @@ def stability(args) -> int:
                                  f"not computed), got {float(big[0]):g}")
     hyper = hyper_of(args, [rule.name])
     check_sizes(args, game, [rule.name], hyper)
-    st = classify(game, rule.name, np.array(t1, float), np.array(t2, float), delta=args.delta,
+    st = classify(game, rule.name, *(np.array(t, float) for t in points), delta=args.delta,
                   **hyper)
     data = st.as_dict()
     data["game"] = game.name
     thr = "inf" if st.lr_threshold == float("inf") else f"{st.lr_threshold:.6g}"
-    text = [f"{rule.name} on {game.name} at theta1 = {[float(v) for v in t1]}, "
-            f"theta2 = {[float(v) for v in t2]}" + (f" ({hyper_text(st.hyper)})" if st.hyper
-                                                     else ""),
+    at = ", ".join(f"theta{i} = {[float(v) for v in t]}" for i, t in enumerate(points, 1))
+    text = [f"{rule.name} on {game.name} at {at}"
+            + (f" ({hyper_text(st.hyper)})" if st.hyper else ""),
             f"residual max|g|: {st.residual:.3g}"
             + ("  (a fixed point)" if st.residual < 1e-8 else "  (not a fixed point)"),
             f"eigenvalues of J: {_eigen_text(st.eigenvalues)}",
@@ -172,8 +183,7 @@ def stability(args) -> int:
     text.append(f"game view: stable fixed point {yes[st.stable_fixed_point]}, strict saddle "
                 f"{yes[st.strict_saddle]}, differential Nash {yes[st.differential_nash]}")
     if args.exact_threshold:
-        expr = exact_lr_threshold(game, rule.name, [rational(v) for v in t1],
-                                  [rational(v) for v in t2],
+        expr = exact_lr_threshold(game, rule.name, *([rational(v) for v in t] for t in points),
                                   **hyper_of(args, [rule.name], exact="sympy"))
         data["exact_threshold"] = sp.sstr(expr)
         text.append(f"exact delta*: {sp.sstr(expr)}")
