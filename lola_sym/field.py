@@ -69,14 +69,26 @@ def forget_compiled() -> None:
     _compiled_value.cache_clear()
 
 
-def compiled_program(game, what: str, backend: str, options: tuple = ()):
-    """Compile a rule (``what`` = its name) or its Jacobian (``"jacobian:<name>"``) on ``game``.
+def cache_label(rule_name: str, options: tuple = (), *, jacobian: bool = False) -> str:
+    """The disk-cache label of a rule's compiled field (or Jacobian) with its options.
+
+    Examples
+    --------
+    >>> cache_label("hola", (("order", 2),)), cache_label("lola", jacobian=True)
+    ('hola;order=2', 'jacobian:lola')
+    """
+    return ("jacobian:" if jacobian else "") + rule_name + "".join(f";{k}={v}"
+                                                                  for k, v in options)
+
+
+def compiled_program(game, rule_name: str, backend: str, options: tuple = (), *,
+                     jacobian: bool = False):
+    """Compile rule ``rule_name``'s field on ``game``, or with ``jacobian=True`` its Jacobian.
 
     Through :func:`lola_sym.compile.cached.compiled_for` (disk cache, one compilation per
     game family). Returns ``(compiled, meta)``.
     """
-    jacobian = what.startswith("jacobian:")
-    rule = get_rule(what.split(":", 1)[1] if jacobian else what)
+    rule = get_rule(rule_name)
     rule.check_players(game)                    # refused on the game asked for, not its family
     rule.check_size(game, dict(options))
     clash = sorted({p.name for p in getattr(game, "parameters", ())} & set(rule.compiled_hyper()))
@@ -85,7 +97,7 @@ def compiled_program(game, what: str, backend: str, options: tuple = ()):
                          f"hyper-parameter; the two would be one argument of the compiled code. "
                          f"Substitute a value for the game's symbol (game.substitute(...)) or "
                          f"rebuild the game with another symbol name")
-    label = what + "".join(f";{k}={v}" for k, v in options)
+    label = cache_label(rule.name, options, jacobian=jacobian)
     if jacobian:
         d = sum(game.dims)
         return compiled_for(game, label, lambda g: derive_jacobian(g, rule.name, options),

@@ -192,7 +192,8 @@ def jacobian_function(game, rule, *, backend=None, parameters=None, **settings):
     options = tuple(sorted(f.options.items()))
     hyper_values = f._program_hyper
     if d <= FULL_JACOBIAN_MAX_DIM:
-        fn, _ = compiled_program(game, "jacobian:" + f.rule.name, f.compiled.backend, options)
+        fn, _ = compiled_program(game, f.rule.name, f.compiled.backend, options,
+                                 jacobian=True)
 
         def J(*thetas, **values):
             ts = player_arrays(game, thetas, "J")

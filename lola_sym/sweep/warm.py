@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+from lola_sym.field import cache_label
 from lola_sym.rules import get_rule
 from lola_sym.sweep.spec import agent_rules
 
@@ -76,7 +77,7 @@ def cache_keys(spec) -> list:
         return []
     out = []
     for game, name, options in programs(spec):
-        label = name + "".join(f";{k}={v}" for k, v in options)
+        label = cache_label(name, options)
         out.append([game.name, label, _key(game, label, get_rule(name).hyper_symbols,
                                            spec.backend)])
     for game in spec.game_objects():
