@@ -4,7 +4,8 @@ Run: python derivations/games.py [--out-dir derivations/games]
 
 The standard combinations that are cheap to derive: the iterated IPD and IMP
 with NL and LOLA (common-subexpression form of the exact program, values as
-N/D, exact Jacobian at theta = 0), and every one-shot game of the catalogue
+N/D, exact Jacobian at theta = 0), the memory-2 IPD, iterated RPS and the
+3-player contribution game with NL, and every one-shot game of the catalogue
 with every registered rule (closed forms where small). Each page is
 lola_sym.report.derive.render(game, rule) with symbolic hyper-parameters. The
 committed pages are checked to be up to date by tests/test_derivations.py.
@@ -21,14 +22,22 @@ HERE = pathlib.Path(__file__).parent / "games"
 
 ITERATED = ("ipd", "imp")
 ITERATED_RULES = ("nl", "lola")
-ONE_SHOT = ("matching_pennies", "tandem", "hamiltonian", "balduzzi", "ultimatum",
-            "chicken_one_shot")
+#: repeated games of other shapes (memory 2, three actions, three players): the naive field
+REPEATED = ("ipd_memory2", "rps", "contribution")
+REPEATED_RULES = ("nl",)
+
+
+def one_shot() -> tuple:
+    """Every one-shot (differentiable) game of the catalogue, in catalogue order."""
+    return tuple(n for n, make in games.CATALOGUE.items()
+                 if getattr(make(), "kind", None) == "differentiable")
 
 
 def pages() -> dict:
     """File name -> (game name, rule name)."""
     combos = [(g, r) for g in ITERATED for r in ITERATED_RULES]
-    combos += [(g, r) for g in ONE_SHOT for r in sorted(RULES)]
+    combos += [(g, r) for g in REPEATED for r in REPEATED_RULES]
+    combos += [(g, r) for g in one_shot() for r in sorted(RULES)]
     return {f"{g}_{r}.md": (g, r) for g, r in combos}
 
 

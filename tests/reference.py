@@ -217,6 +217,8 @@ def family_rule(name, game, theta1, theta2, dps=FAMILY_DPS, **hyper):
             return _hola(R, mpmath.mpf(hyper["eta"]), hyper.get("order", 1))
         if name == "lola2":
             return _lola2(R, mpmath.mpf(hyper["eta"]))
+        if name == "extragradient":
+            return _extragradient(R, mpmath.mpf(hyper["eta"]))
         xi = mpmath.matrix(R.xi())
         H = mpmath.matrix(R.H())
         n = len(R.th)
@@ -312,3 +314,13 @@ def _lola2(R, eta):
         shaping = _grad(inner, R.th, R.idx(agent))
         out.append(_np([-(o - eta * s) for o, s in zip(own, shaping)]))
     return out[0], out[1]
+
+
+def _extragradient(R, eta):
+    """theta' = theta - eta xi(theta); g = xi(theta') (losses, opponent_shaping.md), as ascent -g.
+
+    Both gradients by finite differences of the losses, the second at the shifted point.
+    """
+    shifted = [t - eta * x for t, x in zip(R.th, R.xi())]
+    g = _np([-v for v in R.xi(shifted)])
+    return g[:R.d1], g[R.d1:]

@@ -4,6 +4,9 @@ Each rule class inherits :class:`RuleContract`: symbolic (the exact program at
 50 digits) = compiled = the independent mpmath reference of tests/reference.py.
 """
 
+import importlib
+import pathlib
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -199,6 +202,10 @@ class TestCGD(RuleContract):
 
 
 def test_every_registered_rule_has_a_contract_test():
+    """A rule's contract class lives here or in its own tests/test_rule_<name>.py (so that
+    adding a rule edits no shared test file): those modules are imported to find them."""
+    for path in sorted(pathlib.Path(__file__).parent.glob("test_rule_*.py")):
+        importlib.import_module(path.stem)
     tested = {c.rule for c in RuleContract.__subclasses__()}
     assert tested == set(RULES)
 

@@ -182,11 +182,9 @@ def derive(args) -> int:
     if args.game is None:
         raise UsageError("--game is required (or --rule-page for the rule's own page)")
     built = game_of(args)
-    if built.kind == "repeated":
-        raise UsageError(f"derive writes pages for the 2x2 memory-1 iterated games and the "
-                         f"one-shot games; {describe(built)} (its exact program: "
-                         f"lola_sym.update_field(game, rule).program)")
-    game = built if args.gamma is not None else args.game
+    shaped = any(getattr(args, k, None) is not None for k in ("gamma", "players", "cf",
+                                                               "memory"))
+    game = built if shaped else args.game
     hyper = hyper_of(args, [args.rule], exact=True)
     with usage():      # bounds (exactly), the program's size and the page's estimated cost
         check_derivation(game, args.rule, form=args.form, **hyper)

@@ -6,22 +6,34 @@ reader wants to see, and :func:`render` formats them:
 * the game's values: :math:`V_i = N_i / D` (expanded polynomials of the policy
   probabilities, :func:`lola_sym.games.values.value_polynomials`) for iterated games,
   the closed form for one-shot games;
-* the value gradients and the rule's update vector :math:`(g_1, g_2)` of each
-  agent, in one of two forms chosen by size (:func:`expanded_size`, an operation
-  count of the fully substituted outputs computed without building them):
+* for repeated games of any shape (:class:`~lola_sym.games.RepeatedGame`): the
+  agents, actions and states (own perspective), the policy convention and
+  table, the rewards, and the size of the value program;
+* the value gradients and the rule's update vector :math:`(g_1, \dots, g_n)` of
+  each agent, in one of three forms chosen by size (:func:`expanded_size`, an
+  operation count of the fully substituted outputs computed without building
+  them, and the program's steps):
 
   - *closed*: every intermediate substituted, policies written as
     :math:`p_i = \sigma(\theta_i)` with :math:`\sigma(-\theta_i) = 1 - p_i`, and
     factored (``sympy.factor``), when at most :data:`CLOSED_MAX_OPS` operations;
   - *cse*: the derivation program as numbered lines ``x_k = ...`` after common
     subexpression elimination (``sympy.cse``), named intermediates (policies,
-    value gradients, shaping terms) keeping their names;
+    value gradients, shaping terms) keeping their names, for programs of at most
+    :data:`CSE_MAX_STEPS` steps;
+  - *summary*: beyond that, the straight-line program's size by section;
 
 * for combined rules (SOS, SGA, CGD) the primitives they use and the formula that
   finishes them, and the finished update itself where it has a closed form;
 * the field and its Jacobian at :math:`\theta = 0`, exactly (rational, or
   polynomial in the hyper-parameters), with the factored characteristic
-  polynomial and the eigenvalues of its factors of degree at most two.
+  polynomial and the eigenvalues of its factors of degree at most two (the
+  Jacobian for at most :data:`~lola_sym.report.derive_forms.JACOBIAN_MAX_DIM`
+  parameters).
+
+What the pages say about a rule (its definition in both conventions, source,
+the LaTeX of its hyper-parameters and named steps, a combined rule's finishing
+step) is read from the :class:`~lola_sym.rules.Rule` itself.
 
 Hyper-parameters stay symbols unless given; given values must lie in the rule's
 declared bounds (compared exactly). A request whose program is too large to
@@ -44,6 +56,7 @@ References
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property, lru_cache
@@ -54,20 +67,28 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from lola_sym import games as _games
-from lola_sym.report.derive_forms import (RENDER_MAX_SECONDS, at_zero, closed, combine_closed,
-                                    cost_estimate, cse_lines, latex_names, numeric_function,
-                                    output_groups, probabilities)
-from lola_sym.report.rule_notes import COMBINATIONS, HYPER_LATEX, NOTES
+from lola_sym.report.derive_forms import (RENDER_MAX_SECONDS, all_theta, at_zero, closed,
+                                          combine_closed, cost_estimate, cse_lines, latex_names,
+                                          numeric_function, output_groups, probabilities,
+                                          section_sizes)
 from lola_sym._validation import as_params, as_rational
 from lola_sym.field import derive as _derive
 from lola_sym.program import sigmoid
 from lola_sym.rules import RULES, Rule, get_rule
 
 __all__ = ["render", "rule_page", "derivation", "check_derivation", "Derivation", "expanded_size",
-           "CLOSED_MAX_OPS", "RENDER_MAX_SECONDS", "write_pages"]
+           "CLOSED_MAX_OPS", "CSE_MAX_STEPS", "FORMS", "RENDER_MAX_SECONDS", "write_pages"]
 
 #: Largest estimated operation count of the substituted outputs written in closed form.
 CLOSED_MAX_OPS = 3000
+#: Largest derived program (steps) written out line by line when the form is chosen
+#: automatically; a larger one gets a summary page (its size, its sections, the exact field at
+#: theta = 0). Measured: NL on the memory-2 IPD has 1,165 steps, on iterated RPS 790, on the
+#: 3-player contribution game 735 (written out); LOLA on them 2,066 to 3,414 (summarised);
+#: the 2x2 pages are far below (LOLA on the IPD: 413), HOLA of order 8 on Tandem has 1,022.
+CSE_MAX_STEPS = 1500
+#: The forms a page can be written in (``"auto"`` chooses).
+FORMS = ("auto", "closed", "cse", "summary")
 
 
 # ------------------------------------------------------------------ the data
@@ -106,6 +127,11 @@ class Derivation:
         roots of larger factors), ``"skipped"`` (why nothing was evaluated, or None).
     names : dict
         Symbol to LaTeX, for printing.
+    size : int
+        Steps of the derived program (after pruning, hyper-parameters substituted).
+    sections : tuple of (str, int)
+        Steps of the program's sections (policies and values, value gradients,
+        rule terms).
     """
 
     game: object
@@ -122,20 +148,30 @@ class Derivation:
     update: tuple | None
     at_zero: dict
     names: dict = field(repr=False)
+    size: int = 0
+    sections: tuple = ()
 
-    def evaluate(self, theta1, theta2, **hyper) -> tuple:
-        r"""The printed update at one point, in float64: ``(g1, g2)``.
+    def evaluate(self, *thetas, **hyper) -> tuple:
+        r"""The printed update at one point, in float64: ``(g_1, ..., g_n)``.
 
         Evaluates exactly the expressions :func:`render` prints (the closed
         form, or the CSE lines one after the other), then, for combined rules
         without a closed update, the rule's own ``combine``. Symbolic
         hyper-parameters take the values given here, else the rule's defaults.
+        A page in the ``"summary"`` form prints no lines: it is refused (its
+        printed numbers are :attr:`at_zero`).
         """
         game = self.game
-        t1 = as_params(theta1, "theta1", game.dims[0])
-        t2 = as_params(theta2, "theta2", game.dims[1])
-        if t1.ndim != 1 or t2.ndim != 1:
-            raise ValueError("evaluate takes one point: theta1 and theta2 must be 1-d")
+        if self.form == "summary":
+            raise ValueError(f"the page of {self.rule.name!r} on {game.name} writes no program "
+                             f"lines (summary form: {self.size:,} steps); compare its exact "
+                             f"values at theta = 0 (at_zero) or use update_field")
+        if len(thetas) != len(game.dims):
+            raise TypeError(f"evaluate takes {len(game.dims)} parameter arrays (one per player), "
+                            f"got {len(thetas)}")
+        ts = [as_params(t, f"theta{i}", d) for i, (t, d) in enumerate(zip(thetas, game.dims), 1)]
+        if any(t.ndim != 1 for t in ts):
+            raise ValueError("evaluate takes one point: every theta must be 1-d")
         unknown = set(hyper) - set(self.rule.hyper)
         if unknown:
             raise ValueError(f"rule {self.rule.name!r} has no hyper-parameter "
@@ -143,11 +179,10 @@ class Derivation:
         num = {}
         for name, v in self.hyper.items():
             num[name] = float(hyper.get(name, self.rule.hyper[name]) if v.is_Symbol else v)
-        args = np.concatenate([t1, t2]).tolist() + [num[k] for k in self._free_hyper]
+        args = np.concatenate(ts).tolist() + [num[k] for k in self._free_hyper]
         out = self._numeric(*args)
         if self.update is not None:
-            d1 = game.dims[0]
-            return np.array(out[:d1]), np.array(out[d1:])
+            return tuple(np.array(x) for x in _split(out, game.dims))
         groups, k = [], 0
         for v in self.outputs.values():
             groups.append(np.array(out[k:k + len(v)]))
@@ -167,12 +202,21 @@ class Derivation:
         Each printed expression becomes one assignment, printed by sympy's NumPy
         printer, in the order the page gives them.
         """
-        theta = self.game.theta[0] + self.game.theta[1]
-        inputs = list(theta) + [sp.Symbol(k, positive=True) for k in self._free_hyper]
+        inputs = list(all_theta(self.game)) + [sp.Symbol(k, positive=True)
+                                               for k in self._free_hyper]
         steps = self.definitions + tuple(ln for _, sec in self.lines for ln in sec)
-        results = (self.update[0] + self.update[1] if self.update is not None else
+        results = (tuple(e for g in self.update for e in g) if self.update is not None else
                    tuple(e for v in self.outputs.values() for e in v))
         return numeric_function(inputs, steps, results)
+
+
+def _split(values, dims) -> list:
+    """``values`` cut into consecutive parts of sizes ``dims``."""
+    out, k = [], 0
+    for d in dims:
+        out.append(values[k:k + d])
+        k += d
+    return out
 
 
 # -------------------------------------------------------------- size guard
@@ -201,7 +245,7 @@ def expanded_size(prog, exprs=None) -> int:
 def _resolve_game(game):
     if isinstance(game, str):
         return _games.by_name(game), game
-    if isinstance(game, (_games.IteratedGame, _games.DifferentiableGame)):
+    if isinstance(game, (_games.IteratedGame, _games.DifferentiableGame, _games.RepeatedGame)):
         return game, f"<{game.name}>"
     raise ValueError(f"game must be a catalogue name (one of {sorted(_games.CATALOGUE)}) or a "
                      f"game object, got {type(game).__name__}")
@@ -243,10 +287,12 @@ def derivation(game, rule, *, form: str = "auto", **hyper) -> Derivation:
         A catalogue name (``lola_sym.games.CATALOGUE``) or a game object.
     rule : str
         A registered rule name (``lola_sym.RULES``).
-    form : {"auto", "closed", "cse"}
-        ``"auto"`` writes the closed form when the substituted outputs have at
-        most :data:`CLOSED_MAX_OPS` operations (:func:`expanded_size`; iterated
-        games are always far above), else the CSE form.
+    form : {"auto", "closed", "cse", "summary"}
+        ``"auto"`` writes the closed form for a one-shot game whose substituted
+        outputs have at most :data:`CLOSED_MAX_OPS` operations
+        (:func:`expanded_size`; iterated games are always far above), else the
+        CSE form for a program of at most :data:`CSE_MAX_STEPS` steps, else a
+        summary (the program's size and the exact field at :math:`\theta = 0`).
     **hyper
         Hyper-parameter values (exact; symbols when omitted) and structural
         options (``order`` of ``"hola"``).
@@ -317,16 +363,22 @@ def _program(game, rule, hyper_items, option_items):
 def _plan(game, rule_name, form, hyper_items, option_items) -> str:
     """The form to write (``form`` resolved), after the size and cost guards."""
     rule = get_rule(rule_name)
-    if form not in ("auto", "closed", "cse"):
-        raise ValueError(f"form must be 'auto', 'closed' or 'cse', got {form!r}")
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {', '.join(map(repr, FORMS))}, got {form!r}")
+    rule.check_players(game)
     rule.check_size(game, dict(option_items))       # before deriving: refuses huge programs
     prog = _program(game, rule, hyper_items, option_items)
     size = expanded_size(prog)
+    one_shot = game.kind == "differentiable"
     if form == "auto":
-        form = "closed" if size <= CLOSED_MAX_OPS else "cse"
+        form = ("closed" if size <= CLOSED_MAX_OPS and one_shot else
+                "cse" if len(prog.steps) <= CSE_MAX_STEPS else "summary")
     elif form == "closed" and size > 50 * CLOSED_MAX_OPS:
         raise ValueError(f"{rule.name!r} on {game.name} is too large for the closed form "
                          f"(about {size} operations); use form='cse'")
+    elif form == "closed" and not one_shot:
+        raise ValueError(f"the closed form is written for one-shot games, {game.name} is "
+                         f"{game.kind}; use form='cse'")
     cost = cost_estimate(game, rule, prog, form)
     seconds = cost["cse"] + cost["jet"] + cost["spectrum"]
     if seconds > RENDER_MAX_SECONDS:
@@ -358,28 +410,32 @@ def _derivation(game, label, rule_name, form, hyper_items, option_items):
     defs, psub = probabilities(game) if form == "closed" else ((), {})
     if game.kind == "iterated":
         values = game.value_polynomials()
-    else:
+    elif game.kind == "differentiable":
         values = tuple(closed(v, psub) for v in game.values())
+    else:                   # the page gives the value program's size, not N/D
+        values = ()
     grads, lines, update = {}, (), None
     if form == "closed":
         outs = [closed(e, psub) for e in prog.explicit()]
-        for i, V in zip((1, 2), game.values()):
-            for j, th in zip((1, 2), game.theta):
+        for i, V in enumerate(game.values(), 1):
+            for j, th in enumerate(game.theta, 1):
                 grads[(i, j)] = tuple(closed(sp.diff(V, t), psub) for t in th)
-    else:
+    elif form == "cse":
         lines, outs = cse_lines(game, prog, names)
+    else:                   # summary: nothing written out, the outputs only named
+        outs = list(prog.outputs)
     outputs, k = {}, 0
     for name, n in groups:
         outputs[name] = tuple(outs[k:k + n])
         k += n
     if form == "closed" and rule.combine is not None:
-        update, aux = combine_closed(rule.name, outputs, hyper, game)
+        update, aux = combine_closed(rule, outputs, hyper, game)
         defs += aux
     zero = at_zero(game, rule, prog, outputs, update, defs, form)
     frozen = MappingProxyType
     return Derivation(game, rule, label, frozen(hyper), frozen(options), form, defs, values,
                       frozen(grads), lines, frozen(outputs), update, frozen(zero),
-                      frozen(names))
+                      frozen(names), len(prog.steps), section_sizes(game, prog))
 
 
 # ------------------------------------------------------------------ formatting
@@ -401,43 +457,47 @@ def _tex(expr, names=None):
     return _Latex({"symbol_names": names or {}}).doprint(expr)
 
 
-def _entry_label(game, name, k, names):
-    """LaTeX of component ``k`` of output group ``name``."""
-    d1 = game.dims[0]
-    agent = 1 if k < d1 else 2
+def _index(game, a, j):
+    """Subscript of parameter ``j`` of agent ``a``: ``1,CC`` (by label), ``1`` or ``1,x``."""
+    th, lab = game.theta[a - 1], game.param_names[a - 1]
+    if game.kind != "differentiable":
+        return f"{a},{lab[j]}"
+    return str(a) if len(th) == 1 else f"{a},{_tex(th[j])}"
 
-    def idx(a, j):
-        th, lab = game.theta[a - 1], game.param_names[a - 1]
-        if game.kind == "iterated":
-            return f"{a},{lab[j]}"
-        return str(a) if len(th) == 1 else f"{a},{_tex(th[j])}"
 
-    j = k if k < d1 else k - d1
-    if name in ("g_1", "g_2"):
-        a = int(name[-1])
-        return f"g_{{{idx(a, k)}}}"
-    if name in ("H_12", "H_21"):
-        rows, cols = (1, 2) if name == "H_12" else (2, 1)
+def _entry_label(game, rule, name, k):
+    """LaTeX of component ``k`` of output group ``name`` (an update, or a rule's primitive)."""
+    m = re.fullmatch(r"g_(\d+)", name)
+    if m:
+        return f"g_{{{_index(game, int(m[1]), k)}}}"
+    if name in rule.notes.blocks:          # a Jacobian block d xi_rows / d theta_cols
+        rows, cols = rule.notes.blocks[name]
         nc = game.dims[cols - 1]
-        return rf"\partial_{{{_tex(game.theta[cols - 1][k % nc])}}} \xi_{{{idx(rows, k // nc)}}}"
-    base = {"xi": r"\xi", "H_o xi": r"(H_o \xi)", "chi": r"\chi", "H^T xi": r"(H^\top \xi)",
-            "H xi": r"(H \xi)"}[name]
-    return f"{base}_{{{idx(agent, j)}}}"
+        return (rf"\partial_{{{_tex(game.theta[cols - 1][k % nc])}}} "
+                rf"\xi_{{{_index(game, rows, k // nc)}}}")
+    agent, j = 1, k                        # a joint vector over the agents' parameters
+    while j >= game.dims[agent - 1]:
+        j -= game.dims[agent - 1]
+        agent += 1
+    tex = rule.notes.primitives[name]
+    base = f"({tex})" if " " in tex else tex
+    return f"{base}_{{{_index(game, agent, j)}}}"
 
 
-_GROUP_TEX = {"g_1": "g_1", "g_2": "g_2", "xi": r"\xi", "H_o xi": r"H_o \xi", "chi": r"\chi",
-              "H^T xi": r"H^\top \xi", "H xi": r"H \xi", "H_12": r"H_{12}", "H_21": r"H_{21}"}
+def _group_tex(rule, name):
+    """LaTeX of output group ``name``: ``g_1``, or the rule's primitive (``"H_o xi"``)."""
+    return name if re.fullmatch(r"g_\d+", name) else rule.notes.primitives[name]
 
 
 def _prob_defs(d):
     return tuple((p, e) for p, e in d.definitions if isinstance(e, sigmoid))
 
 
-def _vector_block(game, groups, names):
+def _vector_block(game, rule, groups, names):
     out = []
     for name, vals in groups.items():
         for k, e in enumerate(vals):
-            out += [f"$$ {_entry_label(game, name, k, names)} = {_tex(e, names)} $$", ""]
+            out += [f"$$ {_entry_label(game, rule, name, k)} = {_tex(e, names)} $$", ""]
     return out
 
 
@@ -458,6 +518,8 @@ def _game_section(d, h):
         for label, poly in (("D", D), ("N_1", N1), ("N_2", N2)):
             out += [f"$$ {label} = {_tex(poly)} $$", ""]
         return out
+    if game.kind == "repeated":
+        return out + _repeated_game(game)
     out += [f"{game.name}, one-shot; values (maximised):", "",
             f"$$ V_1 = {_tex(game.V1)}, \\qquad V_2 = {_tex(game.V2)} $$", ""]
     if d.definitions:
@@ -468,11 +530,70 @@ def _game_section(d, h):
     return out
 
 
+def _repeated_game(game) -> list:
+    """A repeated game: agents, actions, states, the policy convention, rewards, value program."""
+    n, m, space = game.n_players, game.memory, game.space
+    acts = "; ".join(f"agent {i}: " + ", ".join(f"`{a}`" for a in game.labels[i - 1])
+                     for i in range(1, n + 1))
+    states = game.state_labels(1)
+    where = ("no memory: one state, `s0`, and stationary mixed strategies" if m == 0 else
+             f"memory {m}: an agent's state is the last "
+             + (f"{m} joint actions" if m > 1 else "joint action") + " (`s0` before the first move"
+             + (", then the shorter histories" if m > 1 else "") + "), read from the agent's "
+             "own perspective: own action first, then the others in cyclic order from the next "
+             "agent (a symmetric strategy is then the same vector for every agent)")
+    out = [f"{game.name}: {n} agents repeat a one-shot game ({acts}) with discount "
+           rf"$\gamma = {_tex(sp.sympify(game.gamma))}$; {where}.", "",
+           f"States of each agent ({len(states)}, in the order of its parameters): "
+           + ", ".join(f"`{s}`" for s in states) + ".", ""]
+    if all(k == 2 for k in game.actions):
+        policy = (r"Policies: one logit per state; agent $i$ plays its first action with "
+                  r"probability $p_{i,s} = \sigma(\theta_{i,s})$ in state $s$, its second with "
+                  r"$\bar p_{i,s} = 1 - p_{i,s}$.")
+    else:
+        policy = (r"Policies: with $k$ actions, $k - 1$ logits per state, one for each action "
+                  r"but the last, which is the reference (logit 0): "
+                  r"$\pi_{i,s}(a) = e^{\theta_{i,s:a}} / (1 + \sum_{b < k} e^{\theta_{i,s:b}})$ "
+                  r"and $\pi_{i,s}(k) = 1 / (1 + \sum_{b < k} e^{\theta_{i,s:b}})$, a softmax "
+                  r"(the sigmoid for two actions).")
+    out += [policy + f" The agents have {', '.join(map(str, game.dims))} parameters, labelled "
+            "`state` (two actions) or `state:action`. The policy table "
+            "`game.policy_table(theta_1, ..., theta_n)[i - 1][..., s, a]` holds these "
+            "probabilities (rows: the states above; columns: the actions), from which the chain "
+            "can be rebuilt independently.", ""]
+    out += ["Rewards by joint action (agent 1's action first):", "",
+            "| joint action | " + " | ".join(f"$r_{i}$" for i in range(1, n + 1)) + " |",
+            "|---|" + "---|" * n]
+    for j, a in enumerate(space.joint):
+        out.append(f"| `{space.joint_label(a)}` | "
+                   + " | ".join(f"${_tex(sp.sympify(game.payoffs[i][j]))}$" for i in range(n))
+                   + " |")
+    prog = game.value_program()
+    if m == 0:
+        how = (r"$V_i = \frac{1}{1 - \gamma} \sum_a \pi(a)\, r_i(a)$ with $\pi$ the product of "
+               r"the agents' mixed strategies")
+    else:
+        N = len(space.histories(m))
+        how = (rf"$V_i = \sum_t \gamma^t\, \mathbb{{E}}[r_i]$, exactly: the chain over the {N} "
+               rf"histories of length {m} is solved by Gaussian elimination without pivoting "
+               r"($(I - \gamma P)^\top$ is column diagonally dominant)")
+    out += ["", f"Values (maximised): {how}, in a straight-line program of {len(prog.steps):,} "
+            f"steps (`game.value_program()`); no N/D closed form is written out.", ""]
+    return out
+
+
 def _derived_section(d, h):
-    """The gradients and update (closed) or program (CSE), and theta = 0."""
+    """The gradients and update (closed), program (CSE) or its size (summary), and theta = 0."""
     game, rule, names = d.game, d.rule, d.names
     out = []
-    if d.form == "closed":
+    if d.form == "summary":
+        parts = ", ".join(f"{title.lower()} {n:,}" for title, n in d.sections)
+        out += [f"{h} Derived program", "",
+                f"A straight-line program of {d.size:,} steps ({parts}): more than "
+                f"{CSE_MAX_STEPS:,}, so it is not written out line by line "
+                f"(`lola_sym.update_field(game, {rule.name!r}).program` holds it; "
+                f"`render(..., form='cse')` writes it).", ""]
+    elif d.form == "closed":
         out += [f"{h} Value gradients", ""]
         for (i, j), vals in d.gradients.items():
             for t, e in zip(game.theta[j - 1], vals):
@@ -482,7 +603,7 @@ def _derived_section(d, h):
         if d.definitions:
             defs = ", ".join(f"${_tex(p)} = {_tex(s)}$" for p, s in _prob_defs(d))
             out += [f"Every intermediate substituted and factored; {defs}.", ""]
-        out += _vector_block(game, d.outputs, names)
+        out += _vector_block(game, rule, d.outputs, names)
     else:
         n = sum(len(lines) for _, lines in d.lines)
         out += [f"{h} Derived program (common-subexpression form)", "",
@@ -501,14 +622,15 @@ def _derived_section(d, h):
             out.append("")
         out += [f"{h} {'Update' if rule.combine is None else 'Primitives'}", ""]
         for name, vals in d.outputs.items():
-            out += [f"- ${_entry_label(game, name, k, names)} = {_tex(e, names)}$"
+            out += [f"- ${_entry_label(game, rule, name, k)} = {_tex(e, names)}$"
                     for k, e in enumerate(vals)]
         out.append("")
     if rule.combine is not None:
-        out += [f"{h} Combination", "", f"$$ {COMBINATIONS[rule.name]} $$", ""]
+        out += [f"{h} Combination", "", f"$$ {rule.notes.combination} $$", ""]
         if d.update is not None:
             out += ["Finished update, closed form:", ""]
-            out += _vector_block(game, {"g_1": d.update[0], "g_2": d.update[1]}, names)
+            out += _vector_block(game, rule, {f"g_{i}": g for i, g in enumerate(d.update, 1)},
+                                 names)
             for sym, e in d.definitions[len(_prob_defs(d)):]:
                 out += [f"with $$ {_tex(sym)} = {_tex(e, names)} $$", ""]
     out += _zero_section(d, h)
@@ -519,16 +641,20 @@ def _zero_section(d, h):
     z = d.at_zero
     if z["values"] is None:
         return [f"{h} At θ = 0", "", f"Not written out: {z['skipped']}.", ""]
-    theta = d.game.theta[0] + d.game.theta[1]
+    theta = all_theta(d.game)
     out = [f"{h} At θ = 0", "", "Exact values:", ""]
     for name, vals in z["values"].items():
         vec = ", ".join(_tex(v, d.names) for v in vals)
         vec = vec if len(vals) == 1 else rf"\left({vec}\right)"
-        out += [f"$$ {_GROUP_TEX[name]} = {vec} $$", ""]
+        out += [f"$$ {_group_tex(d.rule, name)} = {vec} $$", ""]
+    if z["jacobian"] is None and z["no_jacobian"]:
+        out += [f"The Jacobian at $\\theta = 0$ is not written out: {z['no_jacobian']}.", ""]
     if z["jacobian"] is not None:
         cols = ", ".join(_tex(t) for t in theta)
-        out += [rf"Jacobian $J = \partial g / \partial \theta$ at $\theta = 0$ (rows $g_1$ then "
-                f"$g_2$, columns ${cols}$):", "",
+        rows = ("$g_1$ then $g_2$" if len(d.game.dims) == 2 else
+                f"$g_1$ to $g_{len(d.game.dims)}$")
+        out += [rf"Jacobian $J = \partial g / \partial \theta$ at $\theta = 0$ (rows {rows}, "
+                f"columns ${cols}$):", "",
                 f"$$ J = {_tex(z['jacobian'], d.names)} $$", "",
                 "Characteristic polynomial:", "",
                 rf"$$ \det(\lambda I - J) = {_tex(z['charpoly'], d.names)} $$", ""]
@@ -548,7 +674,7 @@ def _hyper_text(d):
         return "No hyper-parameters."
     parts = []
     for k, v in d.hyper.items():
-        tex = HYPER_LATEX.get(k, k)
+        tex = d.rule.hyper_latex(k)
         parts.append(f"${tex}$ symbolic" if v.is_Symbol else f"${tex} = {_tex(v)}$")
     opts = [f"{k} = {v}" for k, v in d.options.items()]
     return "Hyper-parameters: " + ", ".join(parts + opts) + "."
@@ -590,7 +716,7 @@ def render(game, rule, *, form: str = "auto", **hyper) -> str:
     ValueError: unknown rule 'lol'; choose one of ['cgd', 'co', 'exact_lola', ...]
     """
     d = derivation(game, rule, form=form, **hyper)
-    note = NOTES[d.rule.name]
+    note = d.rule.notes
     args = "".join(f", {k}={v}" for k, v in d.options.items())
     args += "".join(f", {k}={v if v.is_Integer else repr(str(v))}"
                     for k, v in d.hyper.items() if not v.is_Symbol)
@@ -631,9 +757,9 @@ def rule_page(rule) -> str:
     # naive learner (`nl`)
     """
     rule, _, _ = _resolve_rule(rule, {})
-    note = NOTES[rule.name]
-    hyper = ", ".join(f"${HYPER_LATEX.get(k, k)}$ (`{k}`, default {v:g})"
-                      for k, v in rule.hyper.items()) or "none"
+    note = rule.notes
+    hyper = ", ".join(f"${h.latex}$ (`{h.name}`, default {h.default:g})"
+                      for h in rule.hyper_specs) or "none"
     opts = ", ".join(f"`{k}` (default {v})" for k, v in rule.options.items())
     out = [f"# {rule.title} (`{rule.name}`)", "",
            f"Generated by `lola_sym.report.derive.rule_page({rule.name!r})`; do not edit by hand.", "",

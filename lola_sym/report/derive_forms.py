@@ -9,6 +9,12 @@ r"""The forms :mod:`lola_sym.report.derive` writes a derived program in.
 * the printed lines as one numeric Python function (:func:`numeric_function`);
 * an estimate of the time all this takes, before doing it (:func:`cost_estimate`).
 
+Everything rule-specific is read from the rule objects: the LaTeX of their
+hyper-parameters and named program steps (:class:`lola_sym.rules.Hyper`,
+:class:`lola_sym.rules.Notes`), and a combined rule's finished update
+(:meth:`lola_sym.rules.Rule.closed_update`, the same finishing step the field
+runs in numpy).
+
 Private helpers of :mod:`lola_sym.report.derive`; tested through it.
 """
 
@@ -23,18 +29,25 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from lola_sym.report.rule_notes import HYPER_LATEX
+from lola_sym.rules.arithmetic import NoClosedForm
 from lola_sym.rules.gradients import gradient_program
-from lola_sym.program import sigmoid
+from lola_sym.program import sigmoid, softmax, softmax_numpy
 from lola_sym.rules import RULES
 
 #: Largest program (steps) evaluated exactly at theta = 0 (field and Jacobian).
 JET_MAX_STEPS = 2500
 #: Largest characteristic polynomial (operations) whose factors are solved.
 EIGEN_MAX_OPS = 3000
+#: Largest Jacobian at theta = 0 (parameters of all players) computed, printed and given its
+#: characteristic polynomial: the 2x2 memory-1 games have 10 parameters; the repeated games'
+#: 27 (3-player contribution) to 42 (memory-2 IPD) give pages of the exact field only.
+JACOBIAN_MAX_DIM = 20
 LAM = sp.Symbol("lambda")
-SWITCH = sp.Symbol("s")
-HYPER_NAMES = {h for r in RULES.values() for h in r.hyper}
+
+
+def hyper_names() -> set:
+    """Names of every registered rule's hyper-parameters (collected in by :func:`factor_deep`)."""
+    return {h for r in RULES.values() for h in r.hyper}
 
 #: Longest a page's exact work (common-subexpression form, exact field and spectrum at
 #: theta = 0) may take, estimated by :func:`cost_estimate`, in seconds; render refuses beyond.
@@ -66,7 +79,8 @@ def numeric_function(inputs, steps, results):
                                       for e in results) + "]")
     src = f"def f({', '.join(str(var[s]) for s in inputs)}):\n" + "\n".join(body) + "\n"
     namespace = {name: getattr(np, name) for name in dir(np) if not name.startswith("_")}
-    namespace.update({"numpy": np, "sign": np.sign, "sigmoid": _sigmoid})
+    namespace.update({"numpy": np, "sign": np.sign, "sigmoid": _sigmoid,
+                      "softmax": softmax_numpy})
     exec(compile(src, "<lola_sym.report.derive>", "exec"), namespace)  # noqa: S102 (generated here)
     return namespace["f"]
 
@@ -76,17 +90,25 @@ def _sigmoid(x):
 
 
 class _Code(NumPyPrinter):
-    """sympy's NumPy printer, with the package's sigmoid."""
+    """sympy's NumPy printer, with the package's sigmoid and softmax."""
 
     def _print_sigmoid(self, expr):
         return f"sigmoid({self._print(expr.args[0])})"
+
+    def _print_softmax(self, expr):
+        return f"softmax({', '.join(self._print(a) for a in expr.args)})"
 
 
 def output_groups(game, rule, options):
     """``(name, size)`` of the program's outputs: the update of each agent, or the primitives."""
     if rule.primitives is None:
-        return (("g_1", game.dims[0]), ("g_2", game.dims[1]))
+        return tuple((f"g_{i}", d) for i, d in enumerate(game.dims, 1))
     return tuple(rule.primitives(game, **options))
+
+
+def all_theta(game) -> tuple:
+    """Every player's parameter symbols, in order (the columns of the field's Jacobian)."""
+    return tuple(t for th in game.theta for t in th)
 
 
 def probabilities(game):
@@ -110,7 +132,8 @@ def factor_deep(expr):
     expr = expr.replace(lambda n: isinstance(n, (sigmoid, sp.sign)),
                         lambda n: n.func(factor_deep(n.args[0])))
     best = sp.factor(expr)
-    hyper = sorted((s for s in expr.free_symbols if s.name in HYPER_NAMES), key=str)
+    names = hyper_names()
+    hyper = sorted((s for s in expr.free_symbols if s.name in names), key=str)
     if hyper:
         num, den = sp.fraction(sp.together(expr))
 
@@ -136,48 +159,40 @@ def closed(expr, psub):
     return factor_deep(expr)
 
 
-def combine_closed(name, outputs, hyper, game):
-    """The finished update of a combined rule from closed primitives and its auxiliary
-    definitions, or ``(None, ())`` (SOS: a piecewise switch, finished in numpy)."""
-    d1, d2 = game.dims
-    d = d1 + d2
-    xi = sp.Matrix(outputs["xi"])
-    aux = ()
-    if name == "cgd":
-        if d > 4:   # a symbolic inverse of a larger matrix is not worth printing
-            return None, ()
-        M = sp.eye(d)
-        M[:d1, d1:] = -hyper["eta"] * sp.Matrix(d1, d2, outputs["H_12"])
-        M[d1:, :d1] = -hyper["eta"] * sp.Matrix(d2, d1, outputs["H_21"])
-        g = M.LUsolve(xi)
-    elif "symplectic" in RULES[name].tags:        # SGA, aligned or with a fixed lambda
-        htxi, hxi = sp.Matrix(outputs["H^T xi"]), sp.Matrix(outputs["H xi"])
-        atxi = (htxi - hxi) / 2
-        lam = hyper["lam"]
-        if name == "sga":
-            s = (-factor_deep(xi.dot(htxi)) * factor_deep(atxi.dot(htxi)) / d
-                 + sp.Rational(1, 10))
-            aux = ((SWITCH, s),)
-            lam = lam * sp.sign(SWITCH)
-        g = xi - lam * atxi
-    else:
+def combine_closed(rule, outputs, hyper, game):
+    """A combined rule's finished update from closed primitives, with its auxiliary
+    definitions, or ``(None, ())`` where the finishing step has no closed form (SOS's
+    piecewise switch, CGD's inverse beyond 4 x 4): :meth:`Rule.closed_update
+    <lola_sym.rules.Rule.closed_update>`, inner products and entries factored."""
+    try:
+        update, aux = rule.closed_update(outputs, hyper, game, simplify=factor_deep)
+    except NoClosedForm:
         return None, ()
-    g = [factor_deep(e) for e in g]
-    return (tuple(g[:d1]), tuple(g[d1:])), aux
+    return tuple(tuple(factor_deep(e) for e in g) for g in update), aux
 
 
 # ------------------------------------------------------------------ CSE form
+#: LaTeX of the named steps every program shares (value gradients, the value program's
+#: elimination); the rules' own named steps are declared with them (Notes.steps)
 _SPECIAL = [
     (r"dV(\d)/dtheta_(\d),(.+)", lambda m, th: rf"\partial_{{{th(m[2], m[3])}}} V_{{{m[1]}}}"),
-    (r"chi_(\d),(.+)", lambda m, th: rf"\chi_{{{_index(th, m[1], m[2])}}}"),
-    (r"Hxi_(\d),(.+)", lambda m, th: rf"(H_o \xi)_{{{_index(th, m[1], m[2])}}}"),
-    (r"HTxi_(\d),(.+)", lambda m, th: rf"(H^\top \xi)_{{{_index(th, m[1], m[2])}}}"),
-    (r"exact_(\d),(.+)", lambda m, th: rf"g^{{\mathrm{{ex}}}}_{{{_index(th, m[1], m[2])}}}"),
-    (r"hola(\d+)_(\d),(.+)", lambda m, th: rf"h^{{({m[1]})}}_{{{_index(th, m[2], m[3])}}}"),
-    (r"lola_(\d),(.+)", lambda m, th: rf"g^{{\mathrm{{LOLA}}}}_{{{_index(th, m[1], m[2])}}}"),
     (r"ipiv_(\d)", lambda m, th: rf"\rho_{{{m[1]}}}"),
     (r"U(\d)_(\d)(\d)", lambda m, th: rf"U^{{({m[1]})}}_{{{m[2]}{m[3]}}}"),
 ]
+
+
+def _rule_steps() -> list:
+    """``(pattern, format)`` for the named steps every registered rule declares."""
+    out = []
+    for rule in RULES.values():
+        for stem, tex in (rule.notes.steps if rule.notes is not None else ()):
+            def fmt(m, th, stem=stem, tex=tex):
+                # a group of the stem (HOLA's level) is written \1, \2, ... in the LaTeX
+                for k, group in enumerate(re.fullmatch(stem, m["stem"]).groups(), 1):
+                    tex = tex.replace(f"\\{k}", group)
+                return rf"{tex}_{{{_index(th, m['agent'], m['label'])}}}"
+            out.append((rf"(?P<stem>{stem})_(?P<agent>\d+),(?P<label>.+)", fmt))
+    return out
 
 
 def _index(th, agent, label):
@@ -200,22 +215,31 @@ def latex_names(game, prog) -> dict:
             return f"{agent},{label}"
         return agent if n == 1 else f"{agent},{tex}"
 
-    out = {sp.Symbol(h, positive=True): HYPER_LATEX.get(h, h) for h in HYPER_NAMES}
+    out = {}
+    for rule in RULES.values():
+        for h in rule.hyper_specs:
+            out.setdefault(sp.Symbol(h.name, positive=True), h.latex)
+    patterns = _SPECIAL[:1] + _rule_steps() + _SPECIAL[1:]
     for s, e in prog.steps:
         name = s.name
         if name.startswith("p(") and isinstance(e, sigmoid):
             arg = e.args[0]
             base, bar = (arg, False) if arg.is_Symbol else (-arg, True)
-            if base.is_Symbol and base in game.theta[0] + game.theta[1]:
+            if base.is_Symbol and base in all_theta(game):
                 sub = base.name.removeprefix("theta_")
                 out[s] = rf"\bar{{p}}_{{{sub}}}" if bar else f"p_{{{sub}}}"
             continue
-        for pattern, fmt in _SPECIAL:
+        for pattern, fmt in patterns:
             m = re.fullmatch(pattern, name)
             if m:
                 out[s] = fmt(m, th)
                 break
     return out
+
+
+def section_sizes(game, prog) -> tuple:
+    """``(title, steps)`` of the program's sections, in order."""
+    return tuple((title, len(steps)) for title, steps in _sections(game, prog))
 
 
 def _sections(game, prog):
@@ -313,14 +337,17 @@ def cse_lines(game, prog, names):
 
 # -------------------------------------------------------------- at theta = 0
 def at_zero(game, rule, prog, outputs, update, defs, form):
-    theta = game.theta[0] + game.theta[1]
+    theta = all_theta(game)
     zero = {t: sp.Integer(0) for t in theta}
     finished = rule.combine is None or update is not None
-    smooth = rule.name != "sos" and finished
+    small = len(theta) <= JACOBIAN_MAX_DIM
+    smooth = finished and small
     res = {"values": None, "jacobian": None, "charpoly": None, "eigenvalues": None,
-           "unsolved": 0, "skipped": None}
+           "unsolved": 0, "skipped": None,
+           "no_jacobian": None if small else (f"{len(theta)} parameters, more than "
+                                              f"{JACOBIAN_MAX_DIM}")}
     if form == "closed":
-        exprs = list(update[0] + update[1]) if update is not None else \
+        exprs = [e for g in update for e in g] if update is not None else \
             [e for v in outputs.values() for e in v]
         for sym, e in reversed(defs):
             exprs = [x.xreplace({sym: e}) for x in exprs]
@@ -335,20 +362,23 @@ def at_zero(game, rule, prog, outputs, update, defs, form):
             jac = sp.Matrix([[factor_deep(sp.diff(e, t).xreplace(zero)) for t in theta]
                              for e in exprs])
     elif len(prog.steps) <= JET_MAX_STEPS:
+        jacobian = rule.combine is None and small
         try:
-            out = _jet(prog, prog.outputs, zero, jacobian=rule.combine is None)
+            out = _jet(prog, prog.outputs, zero, jacobian=jacobian)
         except NotRational:
             res["skipped"] = ("the exact values involve the sigmoid at non-zero points "
                               "(the lookahead leaves theta = 0)")
             return res
         vals = [v for v, _ in out]
-        jac = sp.Matrix([d for _, d in out]) if rule.combine is None else None
+        jac = sp.Matrix([d for _, d in out]) if jacobian else None
     else:
         res["skipped"] = f"the program has more than {JET_MAX_STEPS} steps"
         return res
     if finished:
-        d1 = game.dims[0]
-        res["values"] = {"g_1": tuple(vals[:d1]), "g_2": tuple(vals[d1:])}
+        res["values"], k = {}, 0
+        for i, d in enumerate(game.dims, 1):
+            res["values"][f"g_{i}"] = tuple(vals[k:k + d])
+            k += d
     else:
         res["values"], k = {}, 0
         for name, v in outputs.items():
@@ -468,6 +498,9 @@ def polynomial_work(prog, theta, jacobian=True) -> tuple:
         if isinstance(e, sigmoid) and not args[0][0]:
             g = [y / 4 for y in args[0][1]]
             return QQ(1, 2), g, 0, gdeg(g, args[0][3])
+        if isinstance(e, softmax) and not any(a[0] for a in args[1:]):
+            v, g = _softmax_at_zero(e, [a[1] for a in args[1:]], QQ, n)
+            return v, g, 0, gdeg(g, max(a[3] for a in args[1:]))
         raise NotRational
 
     try:
@@ -502,20 +535,36 @@ def cost_estimate(game, rule, prog, form) -> dict:
     (510, True)
     """
     out = {"cse": 0.0, "jet": 0.0, "spectrum": 0.0, "degree": 0}
-    if form != "cse":
+    if form == "closed":
         return out
-    nodes = sum(1 for _, e in prog.steps for _ in sp.preorder_traversal(e))
-    out["cse"] = _CSE_SECONDS_PER_STEP * len(prog.steps) + _CSE_SECONDS_PER_NODE * nodes
+    if form == "cse":
+        nodes = sum(1 for _, e in prog.steps for _ in sp.preorder_traversal(e))
+        out["cse"] = _CSE_SECONDS_PER_STEP * len(prog.steps) + _CSE_SECONDS_PER_NODE * nodes
     if len(prog.steps) > JET_MAX_STEPS:
         return out
-    jacobian = rule.combine is None
-    degree, work = polynomial_work(prog, game.theta[0] + game.theta[1], jacobian)
+    jacobian = rule.combine is None and sum(game.dims) <= JACOBIAN_MAX_DIM
+    degree, work = polynomial_work(prog, all_theta(game), jacobian)
     out["degree"] = degree
     out["jet"] = _JET_SECONDS * (work / _JET_WORK) ** 2
     if jacobian and degree > 0:
         out["spectrum"] = _SPECTRUM_SECONDS * (
             sum(game.dims) * degree / _SPECTRUM_DEGREE) ** _SPECTRUM_POWER
     return out
+
+
+def _softmax_at_zero(e, grads, rational, n):
+    r"""Value and gradient of :class:`~lola_sym.program.softmax` at all-zero logits.
+
+    :math:`\pi_a = 1/k` and :math:`\partial \pi_a / \partial x_b = \pi_a (\delta_{ab} - \pi_b)
+    = (k \delta_{ab} - 1) / k^2`, chained with the logits' gradients ``grads``;
+    ``rational(p, q)`` is the number p/q in the caller's arithmetic.
+    """
+    a, k = int(e.args[0]), len(e.args)           # k - 1 free logits and the reference action
+    g = [rational(0, 1)] * n
+    for b, gb in enumerate(grads):
+        w = rational((k if a == b else 0) - 1, k * k)
+        g = [x + w * y for x, y in zip(g, gb)]
+    return rational(1, k), g
 
 
 class NotRational(Exception):
@@ -587,6 +636,9 @@ def _jet(prog, exprs, point, jacobian=True):
             return v, [k * power(b, k - 1) * y for y in gb] if jacobian and any(gb) else zero
         if isinstance(e, sigmoid) and args[0][0] == 0:
             return half, [quarter * y for y in args[0][1]]
+        if isinstance(e, softmax) and all(a == 0 for a, _ in args[1:]):
+            return _softmax_at_zero(e, [g for _, g in args[1:]],
+                                    lambda p, q: conv(sp.Rational(p, q)), n)
         raise NotRational
 
     for s, e in prog.steps:

@@ -2,7 +2,9 @@ r"""Rules with a non-smooth or implicit last step: SOS, SGA, CGD.
 
 Each derives exact *primitives* (the simultaneous gradient :math:`\xi`, Hessian
 products, the LOLA shaping term :math:`\chi`, the off-diagonal Hessian blocks),
-compiled like every rule, and combines them in numpy: SOS's and SGA's
+compiled like every rule, and finishes them with a step written once over
+:mod:`lola_sym.rules.arithmetic` (run in numpy on the compiled primitives, and
+in sympy for the derivation pages where it has a closed form): SOS's and SGA's
 switches and CGD's linear solve. The primitives are what ``field.symbolic``
 shows. Values convention (ascent), so signs differ from the loss-based papers:
 with :math:`H_o` the off-diagonal blocks of :math:`H = \partial\xi/\partial\theta`,
@@ -28,16 +30,16 @@ References
 
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
 from lola_sym.rules.gradients import gradient_program
-from lola_sym.rules.registry import Bound, Rule, register
+from lola_sym.rules.registry import Bound, Hyper, Notes, Rule, register
 from lola_sym.rules.consensus import h_transpose_xi
-from lola_sym.rules.lola import lola_correction
+from lola_sym.rules.lola import ETA_HYPER, lola_correction
 from lola_sym.rules.lookahead import lookahead_terms
+from lola_sym.rules.sources import SOS2019
 
-__all__ = ["sos_primitives", "sga_primitives", "cgd_primitives"]
+__all__ = ["sos_primitives", "sga_primitives", "cgd_primitives", "finish_sos", "finish_cgd"]
 
 
 def _merge(*parts):
@@ -70,25 +72,17 @@ def _sizes3(game, **_):
     return (("xi", d), ("H_o xi", d), ("chi", d))
 
 
-def combine_sos(groups, hyper, game):
-    with np.errstate(over="ignore", invalid="ignore"):   # overflow: the field reports the point
-        return _combine_sos(groups, hyper, game)
-
-
-def _combine_sos(groups, hyper, game):
+def finish_sos(ar, groups, hyper, game):
+    r"""SOS's switch: :math:`g = \xi_0 + p\,\eta\chi` with :math:`p = \min(q_1, q_2)`."""
     xi, hoxi, chi = groups
     eta, a, b = hyper["eta"], hyper["a"], hyper["b"]
     xi0 = xi + eta * hoxi
-    dot = eta * np.sum(chi * xi0, axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(dot < 0, -a * np.sum(xi0 * xi0, axis=-1) / np.where(dot < 0, dot, -1.0), 1.0)
-    p1 = np.minimum(1.0, ratio)
-    nxi2 = np.sum(xi * xi, axis=-1)
-    p2 = np.where(nxi2 < b * b, nxi2, 1.0)
-    p = np.minimum(p1, p2)[..., None]
-    g = xi0 + p * eta * chi
-    d1 = game.dims[0]
-    return g[..., :d1], g[..., d1:]
+    dot = eta * ar.dot(chi, xi0)
+    q1 = ar.where(dot < 0, ar.minimum(1.0, -a * ar.dot(xi0, xi0) / dot), 1.0)
+    nxi2 = ar.dot(xi, xi)
+    q2 = ar.where(nxi2 < b * b, nxi2, 1.0)
+    p = ar.minimum(q1, q2)
+    return ar.split(xi0 + ar.scale(p * eta, chi), game.dims)
 
 
 # ----------------------------------------------------------------------- SGA
@@ -105,20 +99,18 @@ def _sga_sizes(game, **_):
     return (("xi", d), ("H^T xi", d), ("H xi", d))
 
 
-def _combine_sga(aligned):
-    @np.errstate(over="ignore", invalid="ignore")      # overflow: the field reports the point
-    def combine(groups, hyper, game):
+def _finish_sga(aligned):
+    def finish(ar, groups, hyper, game):
+        r"""SGA: :math:`g = \xi - \lambda A^\top \xi`, :math:`A^\top\xi = (H^\top\xi - H\xi)/2`."""
         xi, htxi, hxi = groups
-        at_xi = 0.5 * (htxi - hxi)
+        at_xi = (htxi - hxi) / 2
         lam = hyper["lam"]
         if aligned:
-            d = xi.shape[-1]
-            s = -np.sum(xi * htxi, axis=-1) * np.sum(at_xi * htxi, axis=-1) / d + 0.1
-            lam = lam * np.sign(s)[..., None]
-        g = xi - lam * at_xi
-        d1 = game.dims[0]
-        return g[..., :d1], g[..., d1:]
-    return combine
+            d = sum(game.dims)
+            s = ar.define("s", -ar.dot(xi, htxi) * ar.dot(at_xi, htxi) / d + ar.rational(1, 10))
+            lam = lam * ar.sign(s)
+        return ar.split(xi - ar.scale(lam, at_xi), game.dims)
+    return finish
 
 
 # ----------------------------------------------------------------------- CGD
@@ -142,59 +134,110 @@ def _cgd_sizes(game, **_):
     return (("xi", d1 + d2), ("H_12", d1 * d2), ("H_21", d2 * d1))
 
 
-@np.errstate(over="ignore", invalid="ignore")          # overflow: the field reports the point
-def combine_cgd(groups, hyper, game):
+def finish_cgd(ar, groups, hyper, game):
+    r"""CGD: the exact solve :math:`g = (I - \eta H_o)^{-1} \xi`."""
     xi, h12, h21 = groups
     d1, d2 = game.dims
-    shape = xi.shape[:-1]
-    M = np.broadcast_to(np.eye(d1 + d2), shape + (d1 + d2, d1 + d2)).copy()
-    M[..., :d1, d1:] -= hyper["eta"] * h12.reshape(shape + (d1, d2))
-    M[..., d1:, :d1] -= hyper["eta"] * h21.reshape(shape + (d2, d1))
-    g = _solve(M, xi)
-    return g[..., :d1], g[..., d1:]
-
-
-def _solve(M, b):
-    """``M^{-1} b`` per point; NaN at points where ``M`` is singular (the field reports them)."""
-    try:
-        return np.linalg.solve(M, b[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        g = np.full(b.shape, np.nan)
-        for idx in np.ndindex(b.shape[:-1]):
-            try:
-                g[idx] = np.linalg.solve(M[idx], b[idx])
-            except np.linalg.LinAlgError:
-                pass
-        return g
+    eta = hyper["eta"]
+    M = ar.block([[ar.identity(d1), -eta * ar.matrix(h12, d1, d2)],
+                  [-eta * ar.matrix(h21, d2, d1), ar.identity(d2)]])
+    return ar.split(ar.solve(M, xi), game.dims)
 
 
 #: why the combined rules need two players
 _TWO_PLAYER_BLOCKS = ("its primitives are built from the two players' blocks of the game Hessian "
                       "(an n-player form is not derived here)")
 
-SOS = register(Rule("sos", "stable opponent shaping", sos_primitives,
-                    {"eta": 1.0, "a": 0.5, "b": 0.1}, order=2, needs_hessian=True,
-                    reference="Letcher et al. 2019", combine=combine_sos, primitives=_sizes3,
-                    program_hyper=(),
-                    # Algorithm 1 of Letcher et al. (2019): hyper-parameters a, b in (0, 1)
-                    bounds={"a": Bound(0.0, 1.0, True, True), "b": Bound(0.0, 1.0, True, True)},
-                    tags=frozenset({"opponent_shaping", "combined", "compare", "tournament"}),
-                    two_player_reason=_TWO_PLAYER_BLOCKS))
-SGA = register(Rule("sga", "symplectic gradient adjustment (aligned)", sga_primitives,
-                    {"lam": 1.0}, order=2, needs_hessian=True, reference="Balduzzi et al. 2018",
-                    combine=_combine_sga(True), primitives=_sga_sizes, program_hyper=(),
-                    tags=frozenset({"symplectic", "combined", "compare"}),
-                    two_player_reason=_TWO_PLAYER_BLOCKS))
-SGA_PLAIN = register(Rule("sga_plain", "symplectic gradient adjustment (lambda fixed)",
-                          sga_primitives, {"lam": 1.0}, order=2, needs_hessian=True,
-                          reference="Balduzzi et al. 2018", combine=_combine_sga(False),
-                          primitives=_sga_sizes, program_hyper=(),
-                          tags=frozenset({"symplectic", "combined"}),
-                          two_player_reason=_TWO_PLAYER_BLOCKS))
-CGD = register(Rule("cgd", "competitive gradient descent", cgd_primitives, {"eta": 1.0},
-                    order=2, needs_hessian=True, reference="Schaefer & Anandkumar 2019",
-                    combine=combine_cgd, primitives=_cgd_sizes, program_hyper=(),
-                    failure="the matrix I - eta*H_o of CGD's linear solve is singular there",
-                    tags=frozenset({"combined", "compare"}),
-                    two_player_reason="competitive gradient descent solves the two-player "
-                                      "bilinear game of Schaefer & Anandkumar (2019)"))
+#: LaTeX of the primitive groups of the combined rules (the pages' labels)
+_PRIMITIVE_TEX = {"xi": r"\xi", "H_o xi": r"H_o \xi", "chi": r"\chi", "H^T xi": r"H^\top \xi",
+                  "H xi": r"H \xi", "H_12": r"H_{12}", "H_21": r"H_{21}"}
+
+
+def _tex(*names):
+    return {n: _PRIMITIVE_TEX[n] for n in names}
+
+
+BALDUZZI2018 = ("Balduzzi, D. et al. (2018). The Mechanics of n-Player Differentiable Games. ICML. "
+                "arXiv:1802.05642")
+#: the combination of both SGA variants: A^T xi from the primitives
+_SGA_AT_XI = r"A^\top \xi = \tfrac12 (H^\top\xi - H\xi), \quad "
+
+SOS = register(Rule(
+    "sos", "stable opponent shaping", sos_primitives,
+    (ETA_HYPER,
+     # Algorithm 1 of Letcher et al. (2019): hyper-parameters a, b in (0, 1)
+     Hyper("a", 0.5, "a", Bound(0.0, 1.0, True, True)),
+     Hyper("b", 0.1, "b", Bound(0.0, 1.0, True, True))),
+    order=2, needs_hessian=True, reference="Letcher et al. 2019", finish=finish_sos,
+    primitives=_sizes3, program_hyper=(), rank=9,
+    tags=frozenset({"opponent_shaping", "combined", "compare", "tournament"}),
+    two_player_reason=_TWO_PLAYER_BLOCKS,
+    notes=Notes(
+        r"\xi_0 = \xi + \eta H_o \xi, \quad g = \xi_0 + p\, \eta \chi, \quad p = \min(q_1, q_2)",
+        r"\xi_0 = (I - \alpha H_o)\xi, \quad \xi_p = \xi_0 - p \alpha \chi, \quad "
+        r"p_1 = 1 \text{ if } \langle -\alpha\chi, \xi_0 \rangle \ge 0 \text{ else } "
+        r"\min(1, -a \|\xi_0\|^2 / \langle -\alpha\chi, \xi_0 \rangle), \quad "
+        r"p_2 = \|\xi\|^2 \text{ if } \|\xi\| < b \text{ else } 1",
+        SOS2019 + " (stable opponent shaping; defaults a = 0.5, b = 0.1).",
+        "LookAhead plus as much of LOLA's shaping term as keeps the fixed points and their "
+        "stability. The switches $q_1$, $q_2$ are the paper's $p_1$, $p_2$ (renamed here: "
+        r"$p_i$ is a policy probability), given under Combination.",
+        combination=(
+            r"\xi_0 = \xi + \eta\, H_o\xi, \quad g = \xi_0 + p\, \eta\, \chi, \quad "
+            r"p = \min(q_1, q_2), \quad "
+            r"q_1 = \begin{cases} 1 & \eta \langle \chi, \xi_0 \rangle \ge 0 \\ "
+            r"\min\big(1, -a \|\xi_0\|^2 / (\eta \langle \chi, \xi_0 \rangle)\big) "
+            r"& \text{otherwise} \end{cases}, \quad "
+            r"q_2 = \begin{cases} \|\xi\|^2 & \|\xi\| < b \\ 1 & \text{otherwise} \end{cases}"),
+        primitives=_tex("xi", "H_o xi", "chi"))))
+SGA = register(Rule(
+    "sga", "symplectic gradient adjustment (aligned)", sga_primitives,
+    (Hyper("lam", 1.0, r"\mathrm{lam}"),), order=2, needs_hessian=True,
+    reference="Balduzzi et al. 2018", finish=_finish_sga(True), primitives=_sga_sizes,
+    program_hyper=(), rank=10, tags=frozenset({"symplectic", "combined", "compare"}),
+    two_player_reason=_TWO_PLAYER_BLOCKS,
+    notes=Notes(
+        r"g = \xi - \lambda A^\top \xi, \quad A = \tfrac12 (H - H^\top), \quad "
+        r"\lambda = \mathrm{lam} \cdot \operatorname{sign}\big(-\tfrac1d "
+        r"\langle \xi, H^\top\xi \rangle \langle A^\top\xi, H^\top\xi \rangle + 0.1\big)",
+        r"g = \xi + \lambda A^\top \xi, \quad \lambda = \operatorname{sign}\big(\tfrac1d "
+        r"\langle \xi, H^\top\xi \rangle \langle A^\top\xi, H^\top\xi \rangle + 0.1\big)",
+        BALDUZZI2018 + " (symplectic gradient adjustment, aligned sign).",
+        "$d$ is the total number of parameters.",
+        combination=(
+            _SGA_AT_XI + r"g = \xi - \lambda A^\top \xi, \quad "
+            r"\lambda = \mathrm{lam} \cdot \operatorname{sign}\big(-\tfrac1d \langle \xi, "
+            r"H^\top\xi \rangle \langle A^\top\xi, H^\top\xi \rangle + \tfrac1{10}\big)"),
+        primitives=_tex("xi", "H^T xi", "H xi"))))
+SGA_PLAIN = register(Rule(
+    "sga_plain", "symplectic gradient adjustment (lambda fixed)", sga_primitives,
+    (Hyper("lam", 1.0, r"\mathrm{lam}"),), order=2, needs_hessian=True,
+    reference="Balduzzi et al. 2018", finish=_finish_sga(False), primitives=_sga_sizes,
+    program_hyper=(), rank=11, tags=frozenset({"symplectic", "combined"}),
+    two_player_reason=_TWO_PLAYER_BLOCKS,
+    notes=Notes(
+        r"g = \xi - \lambda A^\top \xi, \quad A = \tfrac12 (H - H^\top), \quad "
+        r"\lambda = \mathrm{lam}",
+        r"g = \xi + \lambda A^\top \xi",
+        BALDUZZI2018 + " (symplectic gradient adjustment, fixed lambda).",
+        combination=_SGA_AT_XI + r"g = \xi - \mathrm{lam}\, A^\top \xi",
+        primitives=_tex("xi", "H^T xi", "H xi"))))
+CGD = register(Rule(
+    "cgd", "competitive gradient descent", cgd_primitives, (ETA_HYPER,), order=2,
+    needs_hessian=True, reference="Schaefer & Anandkumar 2019", finish=finish_cgd,
+    primitives=_cgd_sizes, program_hyper=(), rank=12,
+    failure="the matrix I - eta*H_o of CGD's linear solve is singular there",
+    tags=frozenset({"combined", "compare"}),
+    two_player_reason="competitive gradient descent solves the two-player bilinear game of "
+                      "Schaefer & Anandkumar (2019)",
+    notes=Notes(
+        r"g = (I - \eta H_o)^{-1} \xi",
+        r"g = (I + \eta H_o)^{-1} \xi",
+        "Schaefer, F. and Anandkumar, A. (2019). Competitive Gradient Descent. NeurIPS. "
+        "arXiv:1905.12103.",
+        "The linear system is solved exactly at every point.",
+        combination=(
+            r"g = \begin{pmatrix} I & -\eta H_{12} \\ -\eta H_{21} & I \end{pmatrix}^{-1} \xi, "
+            r"\quad H_{12} = \partial \xi_1 / \partial \theta_2, \quad "
+            r"H_{21} = \partial \xi_2 / \partial \theta_1"),
+        primitives=_tex("xi", "H_12", "H_21"), blocks={"H_12": (1, 2), "H_21": (2, 1)})))

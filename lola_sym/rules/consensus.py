@@ -21,7 +21,7 @@ from functools import lru_cache
 import sympy as sp
 
 from lola_sym.rules.gradients import gradient_program
-from lola_sym.rules.registry import Rule, register
+from lola_sym.rules.registry import Hyper, Notes, Rule, register
 
 __all__ = ["derive_co", "h_transpose_xi"]
 
@@ -46,8 +46,15 @@ def derive_co(game):
     return prog.add_inputs([GAMMA_CO]).with_outputs([x - GAMMA_CO * h for x, h in zip(xi, hx)])
 
 
-CO = register(Rule("co", "consensus optimisation", derive_co, {"gamma": 0.1}, order=2,
-                   needs_hessian=True, reference="Mescheder et al. 2017",
-                   tags=frozenset({"compare"}),
-                   two_player_reason="this derivation uses the two-player blocks of the game "
-                                     "Hessian (H^T xi is n-player in principle, not built here)"))
+CO = register(Rule(
+    "co", "consensus optimisation", derive_co, (Hyper("gamma", 0.1, r"\gamma"),), order=2,
+    needs_hessian=True, reference="Mescheder et al. 2017", rank=8, tags=frozenset({"compare"}),
+    two_player_reason="this derivation uses the two-player blocks of the game Hessian "
+                      "(H^T xi is n-player in principle, not built here)",
+    notes=Notes(
+        r"g = \xi - \gamma\, H^\top \xi = \xi - \gamma\, \nabla_\theta \tfrac12 \|\xi\|^2",
+        r"g = \xi + \gamma\, H^\top \xi",
+        "Mescheder, L., Nowozin, S. and Geiger, A. (2017). The Numerics of GANs. NeurIPS. "
+        "arXiv:1705.10461 (consensus optimisation).",
+        r"$\gamma$ here is the consensus weight, not a discount.",
+        steps=((r"HTxi", r"(H^\top \xi)"),))))

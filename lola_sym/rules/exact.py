@@ -31,8 +31,9 @@ from __future__ import annotations
 import sympy as sp
 
 from lola_sym.rules.gradients import at_shifted_point, gradient_program
-from lola_sym.rules.registry import Rule, register
-from lola_sym.rules.lola import ETA
+from lola_sym.rules.registry import Notes, Rule, register
+from lola_sym.rules.lola import ETA, ETA_HYPER
+from lola_sym.rules.sources import COLA2022, LOLA2018
 
 __all__ = ["derive_exact_lola", "derive_hola", "hola_program"]
 
@@ -140,13 +141,31 @@ def derive_hola(game, order: int = 2):
     return hola_program(game, order)
 
 
-EXACT = register(Rule("exact_lola", "exact LOLA (no Taylor expansion)", derive_exact_lola,
-                      {"eta": 1.0}, order=2, needs_hessian=True,
-                      reference="Willi et al. 2022 (COLA), HOLA1; Foerster et al. 2018",
-                      tags=frozenset({"lookahead", "opponent_shaping", "compare", "n_player"})))
-HOLA = register(Rule("hola", "higher-order LOLA (COLA paper)", derive_hola, {"eta": 1.0},
-                     order=3, needs_hessian=True, options={"order": 2},
-                     reference="Willi et al. 2022 (COLA), Sec. 3", size_estimate=hola_size,
-                     tags=frozenset({"lookahead", "opponent_shaping", "compare"}),
-                     two_player_reason="COLA's HOLA-n recursion is stated for two agents, each "
-                                       "shifting the other by its order n-1 step"))
+EXACT = register(Rule(
+    "exact_lola", "exact LOLA (no Taylor expansion)", derive_exact_lola, (ETA_HYPER,), order=2,
+    needs_hessian=True, reference="Willi et al. 2022 (COLA), HOLA1; Foerster et al. 2018",
+    rank=5, tags=frozenset({"lookahead", "opponent_shaping", "compare", "n_player"}),
+    notes=Notes(
+        r"g_1 = \nabla_1 \big[ V^1\big(\theta_1, \theta_2 + \eta \nabla_2 V^2(\theta_1, \theta_2)"
+        r"\big) \big]",
+        r"g_1 = \nabla_1 \big[ L_1\big(\theta_1, \theta_2 - \alpha \nabla_2 L_2(\theta)\big) \big]",
+        COLA2022 + " (HOLA1, the COLA tables' \"LOLA\" column); " + LOLA2018 + ", Sec. 4.2.",
+        "The total derivative through the opponent's actual naive step: no Taylor expansion.",
+        steps=((r"exact", r"g^{\mathrm{ex}}"),))))
+HOLA = register(Rule(
+    "hola", "higher-order LOLA (COLA paper)", derive_hola, (ETA_HYPER,), order=3,
+    needs_hessian=True, options={"order": 2}, reference="Willi et al. 2022 (COLA), Sec. 3",
+    size_estimate=hola_size, rank=6, tags=frozenset({"lookahead", "opponent_shaping", "compare"}),
+    two_player_reason="COLA's HOLA-n recursion is stated for two agents, each shifting the "
+                      "other by its order n-1 step",
+    notes=Notes(
+        r"g^{(0)} = \xi, \quad "
+        r"g_1^{(n)} = \nabla_1 \big[ V^1(\theta_1, \theta_2 + \eta\, g_2^{(n-1)}(\theta)) \big], "
+        r"\quad "
+        r"g_2^{(n)} = \nabla_2 \big[ V^2(\theta_1 + \eta\, g_1^{(n-1)}(\theta), \theta_2) \big]",
+        r"h_1^{n+1} = -\alpha \nabla_1 L_1(\theta_1, \theta_2 + h_2^n), \quad "
+        r"h_2^{n+1} = -\alpha \nabla_2 L_2(\theta_1 + h_1^n, \theta_2), \quad g = -h / \alpha",
+        COLA2022 + ", Sec. 3 (higher-order LOLA, HOLA-n).",
+        "Gradients flow through the previous level; HOLA-1 is exact LOLA and HOLA-0 is NL; "
+        "the limit n to infinity is iLOLA. The option `order` is n.",
+        steps=((r"hola(\d+)", r"h^{(\1)}"),))))

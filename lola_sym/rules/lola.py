@@ -30,11 +30,14 @@ from functools import lru_cache
 import sympy as sp
 
 from lola_sym.rules.gradients import gradient_program
-from lola_sym.rules.registry import Rule, register
+from lola_sym.rules.registry import Hyper, Notes, Rule, register
+from lola_sym.rules.sources import LOLA2018
 
 __all__ = ["derive_lola", "lola_correction"]
 
 ETA = sp.Symbol("eta", positive=True)
+#: The lookahead of the LOLA family: the step the agent assumes its opponents take.
+ETA_HYPER = Hyper("eta", 1.0, r"\eta")
 
 
 @lru_cache(maxsize=None)
@@ -80,8 +83,18 @@ def derive_lola(game):
     return prog.add_inputs([ETA]).with_outputs(outs)
 
 
-LOLA = register(Rule("lola", "LOLA (first order, Eq. 4.4)", derive_lola, {"eta": 1.0}, order=2,
-                     needs_hessian=True, reference="Foerster et al. 2018, Eq. 4.4",
-                     tags=frozenset({"lookahead", "opponent_shaping", "policy_gradient",
-                                     "lola2018_tournament", "compare", "tournament",
-                                     "n_player"})))
+LOLA = register(Rule(
+    "lola", "LOLA (first order, Eq. 4.4)", derive_lola, (ETA_HYPER,), order=2,
+    needs_hessian=True, reference="Foerster et al. 2018, Eq. 4.4", rank=2,
+    tags=frozenset({"lookahead", "opponent_shaping", "policy_gradient", "lola2018_tournament",
+                    "compare", "tournament", "n_player"}),
+    notes=Notes(
+        r"g_1 = \nabla_1 V^1 + \eta\, (\nabla_2 V^1)^\top \nabla_1 \nabla_2 V^2, \qquad "
+        r"g_2 = \nabla_2 V^2 + \eta\, (\nabla_1 V^2)^\top \nabla_2 \nabla_1 V^1",
+        r"g = \xi - \alpha \chi, \qquad "
+        r"\chi_i = \sum_{j \ne i} (\nabla_i \nabla_j L_j)\, \nabla_j L_i",
+        LOLA2018 + ", Eq. 4.4 (first-order LOLA).",
+        r"The first-order Taylor expansion of $V^1(\theta_1, \theta_2 + \eta \nabla_2 V^2)$ "
+        r"with $\nabla_2 V^1$ held fixed: only the shaping term $\eta\chi$, no LookAhead term. "
+        r"With $\eta = 0$ it is NL.",
+        steps=((r"chi", r"\chi"),))))

@@ -20,8 +20,9 @@ References
 
 from __future__ import annotations
 
-from lola_sym.rules.registry import Rule, register
-from lola_sym.rules.lola import ETA, lola_correction
+from lola_sym.rules.registry import Notes, Rule, register
+from lola_sym.rules.lola import ETA, ETA_HYPER, lola_correction
+from lola_sym.rules.sources import LOLA2018
 
 __all__ = ["derive_lola2"]
 
@@ -43,9 +44,20 @@ def derive_lola2(game):
     return prog.add_inputs([ETA]).with_outputs(g1 + g2)
 
 
-LOLA2 = register(Rule("lola2", "second-order LOLA (Sec. 4.5)", derive_lola2, {"eta": 1.0},
-                      order=3, needs_hessian=True, reference="Foerster et al. 2018, Sec. 4.5",
-                      tags=frozenset({"lookahead", "opponent_shaping", "lola2018_tournament",
-                                      "compare", "tournament"}),
-                      two_player_reason="the LOLA paper's second-order rule (Sec. 4.5) takes one "
-                                        "opponent's LOLA step"))
+LOLA2 = register(Rule(
+    "lola2", "second-order LOLA (Sec. 4.5)", derive_lola2, (ETA_HYPER,), order=3,
+    needs_hessian=True, reference="Foerster et al. 2018, Sec. 4.5", rank=7,
+    tags=frozenset({"lookahead", "opponent_shaping", "lola2018_tournament", "compare",
+                    "tournament"}),
+    two_player_reason="the LOLA paper's second-order rule (Sec. 4.5) takes one opponent's "
+                      "LOLA step",
+    notes=Notes(
+        r"g_1 = \nabla_1 V^1 + \eta\, (\nabla_2 V^1)^\top "
+        r"\frac{\partial g_2^{\mathrm{LOLA}}}{\partial \theta_1}, \qquad "
+        r"g_2^{\mathrm{LOLA}} = \nabla_2 V^2 + \eta\, (\nabla_1 V^2)^\top \nabla_2 \nabla_1 V^1",
+        r"\text{as LOLA, with the opponent's step } -\alpha\, g_2^{\mathrm{LOLA}} "
+        r"\text{ in place of } -\alpha \nabla_2 L_2",
+        LOLA2018 + ", Sec. 4.5 (second-order LOLA).",
+        r"The agent assumes a first-order LOLA opponent; $\nabla_2 V^1$ is held fixed, the full "
+        r"Jacobian of the opponent's LOLA direction (third derivatives) is kept.",
+        steps=((r"lola", r"g^{\mathrm{LOLA}}"),))))

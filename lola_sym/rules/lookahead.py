@@ -30,8 +30,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from lola_sym.rules.gradients import gradient_program
-from lola_sym.rules.registry import Rule, register
-from lola_sym.rules.lola import ETA, lola_correction
+from lola_sym.rules.registry import Notes, Rule, register
+from lola_sym.rules.lola import ETA, ETA_HYPER, lola_correction
+from lola_sym.rules.sources import SOS2019
 
 __all__ = ["lookahead_terms", "derive_la", "derive_lola_full"]
 
@@ -78,11 +79,27 @@ def derive_lola_full(game):
     return prog.add_inputs([ETA]).with_outputs(outs)
 
 
-LA = register(Rule("la", "LookAhead", derive_la, {"eta": 1.0}, order=2, needs_hessian=True,
-                   reference="Zhang & Lesser 2010; Letcher et al. 2019, Sec. 3",
-                   tags=frozenset({"lookahead", "compare", "tournament", "n_player"})))
-LOLA_FULL = register(Rule("lola_full", "LOLA with both first-order terms (SOS paper, LOLA-DiCE)",
-                          derive_lola_full, {"eta": 1.0}, order=2, needs_hessian=True,
-                          reference="Letcher et al. 2019, Sec. 3; Foerster et al. 2018b",
-                          tags=frozenset({"lookahead", "opponent_shaping", "compare",
-                                          "n_player"})))
+LA = register(Rule(
+    "la", "LookAhead", derive_la, (ETA_HYPER,), order=2, needs_hessian=True,
+    reference="Zhang & Lesser 2010; Letcher et al. 2019, Sec. 3", rank=3,
+    tags=frozenset({"lookahead", "compare", "tournament", "n_player"}),
+    notes=Notes(
+        r"g_1 = \nabla_1 V^1 + \eta\, (\nabla_1 \nabla_2 V^1)\, \nabla_2 V^2 "
+        r"= \nabla_1 \big[ V^1(\theta_1, \theta_2 + \bot(\eta \nabla_2 V^2)) \big]",
+        r"g = (I - \alpha H_o)\, \xi",
+        "Zhang, C. and Lesser, V. (2010). Multi-agent learning with policy prediction. AAAI; "
+        "in the form of " + SOS2019 + ", Sec. 3.",
+        r"The opponent's naive step is predicted and held fixed ($\bot$: stop-gradient).",
+        steps=((r"Hxi", r"(H_o \xi)"),))))
+LOLA_FULL = register(Rule(
+    "lola_full", "LOLA with both first-order terms (SOS paper, LOLA-DiCE)", derive_lola_full,
+    (ETA_HYPER,), order=2, needs_hessian=True,
+    reference="Letcher et al. 2019, Sec. 3; Foerster et al. 2018b", rank=4,
+    tags=frozenset({"lookahead", "opponent_shaping", "compare", "n_player"}),
+    notes=Notes(
+        r"g_1 = \nabla_1 \big[ V^1 + \eta\, (\nabla_2 V^1)^\top \nabla_2 V^2 \big] "
+        r"= \nabla_1 V^1 + \eta\, (\nabla_1 \nabla_2 V^1)\, \nabla_2 V^2 "
+        r"+ \eta\, (\nabla_1 \nabla_2 V^2)\, \nabla_2 V^1",
+        r"g = (I - \alpha H_o)\, \xi - \alpha \chi",
+        SOS2019 + ", Sec. 3 (LOLA with both first-order terms, as in LOLA-DiCE).",
+        "LookAhead plus the shaping term of LOLA.")))

@@ -11,7 +11,8 @@ References
 from __future__ import annotations
 
 from lola_sym.rules.gradients import gradient_program
-from lola_sym.rules.registry import Rule, register
+from lola_sym.rules.registry import Notes, Rule, register
+from lola_sym.rules.sources import LOLA2018
 
 __all__ = ["derive_nl"]
 
@@ -30,7 +31,13 @@ def derive_nl(game):
     return prog.with_outputs([g for i in range(1, len(game.theta) + 1) for g in G[(i, i)]])
 
 
-NL = register(Rule("nl", "naive learner", derive_nl, {}, order=1, needs_hessian=False,
-                   reference="Foerster et al. 2018, Eq. 4.1",
-                   tags=frozenset({"policy_gradient", "lola2018_tournament", "compare", "n_player",
-                                   "tournament"})))
+NL = register(Rule(
+    "nl", "naive learner", derive_nl, (), order=1, needs_hessian=False,
+    reference="Foerster et al. 2018, Eq. 4.1", rank=1,
+    tags=frozenset({"policy_gradient", "lola2018_tournament", "compare", "n_player",
+                    "tournament"}),
+    notes=Notes(
+        r"g_1 = \nabla_1 V^1, \qquad g_2 = \nabla_2 V^2",
+        r"g = \xi = (\nabla_1 L_1, \nabla_2 L_2)",
+        LOLA2018 + ", Sec. 4.1 (the naive learner, NL; Eq. 4.1 in the rule's registry entry).",
+        "Each agent ascends its own value and ignores that the opponent learns.")))

@@ -2,9 +2,16 @@ r"""The rule registry: what a learning rule is, and how rules are found.
 
 A rule maps a game to a :class:`~lola_sym.program.Program` whose outputs are
 the ascent directions :math:`(g_1, \dots, g_n)` of the agents (training does
-:math:`\theta_i \leftarrow \theta_i + \delta g_i`). Rules are registered by
-name with their metadata; :func:`get_rule` looks them up, and :func:`rule_names`
-lists them by tag (each tag's meaning is in :data:`TAGS`).
+:math:`\theta_i \leftarrow \theta_i + \delta g_i`). A :class:`Rule` owns
+everything about itself: its derivation, its hyper-parameters (:class:`Hyper`:
+default, LaTeX name, admissible interval), its notes for the derivation pages
+(:class:`Notes`), and for combined rules its finishing step, written once over
+an arithmetic that runs on numpy batches and on sympy expressions
+(:mod:`lola_sym.rules.arithmetic`). Rules are registered by name
+(:func:`register`, called by the rule's own module; the package imports every
+module of ``lola_sym.rules``), :func:`get_rule` looks them up, and
+:func:`rule_names` lists them by tag (each tag's meaning is in :data:`TAGS`), in
+the order of their :attr:`Rule.rank`.
 """
 
 from __future__ import annotations
@@ -13,12 +20,17 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from numbers import Number
+from types import MappingProxyType
 from typing import Callable
 
 import numpy as np
 import sympy as sp
 
-__all__ = ["Rule", "Bound", "register", "get_rule", "rule_names", "RULES", "TAGS"]
+from lola_sym.rules.arithmetic import NUMPY, NoClosedForm, SympyArithmetic
+from lola_sym.rules.declarations import Bound, Hyper, Notes
+
+__all__ = ["Rule", "Bound", "Hyper", "Notes", "register", "get_rule", "rule_names", "RULES",
+           "TAGS"]
 
 #: The tags a rule may carry (:attr:`Rule.tags`) and what each says about it. Lists of
 #: rules (the defaults of :func:`~lola_sym.dynamics.compare.compare`, the tournament, the report)
@@ -45,36 +57,6 @@ TAGS = {
 
 
 @dataclass(frozen=True)
-class Bound:
-    """The admissible interval of a hyper-parameter, declared with its rule.
-
-    Examples
-    --------
-    >>> b = Bound(0.0, 1.0, lo_open=True, hi_open=True)
-    >>> 0.5 in b, 0.0 in b, str(b)
-    (True, False, '(0, 1)')
-    >>> str(Bound())          # the default: rates, lookaheads and weights are non-negative
-    '[0, inf)'
-    """
-
-    lo: float = 0.0
-    hi: float = math.inf
-    lo_open: bool = False
-    hi_open: bool = True
-
-    def __contains__(self, x) -> bool:
-        above = x > self.lo if self.lo_open else x >= self.lo
-        below = x < self.hi if self.hi_open else x <= self.hi
-        return bool(above and below)
-
-    def __str__(self) -> str:
-        def num(v):
-            return "inf" if v == math.inf else f"{v:g}"
-        return (f"{'(' if self.lo_open else '['}{num(self.lo)}, "
-                f"{num(self.hi)}{')' if self.hi_open else ']'}")
-
-
-@dataclass(frozen=True)
 class Rule:
     """A registered learning rule.
 
@@ -85,10 +67,12 @@ class Rule:
     title : str
         Human-readable name.
     derive : callable
-        ``derive(game) -> Program`` with outputs ``g1 + g2`` (flattened).
+        ``derive(game) -> Program`` with outputs ``g_1 + ... + g_n`` (flattened).
     hyper : dict
         Hyper-parameter names and defaults; each is a sympy symbol in the
-        derived program and a runtime argument of the compiled field.
+        derived program and a runtime argument of the compiled field. Given as
+        a tuple of :class:`Hyper` (name, default, LaTeX, bound); a plain dict of
+        defaults is accepted too (LaTeX = name, bound ``[0, inf)``).
     order : int
         Highest order of derivatives of the values the rule uses.
     needs_hessian : bool
@@ -98,12 +82,25 @@ class Rule:
     options : dict
         Structural options and defaults (e.g. HOLA's ``order``); each value
         gives a different derivation, passed as ``derive(game, **options)``.
-    combine : callable, optional
+    finish : callable, optional
         For rules without a smooth symbolic form (SOS, SGA, CGD): the program
         outputs named *primitives* (groups of sizes ``primitives(game)``) and
-        ``combine(groups, hyper, game) -> (g1, g2)`` finishes in numpy.
+        ``finish(ar, groups, hyper, game) -> (g_1, ..., g_n)`` finishes them in
+        the arithmetic ``ar`` (:mod:`lola_sym.rules.arithmetic`): written once,
+        run on numpy batches by :attr:`combine` and on sympy expressions by
+        :meth:`closed_update`.
+    combine : callable or None
+        Not an argument: ``combine(groups, hyper, game) -> (g_1, ..., g_n)``,
+        ``finish`` in numpy (None for rules without ``finish``).
     primitives : callable, optional
         ``primitives(game, **options) -> tuple of (name, size)`` for combined rules.
+    notes : Notes, optional
+        The rule's definition and source for the derivation pages.
+    rank : int, optional
+        The rule's place in every listing (:data:`RULES`, :func:`rule_names`):
+        ranked rules first by rank (ranks are unique), then unranked ones in
+        registration order. The package's rules are ranked, so that the order
+        does not depend on the order their modules are imported in.
     tags : frozenset of str
         What kind of rule it is and which default lists it belongs to (the
         meanings are in :data:`TAGS`); queried with :func:`rule_names`.
@@ -117,13 +114,10 @@ class Rule:
     needs_hessian: bool = False
     reference: str = ""
     options: dict = field(default_factory=dict)
-    combine: Callable | None = None
+    finish: Callable | None = None
     primitives: Callable | None = None
-    #: hyper-parameters of the compiled program (the rest are used by ``combine`` only)
+    #: hyper-parameters of the compiled program (the rest are used by ``finish`` only)
     program_hyper: tuple | None = None
-    #: admissible interval of each hyper-parameter (default ``[0, inf)``: a negative
-    #: lookahead, rate or weight is refused)
-    bounds: dict = field(default_factory=dict)
     #: ``size_estimate(game, **options) -> int``: an estimate (from above) of the
     #: derived program's steps, for rules whose size grows with an option
     size_estimate: Callable | None = None
@@ -133,6 +127,93 @@ class Rule:
     tags: frozenset = frozenset()
     #: why the rule needs exactly two players (rules without the ``n_player`` tag)
     two_player_reason: str = "it is defined for two players"
+    notes: Notes | None = None
+    rank: int | None = None
+    #: the declared hyper-parameters (set from ``hyper``)
+    hyper_specs: tuple = field(init=False, repr=False, compare=False)
+    #: admissible interval of each hyper-parameter, by name (set from ``hyper``)
+    bounds: Mapping = field(init=False, repr=False, compare=False)
+    combine: Callable | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        given = self.hyper
+        if isinstance(given, Mapping):
+            specs = tuple(Hyper(k, v, k) for k, v in given.items())
+        else:
+            specs = tuple(given)
+            bad = [h for h in specs if not isinstance(h, Hyper)]
+            if bad:
+                raise TypeError(f"the hyper-parameters of rule {self.name!r} must be Hyper "
+                                f"declarations (or a dict of defaults), got {bad[0]!r}")
+        names = [h.name for h in specs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"rule {self.name!r} declares a hyper-parameter twice: {names}")
+        if (self.finish is None) != (self.primitives is None):
+            raise ValueError(f"rule {self.name!r}: a finishing step and primitives go together "
+                             f"(a combined rule has both, a smooth rule neither)")
+        if self.rank is not None and (isinstance(self.rank, bool)
+                                      or not isinstance(self.rank, int)):
+            raise TypeError(f"the rank of rule {self.name!r} must be an int, got {self.rank!r}")
+        object.__setattr__(self, "hyper_specs", specs)
+        object.__setattr__(self, "hyper", {h.name: h.default for h in specs})
+        object.__setattr__(self, "bounds", MappingProxyType({h.name: h.bound for h in specs}))
+        object.__setattr__(self, "combine", None if self.finish is None else
+                           _numpy_finish(self.finish))
+
+    def hyper_latex(self, name: str) -> str:
+        r"""The LaTeX of hyper-parameter ``name``.
+
+        Examples
+        --------
+        >>> get_rule("sga").hyper_latex("lam")
+        '\\mathrm{lam}'
+        """
+        for h in self.hyper_specs:
+            if h.name == name:
+                return h.latex
+        raise ValueError(f"rule {self.name!r} has no hyper-parameter {name!r}; "
+                         f"it takes {sorted(self.hyper)}")
+
+    def closed_update(self, outputs: Mapping, hyper: Mapping, game, simplify=None) -> tuple:
+        r"""The finishing step on exact primitives: ``((g_1, ..., g_n), definitions)``.
+
+        The same :attr:`finish` that :attr:`combine` runs in numpy, run in
+        :class:`~lola_sym.rules.arithmetic.SympyArithmetic`. ``definitions`` are
+        the auxiliary quantities it names (SGA's switch ``s``), as
+        ``(Symbol, Expr)`` pairs.
+
+        Parameters
+        ----------
+        outputs : mapping
+            Each primitive group's entries by name (sympy expressions), in the
+            order of :attr:`primitives`.
+        hyper : mapping
+            Hyper-parameter name to a number or symbol.
+        game : game
+        simplify : callable, optional
+            Applied to every inner product the step forms.
+
+        Raises
+        ------
+        NoClosedForm
+            When the step has no closed form worth printing (SOS's switch,
+            CGD's inverse beyond 4 x 4); also for a rule without a finishing step.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> from lola_sym.games import matching_pennies
+        >>> x, h, ht, lam = sp.symbols("x h ht lam")
+        >>> prims = {"xi": (x, -x), "H^T xi": (ht, -ht), "H xi": (h, -h)}
+        >>> get_rule("sga_plain").closed_update(prims, {"lam": lam}, matching_pennies())
+        (((-lam*(-h/2 + ht/2) + x,), (-lam*(h/2 - ht/2) - x,)), ())
+        """
+        if self.finish is None:
+            raise NoClosedForm(f"rule {self.name!r} has no finishing step")
+        ar = SympyArithmetic(simplify)
+        groups = tuple(sp.Matrix(v) for v in outputs.values())
+        update = self.finish(ar, groups, dict(hyper), game)
+        return tuple(tuple(g) for g in update), tuple(ar.definitions)
 
     def check_players(self, game) -> None:
         """Refuse a game of more than two players unless the rule has an n-player form.
@@ -317,6 +398,17 @@ class Rule:
         return tuple(sp.Symbol(h, positive=True) for h in self.compiled_hyper())
 
 
+def _numpy_finish(finish):
+    """``combine(groups, hyper, game)``: ``finish`` run in numpy on compiled primitives."""
+    def combine(groups, hyper, game):
+        # overflow or a zero division at a point gives a non-finite direction there, which
+        # the field reports with the point
+        with np.errstate(all="ignore"):
+            return finish(NUMPY, tuple(groups), hyper, game)
+    combine.__doc__ = finish.__doc__
+    return combine
+
+
 #: Largest program (in steps, estimated before deriving) that a rule may derive.
 MAX_PROGRAM_STEPS = 10_000
 
@@ -326,12 +418,27 @@ def _derive_minutes(steps: int) -> float:
     return 48.0 * (steps / 6175) ** 2 / 60
 
 
-#: All registered rules by name.
+#: All registered rules by name, in the order of their :attr:`Rule.rank` (then unranked
+#: rules in registration order).
 RULES: dict = {}
 
 
 def register(rule: Rule) -> Rule:
-    """Add a rule to the registry; its tags must be a frozenset of names in :data:`TAGS`."""
+    """Add a rule to the registry, in its place by :attr:`Rule.rank`.
+
+    Its tags must be a frozenset of names in :data:`TAGS`, its name and rank
+    (if any) not taken. Each rule module calls this for its own rules; the
+    package imports every module of ``lola_sym.rules``, so nothing else lists them.
+
+    Examples
+    --------
+    >>> from lola_sym.rules.naive import derive_nl
+    >>> register(Rule("_doc", "a rule", derive_nl, rank=get_rule("lola").rank,
+    ...               tags=frozenset({"compare"})))   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: rule '_doc' has the rank 2 of rule 'lola'; ranks are unique, take one above ...
+    """
     if rule.name in RULES:
         raise ValueError(f"rule {rule.name!r} is already registered")
     if not isinstance(rule.tags, frozenset):
@@ -341,12 +448,22 @@ def register(rule: Rule) -> Rule:
     if unknown:
         raise ValueError(f"rule {rule.name!r} has the unknown tag {unknown[0]!r}; "
                          f"choose from {sorted(TAGS)}")
+    if rule.rank is not None:
+        taken = {r.rank: r.name for r in RULES.values() if r.rank is not None}
+        if rule.rank in taken:
+            raise ValueError(f"rule {rule.name!r} has the rank {rule.rank} of rule "
+                             f"{taken[rule.rank]!r}; ranks are unique, take one above "
+                             f"{max(taken)}")
     RULES[rule.name] = rule
+    # ranked rules by rank, then the unranked ones in registration order (a stable sort)
+    ordered = sorted(RULES.values(), key=lambda r: (r.rank is None, r.rank or 0))
+    RULES.clear()
+    RULES.update((r.name, r) for r in ordered)
     return rule
 
 
 def rule_names(tag: str | None = None, *, first: str | None = None) -> tuple:
-    """Names of the registered rules carrying ``tag`` (all rules if None), in registration order.
+    """Names of the registered rules carrying ``tag`` (all rules if None), in registry order.
 
     Parameters
     ----------
