@@ -69,11 +69,14 @@ class _Printer(C99CodePrinter):
         return f"(1.0/(1.0 + exp(-({self._print(expr.args[0])}))))"
 
     def _print_softmax(self, expr):
-        a, x = int(expr.args[0]), list(expr.args[1:]) + [sp.S.Zero]
-        xa = x[a]
-        terms = ["1.0"] + [f"exp(({self._print(v)}) - ({self._print(xa)}))"
-                           for b, v in enumerate(x) if b != a]
-        return f"(1.0/({' + '.join(terms)}))"
+        # exp(x_a - m) / sum_b exp(x_b - m), m = max_b x_b: the same exp calls for every
+        # action of a state, which the compiler shares (-fno-math-errno makes exp pure)
+        a, x = int(expr.args[0]), [self._print(v) for v in expr.args[1:]] + ["0.0"]
+        m = "0.0"
+        for v in x[:-1]:
+            m = f"fmax({v}, {m})"
+        terms = [f"exp(({v}) - {m})" for v in x]
+        return f"({terms[a]}/({' + '.join(terms)}))"
 
     def _print_Pow(self, expr):
         b, e = expr.base, expr.exp
@@ -224,7 +227,7 @@ def build_library(source: str, out_dir: Path) -> Path:
         src.write_text(source)
         tmp = Path(d) / "prog.so"
         opt = "-O2" if source.count(";") <= OPTIMISE_MAX_STATEMENTS else "-O0"
-        cmd = [cc, opt, "-march=native", "-fPIC", "-shared", *_openmp_flags(), str(src),
+        cmd = [cc, opt, "-march=native", "-fno-math-errno", "-fPIC", "-shared", *_openmp_flags(), str(src),
                "-o", str(tmp), "-lm"]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
