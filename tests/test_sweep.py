@@ -15,6 +15,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -399,7 +400,12 @@ def test_a_killed_process_resumes_from_its_store(tmp_path):
     spec = make_spec("ipd", ["nl", "lola"], eta=[0.5, 1.5], seeds=8, steps=200,
                      quantities=("reward", "diverged_at"))
     reference = run(spec, workers=1).dataset          # also warms the cache for the child
-    proc = subprocess.Popen([sys.executable, str(script), str(path)])
+    # the child imports the package under test (not another installed copy: its cache keys,
+    # recorded in the store's attributes, digest the package's source)
+    root = str(pathlib.Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    proc = subprocess.Popen([sys.executable, str(script), str(path)], env=env)
     try:
         deadline = time.time() + 600            # generous: a loaded machine is slow
         while time.time() < deadline:
