@@ -48,10 +48,14 @@ def test_rule_page_is_up_to_date(filename):
     assert RULE_PAGES.render(filename) == committed, "run: python derivations/rules.py"
 
 
+#: pages that take tens of seconds to render (HOLA's degree-27 closed form on the quartic game)
+SLOW_PAGES = ("impossibility_hola.md",)
+
+
 def _slow_if_repeated(name):
-    """Pages of the larger repeated games take seconds each to derive: the slow tier."""
-    return (pytest.param(name, marks=pytest.mark.slow) if name.startswith(GAME_PAGES.REPEATED)
-            else name)
+    """Pages of the larger repeated games, and the few slow one-shot pages: the slow tier."""
+    return (pytest.param(name, marks=pytest.mark.slow)
+            if name.startswith(GAME_PAGES.REPEATED) or name in SLOW_PAGES else name)
 
 
 @pytest.mark.parametrize("filename", ["README.md", *map(_slow_if_repeated, GAME_PAGES.pages())])
