@@ -132,7 +132,12 @@ class UpdateField:
         in an earlier process, when ``from_cache``).
     from_cache : bool
         Whether the compiled code came from the disk cache.
+    path : str
+        ``"compiled"``: which exact path computes the field (Markov games get
+        :class:`lola_sym.adjoint.AdjointField`, whose path is ``"adjoint"``).
     """
+
+    path = "compiled"
 
     game: object
     rule: Rule
@@ -341,6 +346,10 @@ def update_field(game, rule, backend: str | None = None, **hyper) -> UpdateField
     -------
     UpdateField
         ``f(theta1, theta2) -> (g1, g2)`` ascent directions, shapes ``(..., d_i)``.
+        The game decides the path: a game whose ``field_path`` is ``"adjoint"``
+        (a :class:`~lola_sym.games.markov.MarkovGame`, too large for a symbolic
+        program) gets a :class:`~lola_sym.adjoint.AdjointField` with the same call
+        API; ``field.path`` says which (``"compiled"`` or ``"adjoint"``).
 
     Examples
     --------
@@ -355,6 +364,9 @@ def update_field(game, rule, backend: str | None = None, **hyper) -> UpdateField
     ...
     ValueError: rule 'lola' has no hyper-parameter 'beta'; it takes ['eta']
     """
+    if getattr(game, "field_path", "compiled") == "adjoint":
+        from lola_sym.adjoint.field import adjoint_field
+        return adjoint_field(game, rule, backend, FieldError, **hyper)
     check_game(game)
     rule = get_rule(rule)
     options, hyper = rule.split(hyper)

@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 
 from lola_sym._validation import as_rational, check_int
+from lola_sym.games.coin import coin_game
 from lola_sym.games.differentiable import DifferentiableGame, differentiable
 from lola_sym.games.iterated import IteratedGame
 from lola_sym.games.repeated import MAX_PLAYERS, RepeatedGame, repeated
@@ -31,8 +32,8 @@ from lola_sym.program import sigmoid
 
 __all__ = ["ipd", "imp", "stag_hunt", "chicken", "battle_of_sexes", "ipd_memory2", "rps",
            "contribution", "three_player_ipd", "tandem", "hamiltonian", "balduzzi",
-           "matching_pennies", "ultimatum", "chicken_one_shot", "impossibility", "CATALOGUE",
-           "by_name"]
+           "matching_pennies", "ultimatum", "chicken_one_shot", "impossibility", "coin_game",
+           "CATALOGUE", "by_name"]
 
 #: The symbols of :func:`ipd` with ``symbolic=True``.
 R, S, T, P = sp.symbols("R S T P", real=True)
@@ -289,6 +290,7 @@ CATALOGUE = {
     "rps": rps,
     "contribution": contribution,
     "three_player_ipd": three_player_ipd,
+    "coin_game": coin_game,
 }
 
 
