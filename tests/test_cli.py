@@ -822,3 +822,17 @@ def test_derive_a_repeated_game_page(capsys):
     out = run_json(["derive", "--game", "rps", "--rule", "nl"], capsys)["markdown"]
     page = Path(__file__).resolve().parents[1] / "derivations" / "games" / "rps_nl.md"
     assert out == page.read_text()
+
+
+def test_reproduce_the_coin_game_in_a_reduced_setting(capsys, tmp_path):
+    """reproduce coin-game (2 runs x 4 updates): the JSON is the reproduction function's own
+    result with the same seed, and --plot writes the figure."""
+    from lola_sym.report.coin_game import coin_game_reproduction
+    fig = tmp_path / "coin.png"
+    out = run_json(["reproduce", "coin-game", "--runs", "2", "--steps", "4", "--plot",
+                    str(fig)], capsys)
+    want = coin_game_reproduction(runs=2, steps=4, delta=30.0, eta=1000.0, seed=0).as_dict()
+    assert out["paper"] == "coin-game"
+    assert json.loads(json.dumps(want, default=float)) == {
+        k: v for k, v in out.items() if k != "paper"}
+    assert fig.stat().st_size > 0

@@ -2,7 +2,7 @@
 
 Subcommands (``lola-sym <command> --help`` for the options of each)::
 
-    reproduce    reproduce a paper's results (lola2018, sos-tandem)
+    reproduce    reproduce a paper's results (lola2018, sos-tandem, coin-game)
     derive       Markdown derivation of a rule on a game (or a rule's page)
     train        train learners (two or more), summarise the final rewards
     compare      every rule in self-play from the same seeds, side by side
@@ -206,19 +206,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "delta = eta = 0.1, theta ~ N(0, 0.1^2)).",
                    ["lola-sym reproduce lola2018", "lola-sym reproduce sos-tandem --json"],
                    _run("reproduce"))
-    rep.add_argument("paper", choices=["lola2018", "sos-tandem"], help="which paper")
+    rep.add_argument("paper", choices=["lola2018", "sos-tandem", "coin-game"],
+                     help="which paper's result (coin-game: the LOLA paper's Sec. 5.2, exact)")
     rep.add_argument("--runs", type=arg.positive_int, default=None,
                      help="independent runs (default 50; sos-tandem 300)")
     rep.add_argument("--steps", type=arg.nonneg_int, default=None,
                      help="updates per run (default 200; sos-tandem 1000)")
     rep.add_argument("--delta", type=arg.positive_float, default=None,
-                     help="learning rate (default 1; sos-tandem 0.1)")
+                     help="learning rate (default 1; sos-tandem 0.1; coin-game 30)")
     rep.add_argument("--eta", type=arg.nonneg_float, default=None,
-                     help="LOLA lookahead rate (default 1; sos-tandem 0.1)")
+                     help="LOLA lookahead rate (default 1; sos-tandem 0.1; coin-game 1000)")
     rep.add_argument("--seed", type=arg.nonneg_int, default=0, help="seed of the initial parameters")
     rep.add_argument("--games", nargs="+", choices=["IPD", "IMP"], default=["IPD", "IMP"],
                      help="lola2018 only: which games")
-    _add_output(rep)
+    _add_output(rep, plot=True)
+    _add_progress(rep)
 
     der = _command(sub, "derive", "Markdown derivation of a rule on a game",
                    "Derive a rule on a game exactly and print the derivation as Markdown "

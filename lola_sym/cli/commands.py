@@ -113,7 +113,8 @@ def _policy_lines(game, final, data) -> list:
 
 # ------------------------------------------------------------------- reproduce
 _REPRODUCE_DEFAULTS = {"lola2018": dict(runs=50, steps=200, delta=1.0, eta=1.0),
-                       "sos-tandem": dict(runs=300, steps=1000, delta=0.1, eta=0.1)}
+                       "sos-tandem": dict(runs=300, steps=1000, delta=0.1, eta=0.1),
+                       "coin-game": dict(runs=50, steps=200, delta=30.0, eta=1000.0)}
 
 
 def reproduce(args) -> int:
@@ -122,6 +123,11 @@ def reproduce(args) -> int:
             setattr(args, k, v)
     if args.paper == "sos-tandem":
         return _sos_tandem(args)
+    if args.paper == "coin-game":
+        return _coin_game(args)
+    if args.plot:
+        raise UsageError("--plot draws the coin-game reproduction's figure; the other papers' "
+                         "tables have none")
     from lola_sym.report.reproduce import format_table, lola2018, rows_as_dicts
     t0 = time.perf_counter()
     rows = lola2018(runs=args.runs, steps=args.steps, delta=args.delta, eta=args.eta,
@@ -133,6 +139,22 @@ def reproduce(args) -> int:
               f"updates, delta={args.delta:g}, eta={args.eta:g}, theta ~ N(0, 1), "
               f"seed {args.seed}")
     return emit(args, format_table(rows, header) + f"\n({seconds:.1f} s)", data)
+
+
+def _coin_game(args) -> int:
+    """The LOLA paper's coin game (Sec. 5.2), exact gradients: own-colour coins and rewards."""
+    from lola_sym.report.coin_game import coin_game_reproduction
+    bar = Progress(1, "coin game", progress_on(args))
+    try:
+        result = coin_game_reproduction(runs=args.runs, steps=args.steps, delta=args.delta,
+                                        eta=args.eta, seed=args.seed,
+                                        progress=lambda done, total: (
+                                            setattr(bar, "total", total), bar.update(done)))
+    finally:
+        bar.close()
+    if args.plot:
+        result.figure(args.plot)
+    return emit(args, result.format_table(), {"paper": "coin-game", **result.as_dict()})
 
 
 def _sos_tandem(args) -> int:
