@@ -337,3 +337,16 @@ def test_the_papers_claim_holds_on_the_3x3_board():
     assert abs(rows["NL-Ex"]["own_both"] - 0.5) < 0.05
     assert rows["LOLA-Ex"]["own_both"] > 0.75
     assert rows["LOLA-Ex"]["r_1"] > rows["NL-Ex"]["r_1"] + 0.1
+
+
+def test_training_reports_the_finite_horizon_average_reward():
+    """train's reward on a finite-horizon game is the game's own average reward per step
+    (V (1 - gamma) / (1 - gamma^T)), not (1 - gamma) V."""
+    import numpy as np
+    import lola_sym as ls
+    game = ls.games.coin_game(2).with_horizon(4)
+    tr = ls.train(game, "nl", "nl", runs=2, steps=1, delta=0.1, seed=0)
+    final = [t[-1] for t in tr.thetas]
+    np.testing.assert_allclose(tr.reward[-1], game.average_reward(*final), rtol=1e-12)
+    g = float(game.gamma)
+    assert not np.allclose(tr.reward[-1], (1 - g) * game.value(*final))   # the two differ

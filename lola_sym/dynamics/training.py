@@ -141,7 +141,11 @@ class Trajectory:
 
 
 def _reward_scale(game, parameters=None):
-    r""":math:`1 - \gamma` (a number, or one per run for a symbolic discount); 1 for one-shot games."""
+    r""":math:`1 - \gamma` (a number, or one per run for a symbolic discount); 1 for one-shot games;
+    a game's own ``reward_scale`` where it has one (a finite horizon changes it)."""
+    scale = getattr(game, "reward_scale", None)
+    if isinstance(scale, float):
+        return scale
     gamma = getattr(game, "gamma", None)
     if gamma is None:
         return 1.0
