@@ -294,3 +294,22 @@ def check_game(game, what: str = "game"):
         raise TypeError(f"{what} must be a lola_sym game such as lola_sym.games.ipd(), "
                         f"got {type(game).__name__} {shown}")
     return game
+
+
+def check_field_call(rule_name: str, game, thetas, failed) -> None:
+    """The arguments every update field checks: ``failed`` and one array per player.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> check_field_call("nl", ipd(), ([0.0] * 5,), "raise")
+    Traceback (most recent call last):
+    ...
+    TypeError: the 'nl' field on IPD takes 2 parameter arrays (one per player), got 1
+    """
+    if failed not in ("raise", "nan"):
+        raise ValueError(f"failed must be 'raise' or 'nan', got {failed!r}")
+    dims = game.dims
+    if len(thetas) != len(dims):
+        raise TypeError(f"the {rule_name!r} field on {game.name} takes "
+                        f"{len(dims)} parameter arrays (one per player), got {len(thetas)}")

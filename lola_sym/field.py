@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from lola_sym._validation import check_game, as_params
+from lola_sym._validation import as_params, check_field_call, check_game
 from lola_sym.compile import BACKENDS, chunk_rows, default_backend
 from lola_sym.compile.cached import compiled_for
 from lola_sym.rules import Rule, get_rule
@@ -185,12 +185,8 @@ class UpdateField:
             symbol, e.g. ``R=-1, gamma=0.96``: scalars or arrays that broadcast
             against the logits' leading axes.
         """
-        if failed not in ("raise", "nan"):
-            raise ValueError(f"failed must be 'raise' or 'nan', got {failed!r}")
+        check_field_call(self.rule.name, self.game, thetas, failed)
         dims = self.game.dims
-        if len(thetas) != len(dims):
-            raise TypeError(f"the {self.rule.name!r} field on {self.game.name} takes "
-                            f"{len(dims)} parameter arrays (one per player), got {len(thetas)}")
         extra = self._parameter_group(parameters)
         if ((extra is None or extra.ndim == 1) and all(
                 type(t) is np.ndarray and t.dtype == np.float64 and t.shape == (d,)

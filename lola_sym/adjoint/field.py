@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lola_sym._validation import check_field_call
 from lola_sym.adjoint.rules import ADJOINT_RULES
 from lola_sym.adjoint.solve import Evaluation
 from lola_sym.rules import get_rule
@@ -53,12 +54,8 @@ class AdjointField:
             Where a direction is not finite: raise a :class:`~lola_sym.field.FieldError`
             naming the first such point, or return NaN in those rows.
         """
-        if failed not in ("raise", "nan"):
-            raise ValueError(f"failed must be 'raise' or 'nan', got {failed!r}")
+        check_field_call(self.rule.name, self.game, thetas, failed)
         dims = self.game.dims
-        if len(thetas) != len(dims):
-            raise TypeError(f"the {self.rule.name!r} field on {self.game.name} takes "
-                            f"{len(dims)} parameter arrays (one per player), got {len(thetas)}")
         if parameters:
             raise TypeError(f"{self.game.name} has no symbols; unexpected keyword "
                             f"{sorted(parameters)[0]!r} (hyper-parameters are given to "
