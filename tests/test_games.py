@@ -31,6 +31,8 @@ def test_catalogue_games_are_valid_and_hashable(name):
     elif g.kind == "repeated":
         assert all(isinstance(x, sp.Rational) for row in g.payoffs for x in row)
         assert [len(t) for t in g.theta] == list(g.dims)
+    elif g.kind == "markov":
+        assert [len(t) for t in g.theta] == list(g.dims)
     else:
         assert not (g.V1.free_symbols | g.V2.free_symbols) - set(g.params1 + g.params2)
 
