@@ -836,3 +836,16 @@ def test_reproduce_the_coin_game_in_a_reduced_setting(capsys, tmp_path):
     assert json.loads(json.dumps(want, default=float)) == {
         k: v for k, v in out.items() if k != "paper"}
     assert fig.stat().st_size > 0
+
+
+def test_version_flag_prints_the_installed_version(capsys):
+    """``lola-sym --version`` prints the installed metadata's version, which is the source's."""
+    from importlib.metadata import version
+
+    from lola_sym._version import __version__
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out.strip()
+    assert out == f"lola-sym {version('lola_sym')}"
+    assert version("lola_sym") == __version__, "pyproject's version and lola_sym/_version.py differ"

@@ -188,12 +188,25 @@ def _run(name, module="commands"):
 
 
 # ------------------------------------------------------------------------ parser
+def _package_version() -> str:
+    """The version of the installed package (as its metadata says), else the source's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from lola_sym._version import __version__
+    try:
+        return version("lola_sym")
+    except PackageNotFoundError:        # run from a source tree that is not installed
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``lola-sym``."""
     parser = _Parser(prog="lola-sym", description="Exact gradients of learning in games.",
                      epilog="Run 'lola-sym <command> --help' for a command's options.")
     parser.add_argument("--traceback", action="store_true",
                         help="show the full traceback of an error (for debugging)")
+    parser.add_argument("--version", action="version", version=f"lola-sym {_package_version()}",
+                        help="print the package version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
                                 metavar="<command>")
     rules = _rule_names()
