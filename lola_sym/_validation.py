@@ -10,8 +10,14 @@ from numbers import Number
 import numpy as np
 import sympy as sp
 
-__all__ = ["as_numeric_array", "as_params", "as_point", "as_rational", "parse_rational",
+__all__ = ["MIN_ONE_MINUS_GAMMA", "as_numeric_array", "as_params", "as_point", "as_rational", "parse_rational",
            "check_magnitude", "check_result_size", "check_game", "check_int", "check_positive_int", "check_real"]
+
+#: Smallest admissible ``1 - gamma``. Compiled values lose about ``2e-16 / (1 - gamma)``
+#: relative accuracy to cancellation in ``I - gamma P`` (measured against a 40-digit solve
+#: on the IPD: 2.2e-12 at 1 - 1e-4, 2.2e-10 at 1 - 1e-6, 1.9e-8 at 1 - 1e-8, the wrong sign
+#: at 1 - 1e-16), so beyond this bound they would be silently inaccurate.
+MIN_ONE_MINUS_GAMMA = 1e-6
 
 
 def as_params(x, name: str, size: int | None = 5) -> np.ndarray:

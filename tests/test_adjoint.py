@@ -342,3 +342,61 @@ def test_symbolic_games_are_refused_by_markov_of():
 def test_overflowing_values_are_refused_clearly():
     with pytest.raises(ValueError, match="not finite at point"):
         _overflowing_game().value(np.zeros(1), np.zeros(1))
+
+
+# ------------------------------------------------ repeated games beyond the symbolic program
+#: a dense numpy solve of the chain the sampling layer builds vs the sparse LU
+RTOL_DENSE = 1e-12
+#: the adjoint gradient vs central differences (step 1e-5) of the dense value: truncation
+#: ~1e-10 |V'''| plus rounding ~1e-16 |V| / 1e-5
+RTOL_DENSE_FD = 1e-7
+
+
+def _dense_values(game, thetas):
+    """V_i = p0^T (I - gamma P)^-1 r_i from the sampling layer's dense chain (numpy solve)."""
+    from lola_sym.sampling.markov import chain
+    p0, P, r = chain(game, *thetas)
+    gamma = float(game.gamma)
+    w = np.linalg.solve(np.eye(len(p0)) - gamma * P, r.T)
+    return p0 @ w
+
+
+@pytest.mark.parametrize("make", [lambda: games.contribution(4, memory=2),
+                                  lambda: games.rps(memory=2),
+                                  lambda: games.repeated(
+                                      [np.arange(27).reshape(3, 3, 3) % 5,
+                                       np.arange(27).reshape(3, 3, 3) % 7, np.eye(9).reshape(3, 3, 3, 3)[0]],
+                                      0.9, memory=2)])
+def test_repeated_games_above_the_symbolic_limit_take_the_adjoint_path(make):
+    """Chains of 81 to 729 states: ``value`` and ``update_field`` go to the sparse path.
+
+    Checked against a dense solve of the chain the sampling layer builds (a
+    different construction: histories of length max(m, 1) with the first joint
+    action as the start, vs markov_of's histories of lengths 0..m), and the
+    naive field against central differences of that dense value.
+    """
+    game = make()
+    assert game.field_path == "adjoint" and game.n_chain_states > 64
+    th = _point(game, 3, 1.0)
+    v = game.value(*th)
+    assert _rel(v, _dense_values(game, th)) < RTOL_DENSE
+    f = update_field(game, "nl")
+    assert f.path == "adjoint"
+    g = f(*th)
+    j, k, h = 1, 7, 1e-5                            # player 2's own gradient, coordinate 7
+    up, down = [t.copy() for t in th], [t.copy() for t in th]
+    up[j][k] += h
+    down[j][k] -= h
+    fd = (_dense_values(game, up)[j] - _dense_values(game, down)[j]) / (2 * h)
+    assert abs(g[j][k] - fd) < RTOL_DENSE_FD * np.abs(g[j]).max()
+
+
+def test_large_repeated_games_refuse_the_symbolic_program_clearly():
+    game = games.contribution(4, memory=2)
+    with pytest.raises(ValueError, match="256 chain states, more than the 64 of the symbolic"):
+        game.value_program()
+    with pytest.raises(ValueError, match="sparse numeric path"):
+        games.repeated([np.zeros((2,) * 4, dtype=object) + __import__("sympy").Symbol("a")] * 4,
+                       0.9, memory=2)
+    with pytest.raises(ValueError, match="transitions"):
+        games.repeated([np.zeros((4, 4, 4))] * 3, 0.9, memory=2)

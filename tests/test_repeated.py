@@ -218,8 +218,15 @@ class TestErrors:
             repeated([np.zeros((2, 2)), np.zeros((2, 3))], 0.9)
 
     def test_too_large_chain_says_state_count(self):
-        with pytest.raises(ValueError, match="256 states"):
-            repeated([np.zeros((4, 4))] * 2, 0.9, memory=2)
+        import sympy as sp
+        big = repeated([np.zeros((4, 4))] * 2, 0.9, memory=2)   # numeric: the sparse path
+        assert big.field_path == "adjoint"
+        with pytest.raises(ValueError, match="256 chain states"):
+            big.values()
+        with pytest.raises(ValueError, match="256 states"):     # symbols need the program
+            repeated([np.zeros((4, 4)) + sp.Symbol("a")] * 2, 0.9, memory=2)
+        with pytest.raises(ValueError, match="transitions"):
+            repeated([np.zeros((4, 4, 4))] * 3, 0.9, memory=2)
 
     def test_bad_gamma_and_payoffs(self):
         with pytest.raises(ValueError, match="open interval"):

@@ -23,7 +23,7 @@ References
    AAMAS. arXiv:1709.04326.
 """
 
-from lola_sym.adjoint.convert import markov_of
+from lola_sym.games.repeated_markov import markov_of
 from lola_sym.adjoint.field import AdjointField, adjoint_field
 from lola_sym.adjoint.rules import ADJOINT_RULES, direction
 from lola_sym.adjoint.solve import Evaluation, at

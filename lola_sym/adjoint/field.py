@@ -16,6 +16,7 @@ import numpy as np
 from lola_sym._validation import check_field_call
 from lola_sym.adjoint.rules import ADJOINT_RULES
 from lola_sym.adjoint.solve import Evaluation
+from lola_sym.games.repeated_markov import _cached as markov_of
 from lola_sym.rules import get_rule
 
 __all__ = ["AdjointField", "adjoint_field"]
@@ -40,6 +41,8 @@ class AdjointField:
 
     def __init__(self, game, rule, hyper, options, error=ValueError):
         self.game, self.rule, self.hyper, self.options = game, rule, hyper, options
+        #: the Markov game the solves run on (``game`` itself, or a large repeated game's chain)
+        self.markov = markov_of(game)
         self._error = error
         self._step = ADJOINT_RULES[rule.name]
 
@@ -60,13 +63,13 @@ class AdjointField:
             raise TypeError(f"{self.game.name} has no symbols; unexpected keyword "
                             f"{sorted(parameters)[0]!r} (hyper-parameters are given to "
                             f"update_field)")
-        shape, flat = self.game.points(thetas)
+        shape, flat = self.markov.points(thetas)
         m = len(flat[0])
         out = [np.empty((m, d)) for d in dims]
         for p in range(m):
             with np.errstate(all="ignore"):    # a non-finite direction is reported below
                 try:
-                    g = self._step(Evaluation(self.game, [t[p] for t in flat]), self.hyper)
+                    g = self._step(Evaluation(self.markov, [t[p] for t in flat]), self.hyper)
                 except (ArithmeticError, RuntimeError):   # a singular factorisation
                     g = [np.full(d, np.nan) for d in dims]
             for o, x in zip(out, g):
@@ -136,9 +139,10 @@ def adjoint_field(game, rule, backend=None, error=ValueError, /, **hyper) -> Adj
     ValueError: rule 'sos' has no adjoint form; on Markov games the adjoint path computes ['exact_lola', 'la', 'lola', 'lola_full', 'nl']
     """
     if getattr(game, "field_path", None) != "adjoint":
-        raise TypeError(f"the adjoint path takes a Markov game (lola_sym.games.markov); "
-                        f"convert a repeated game with lola_sym.adjoint.markov_of, got "
-                        f"{type(game).__name__}")
+        raise TypeError(f"the adjoint path takes a Markov game (lola_sym.games.markov) or a "
+                        f"repeated game too large for the symbolic program; convert a smaller "
+                        f"repeated game with lola_sym.adjoint.markov_of, got "
+                        f"{type(game).__name__} {getattr(game, 'name', '')}".rstrip())
     rule = get_rule(rule)
     if rule.name not in ADJOINT_RULES:
         raise ValueError(f"rule {rule.name!r} has no adjoint form; on Markov games the adjoint "

@@ -88,8 +88,7 @@ import scipy.sparse as sps
 import sympy as sp
 from scipy.sparse.linalg import splu
 
-from lola_sym._validation import as_params, as_rational, check_int
-from lola_sym.games.repeated import MIN_ONE_MINUS_GAMMA
+from lola_sym._validation import MIN_ONE_MINUS_GAMMA, as_params, as_rational, check_int
 
 __all__ = ["MarkovGame", "markov", "ChainAt", "softmax_rows", "joint_probabilities",
            "PROBABILITY_TOL", "MAX_JOINT_ACTIONS", "ORDERINGS"]

@@ -41,23 +41,23 @@ from itertools import permutations
 import numpy as np
 import sympy as sp
 
-from lola_sym._validation import as_rational
+from lola_sym._validation import MIN_ONE_MINUS_GAMMA, as_rational
 from lola_sym.games.histories import StateSpace, default_labels
 
 __all__ = ["RepeatedGame", "repeated", "MAX_PLAYERS", "MAX_ACTIONS", "MAX_MEMORY",
-           "MAX_EXACT_STATES", "MIN_ONE_MINUS_GAMMA"]
+           "MAX_EXACT_STATES", "MAX_NUMERIC_TRANSITIONS",
+           "MIN_ONE_MINUS_GAMMA"]
 
 MAX_PLAYERS = 5
 MAX_ACTIONS = 4
 MAX_MEMORY = 2
-#: Smallest admissible ``1 - gamma``. Compiled values lose about ``2e-16 / (1 - gamma)``
-#: relative accuracy to cancellation in ``I - gamma P`` (measured against a 40-digit solve
-#: on the IPD: 2.2e-12 at 1 - 1e-4, 2.2e-10 at 1 - 1e-6, 1.9e-8 at 1 - 1e-8, the wrong sign
-#: at 1 - 1e-16), so beyond this bound they would be silently inaccurate.
-MIN_ONE_MINUS_GAMMA = 1e-6
 #: Largest chain (full-length histories) solved by the exact value program: its
 #: elimination has about N^3 / 3 steps, and every rule differentiates through them.
 MAX_EXACT_STATES = 64
+#: Most transitions (states x joint actions) of a numeric repeated game: larger chains are
+#: computed by the sparse numeric path (:mod:`lola_sym.adjoint`) through
+#: :func:`~lola_sym.games.repeated_markov.markov_of`, whose construction loops over them.
+MAX_NUMERIC_TRANSITIONS = 200_000
 
 
 def _entry(x, where: str):
@@ -198,6 +198,36 @@ class RepeatedGame:
         """Whether payoffs or discount contain symbols."""
         return bool(self.parameters)
 
+    @property
+    def n_chain_states(self) -> int:
+        """States of the chain the value solves: the histories of length ``max(m, 1)``."""
+        return int(np.prod(self.actions)) ** max(self.memory, 1)
+
+    @property
+    def field_path(self) -> str:
+        """Which exact path computes this game's values and fields.
+
+        ``"compiled"`` (the symbolic value program, compiled) up to
+        :data:`MAX_EXACT_STATES` chain states, ``"adjoint"`` (sparse LU and
+        adjoints, :mod:`lola_sym.adjoint`, through
+        :func:`~lola_sym.games.repeated_markov.markov_of`) above.
+
+        Examples
+        --------
+        >>> from lola_sym.games import contribution
+        >>> contribution(3).field_path, contribution(4, memory=2).field_path
+        ('compiled', 'adjoint')
+        """
+        return "adjoint" if self.n_chain_states > MAX_EXACT_STATES else "compiled"
+
+    def _symbolic_path(self, what: str) -> None:
+        if self.field_path == "adjoint":
+            raise ValueError(
+                f"{self.name} has {self.n_chain_states:,} chain states, more than the "
+                f"{MAX_EXACT_STATES} of the symbolic value program: {what} does not exist for "
+                f"it. Its values and fields are computed by the sparse numeric path "
+                f"(game.value(...), lola_sym.update_field(game, rule); lola_sym.adjoint)")
+
     def payoff_vector(self, player: int) -> tuple:
         """Rewards of ``player`` (0-based) over the joint actions, C order."""
         return self.payoffs[player]
@@ -276,7 +306,7 @@ class RepeatedGame:
         >>> len(fam.parameters), dict(zip(fam.parameters, numbers))[fam.gamma]
         (19, 0.9)
         """
-        if self.is_symbolic:
+        if self.is_symbolic or self.field_path == "adjoint":
             return None
         fam = _family_of(self.actions, self.memory, self.labels)
         return fam, self._numbers_for(fam)
@@ -335,6 +365,7 @@ class RepeatedGame:
     # ------------------------------------------------------------- symbolic
     def value_program(self):
         """The exact straight-line value program (:func:`lola_sym.games.chain.value_program`)."""
+        self._symbolic_path("the symbolic value program")
         return _value_program(self)
 
     def substitute(self, **values) -> "RepeatedGame":
@@ -420,6 +451,12 @@ class RepeatedGame:
         >>> [round(float(x), 6) for x in (1 - g.gamma) * v]
         [0.5, 0.5, 0.5]
         """
+        if self.field_path == "adjoint":
+            from lola_sym.games.repeated_markov import _cached
+            if parameters:
+                raise TypeError(f"{self.name} has no symbols; unexpected keyword "
+                                f"{sorted(parameters)[0]!r}")
+            return _cached(self).value(*thetas)
         from lola_sym.games.values import numeric_values
         return numeric_values(self, *thetas, **parameters)
 
@@ -503,12 +540,19 @@ def repeated(payoffs, gamma, memory: int = 1, labels=None, name: str = "custom")
                              f"lose about 2e-16 / (1 - gamma) of relative accuracy; choose "
                              f"1 - gamma >= {MIN_ONE_MINUS_GAMMA:g}")
     J = int(np.prod(actions))
-    if J ** memory > MAX_EXACT_STATES:
+    symbolic = bool(sp.sympify(gamma).free_symbols) or any(
+        isinstance(x, sp.Basic) and x.free_symbols for a in flat for x in a)
+    if J ** memory > MAX_EXACT_STATES and symbolic:
         raise ValueError(
             f"this game's chain has {J ** memory} states ({J} joint actions, memory {memory}); "
-            f"the exact value program solves at most {MAX_EXACT_STATES} (its elimination grows "
-            f"as the cube); larger chains need the sparse numeric path, which this version "
-            f"does not have yet")
+            f"the symbolic value program solves at most {MAX_EXACT_STATES} (its elimination "
+            f"grows as the cube), and a game with symbols needs it: give numbers, and the game "
+            f"is computed by the sparse numeric path (lola_sym.adjoint)")
+    if J ** (memory + 1) > MAX_NUMERIC_TRANSITIONS:
+        raise ValueError(
+            f"this game's chain has {J ** memory:,} states of {J} successors each "
+            f"({J ** (memory + 1):,} transitions); the sparse numeric path takes at most "
+            f"{MAX_NUMERIC_TRANSITIONS:,}: use fewer players, actions or a shorter memory")
     if labels is None:
         labels = tuple(default_labels(k) for k in actions)
     else:

@@ -3,19 +3,31 @@ r"""Repeated games as Markov games: the bridge from the compiled path to the adj
 :func:`markov_of` turns a :class:`~lola_sym.games.RepeatedGame` (or an
 :class:`~lola_sym.games.IteratedGame`) into a
 :class:`~lola_sym.games.markov.MarkovGame` with the same states, layout and
-values, so that the adjoint path can be checked against the compiled symbolic
-path on the games where both apply (the tests do, to 1e-12).
+values. Two uses:
+
+* a repeated game whose chain is too large for the symbolic program (more
+  than :data:`~lola_sym.games.repeated.MAX_EXACT_STATES` states) is computed
+  through it: its ``value`` and :func:`lola_sym.update_field` go to the
+  sparse adjoint path (:mod:`lola_sym.adjoint`);
+* on the games where both paths apply, the adjoint path is checked against
+  the compiled symbolic one (the tests do, to 1e-12).
 """
 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 import numpy as np
 
 from lola_sym.games.markov import MarkovGame, markov
 
 __all__ = ["markov_of"]
+
+
+@lru_cache(maxsize=64)
+def _cached(game) -> MarkovGame:
+    return markov_of(game)
 
 
 def markov_of(game, *, horizon=None) -> MarkovGame:
@@ -40,11 +52,12 @@ def markov_of(game, *, horizon=None) -> MarkovGame:
     True
     """
     from lola_sym.games.chain import transitions
-    from lola_sym.games.repeated import RepeatedGame
     if isinstance(game, MarkovGame):
         return game if horizon is None else game.with_horizon(horizon)
     rep = game.as_repeated() if hasattr(game, "as_repeated") else game
-    if not isinstance(rep, RepeatedGame):
+    # a RepeatedGame, by what it has (importing the class would close an import cycle:
+    # repeated games compute their large chains through this module)
+    if not all(hasattr(rep, a) for a in ("space", "memory", "payoff_vector", "is_symbolic")):
         raise TypeError(f"markov_of takes a repeated, iterated or Markov game, got "
                         f"{type(game).__name__}")
     if rep.is_symbolic:
