@@ -849,3 +849,21 @@ def test_version_flag_prints_the_installed_version(capsys):
     out = capsys.readouterr().out.strip()
     assert out == f"lola-sym {version('lola_sym')}"
     assert version("lola_sym") == __version__, "pyproject's version and lola_sym/_version.py differ"
+
+
+@pytest.mark.parametrize("name", ["coin-estimators", "matching-pennies-ns"])
+def test_reproduce_report_modules_reduced(name, capsys, tmp_path):
+    """The report-module reproductions run reduced, emit JSON with their rows and draw."""
+    from lola_sym.cli.reports import REPORTS
+    fig = tmp_path / "fig.png"
+    out = run_json(["reproduce", name, "--reduced", "--plot", str(fig)], capsys)
+    assert out["paper"] == name and out["seconds"] > 0
+    assert fig.stat().st_size > 10_000
+    assert set(out) > {"paper", "seconds"} and REPORTS[name].title
+
+
+def test_reproduce_report_refuses_options_it_does_not_take(capsys):
+    assert main(["reproduce", "matching-pennies-ns", "--runs", "3"]) == 2
+    assert "does not take --runs" in capsys.readouterr().err
+    assert main(["reproduce", "lola2018", "--reduced"]) == 2
+    assert "--reduced applies to" in capsys.readouterr().err

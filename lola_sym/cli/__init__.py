@@ -188,6 +188,9 @@ def _run(name, module="commands"):
 
 
 # ------------------------------------------------------------------------ parser
+from lola_sym.cli.reports import REPORTS  # noqa: E402  (names only: no heavy import)
+
+
 def _package_version() -> str:
     """The version of the installed package (as its metadata says), else the source's."""
     from importlib.metadata import PackageNotFoundError, version
@@ -219,8 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "delta = eta = 0.1, theta ~ N(0, 0.1^2)).",
                    ["lola-sym reproduce lola2018", "lola-sym reproduce sos-tandem --json"],
                    _run("reproduce"))
-    rep.add_argument("paper", choices=["lola2018", "sos-tandem", "coin-game"],
-                     help="which paper's result (coin-game: the LOLA paper's Sec. 5.2, exact)")
+    rep.add_argument("paper", choices=["lola2018", "sos-tandem", "coin-game", *REPORTS],
+                     help="which paper's result (coin-game: the LOLA paper's Sec. 5.2, exact); "
+                          + "; ".join(f"{k}: {v.title}" for k, v in REPORTS.items()))
+    rep.add_argument("--reduced", action="store_true",
+                     help=f"the reduced setting that runs in seconds (for CI): "
+                          f"{', '.join(REPORTS)}")
     rep.add_argument("--runs", type=arg.positive_int, default=None,
                      help="independent runs (default 50; sos-tandem 300)")
     rep.add_argument("--steps", type=arg.nonneg_int, default=None,

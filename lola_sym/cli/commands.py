@@ -118,6 +118,12 @@ _REPRODUCE_DEFAULTS = {"lola2018": dict(runs=50, steps=200, delta=1.0, eta=1.0),
 
 
 def reproduce(args) -> int:
+    from lola_sym.cli.reports import REPORTS, run_report
+    if args.paper in REPORTS:
+        return run_report(args)
+    if args.reduced:
+        raise UsageError(f"--reduced applies to {', '.join(REPORTS)}; give {args.paper} "
+                         f"fewer --runs or --steps instead")
     for k, v in _REPRODUCE_DEFAULTS[args.paper].items():
         if getattr(args, k) is None:
             setattr(args, k, v)

@@ -1,0 +1,77 @@
+"""``lola-sym reproduce`` for the reproductions that live in report modules.
+
+Each entry names a module of :mod:`lola_sym.report` with a function
+``*_reproduction(..., progress=None)`` returning a result with
+``format_table()``, ``as_dict()`` and ``plot(path)``, and a ``REDUCED`` dict of
+settings that run in seconds (``--reduced``). The command's options that a
+reproduction takes are passed on (``options`` maps an option to the function's
+keyword); the others are refused by name, so that nothing given is silently
+ignored.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+
+from lola_sym.cli.support import Progress, UsageError, emit, progress_on
+
+__all__ = ["Report", "REPORTS", "run_report"]
+
+#: the options of ``lola-sym reproduce`` that a report may take (argument name: default)
+OPTIONS = {"runs": None, "steps": None, "delta": None, "eta": None, "seed": 0}
+
+
+@dataclass(frozen=True)
+class Report:
+    """A reproduction run by ``lola-sym reproduce NAME``."""
+
+    title: str
+    module: str
+    function: str
+    #: CLI option -> keyword of the function
+    options: dict = field(default_factory=dict)
+
+    def load(self):
+        """``(function, module)`` (imported on first use)."""
+        mod = importlib.import_module(f"lola_sym.report.{self.module}")
+        return getattr(mod, self.function), mod
+
+
+REPORTS = {
+    "coin-estimators": Report(
+        "REINFORCE, LOLA-PG and DiCE on the coin game against exact gradients (bias, variance)",
+        "coin_estimators", "coin_estimators_reproduction", {"eta": "eta", "seed": "seed"}),
+    "matching-pennies-ns": Report(
+        "matching pennies' exact thresholds as Neimark-Sacker points and (delta, eta) curves",
+        "plots_bifurcation", "matching_pennies_reproduction"),
+}
+
+
+def run_report(args) -> int:
+    """Run ``REPORTS[args.paper]`` with the given options; print, plot and emit its results."""
+    report = REPORTS[args.paper]
+    fn, mod = report.load()
+    kwargs = dict(getattr(mod, "REDUCED", {})) if args.reduced else {}
+    for name, default in OPTIONS.items():
+        given = getattr(args, name, default)
+        if given == default:
+            continue
+        if name not in report.options:
+            takes = (f"of these it takes {', '.join(f'--{k}' for k in report.options)}"
+                     if report.options else "it takes only --reduced, --plot, --json and --out")
+            raise UsageError(f"reproduce {args.paper} does not take --{name}; {takes}")
+        kwargs[report.options[name]] = given
+    bar = Progress(1, args.paper, progress_on(args))
+    t0 = time.perf_counter()
+    try:
+        result = fn(**kwargs, progress=lambda done, total: (setattr(bar, "total", total),
+                                                          bar.update(done)))
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - t0
+    if args.plot:
+        result.plot(args.plot)
+    return emit(args, result.format_table() + f"\n({seconds:.1f} s)",
+                {"paper": args.paper, "seconds": seconds, **result.as_dict()})
