@@ -62,11 +62,14 @@ so that elimination stays local (the coin game: coin outermost), else
 ``"COLAMD"``.
 
 The repeated games of the package are Markov games whose states are the
-histories (:func:`lola_sym.adjoint.markov_of`); their values agree with the
+histories (:func:`~lola_sym.games.repeated_markov.markov_of`); their values agree with the
 exact value programs to rounding (tested).
 
-The gradients, Hessian-vector products and learning-rule fields of these games
-are computed by adjoints in :mod:`lola_sym.adjoint`.
+The chain at one policy profile (sparse transitions, LU, solves) is
+:class:`~lola_sym.games.markov_chain.ChainAt`; the gradients, Hessian-vector
+products and learning-rule fields of these games are computed by adjoints in
+:mod:`lola_sym.adjoint`. Repeated games above the symbolic program's size
+become Markov games through :func:`~lola_sym.games.repeated_markov.markov_of`.
 
 References
 ----------
@@ -86,9 +89,10 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sps
 import sympy as sp
-from scipy.sparse.linalg import splu
 
 from lola_sym._validation import MIN_ONE_MINUS_GAMMA, as_params, as_rational, check_int
+from lola_sym.games.markov_chain import (ChainAt, _bincount, _Pattern, joint_probabilities,
+                                         softmax_rows)
 
 __all__ = ["MarkovGame", "markov", "ChainAt", "softmax_rows", "joint_probabilities",
            "PROBABILITY_TOL", "MAX_JOINT_ACTIONS", "ORDERINGS"]
@@ -101,61 +105,10 @@ MAX_JOINT_ACTIONS = 4096
 ORDERINGS = ("COLAMD", "NATURAL", "MMD_AT_PLUS_A", "MMD_ATA")
 
 
-def softmax_rows(x):
-    r"""The reference-last softmax of each row of logits, shape ``(..., k - 1) -> (..., k)``.
-
-    Works on real and complex logits (complex-step differentiation): the shift
-    that keeps the exponentials finite is taken from the real parts and cancels.
-
-    Examples
-    --------
-    >>> softmax_rows(np.zeros((1, 3)))
-    array([[0.25, 0.25, 0.25, 0.25]])
-    """
-    z = np.concatenate([x, np.zeros(x.shape[:-1] + (1,), dtype=x.dtype)], axis=-1)
-    z = z - np.max(z.real, axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def joint_probabilities(probs):
-    r""":math:`\pi(a \mid s) = \prod_i \pi_i(a_i \mid s)` from per-player ``(S, k_i)``, C order."""
-    out = probs[0]
-    for q in probs[1:]:
-        out = (out[:, :, None] * q[:, None, :]).reshape(out.shape[0], -1)
-    return out
-
-
 def _frozen(a, dtype):
     a = np.array(a, dtype=dtype)
     a.setflags(write=False)
     return a
-
-
-def _bincount(slot, w, n):
-    """``np.bincount`` of real or complex weights."""
-    out = np.bincount(slot, weights=w.real, minlength=n)
-    if np.iscomplexobj(w):
-        out = out + 1j * np.bincount(slot, weights=w.imag, minlength=n)
-    return out
-
-
-class _Pattern:
-    """A fixed sparsity pattern (CSC or CSR) and where each listed entry adds into it."""
-
-    def __init__(self, rows, cols, shape, fmt):
-        major, minor = (cols, rows) if fmt == "csc" else (rows, cols)
-        n_major, n_minor = (shape[1], shape[0]) if fmt == "csc" else shape
-        key = major.astype(np.int64) * n_minor + minor
-        uniq, self.slot = np.unique(key, return_inverse=True)
-        self.indices = (uniq % n_minor).astype(np.int32)
-        counts = np.bincount((uniq // n_minor).astype(np.int64), minlength=n_major)
-        self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        self.nnz, self.shape, self.fmt = len(uniq), shape, fmt
-
-    def matrix(self, data):
-        cls = sps.csc_matrix if self.fmt == "csc" else sps.csr_matrix
-        return cls((data, self.indices, self.indptr), shape=self.shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -458,83 +411,6 @@ class MarkovGame:
         h = "discounted" if self.horizon is None else f"horizon={self.horizon}"
         return (f"MarkovGame({self.name!r}, players={self.n_players}, actions={self.actions}, "
                 f"states={self.n_states}, gamma={self.gamma}, {h})")
-
-
-class ChainAt:
-    r"""The chain of a Markov game at one policy profile.
-
-    Attributes
-    ----------
-    probs : list of numpy.ndarray
-        Per player, its action probabilities in every state, ``(S, k_i)``.
-    joint : numpy.ndarray
-        :math:`\pi(a \mid s)`, shape ``(S, A)``.
-    P : scipy.sparse.csr_matrix
-        The policy's transitions to states and chance nodes, ``(S, S + Z)``.
-    r : numpy.ndarray
-        Expected rewards :math:`r_i(s)`, ``(n, S)``.
-    """
-
-    def __init__(self, game, tables):
-        self.game = game
-        self.tables = tables
-        self.probs = [t[v] for t, v in zip(tables, game.views)]
-        self.joint = joint_probabilities(self.probs)
-        self.P = self.assemble(self.joint)
-        self.r = np.einsum("sa,nsa->ns", self.joint, game.rewards)
-        self._lu = self._PT = None
-
-    def weights(self, joint):
-        """The transition entries weighted by ``joint`` ``(S, A)``."""
-        s, a, _, p = self.game.transitions
-        return p * joint[s, a]
-
-    def assemble(self, joint):
-        r"""The sparse ``(S, S + Z)`` matrix :math:`\sum_a q(a \mid s) T(\cdot \mid s, a)` for
-        weights ``q`` ``(S, A)`` (the chain for ``q = joint``, its tangent for a tangent ``q``)."""
-        P = self.game._patterns[0]
-        return P.matrix(_bincount(P.slot, self.weights(joint), P.nnz))
-
-    def lu(self):
-        r"""The sparse LU of the augmented :math:`I - \gamma P` (computed once)."""
-        if self._lu is None:
-            g = self.game
-            _, M, slot, base, _ = g._patterns
-            data = base - float(g.gamma) * _bincount(slot, self.weights(self.joint), M.nnz)
-            self._lu = splu(M.matrix(data), permc_spec=g.ordering)
-        return self._lu
-
-    def step(self, w):
-        r""":math:`P w` for values ``w`` on the states ``(S, ...)``."""
-        return self.P @ self.game.extend(w)
-
-    def step_back(self, v, PT=None):
-        r""":math:`P^\top v` for a distribution ``v`` on the states (the next step's), ``(S,)``;
-        ``PT`` replaces :math:`P^\top` (e.g. the transposed tangent of the chain)."""
-        g = self.game
-        if PT is None:
-            if self._PT is None:
-                self._PT = self.P.T.tocsr()
-            PT = self._PT
-        u = PT @ v
-        if not g.n_chance:
-            return u
-        return u[:g.n_states] + g._chance_T @ u[g.n_states:]
-
-    def solve(self, extra=None):
-        """Values of the rewards (and of extra per-state tables ``(m, S)``), ``(n [+ m],)``."""
-        g = self.game
-        r = self.r if extra is None else extra
-        S = g.n_states
-        if g.horizon is None:
-            rhs = np.zeros((S + g.n_chance, len(r)), dtype=np.result_type(r, self.P.dtype))
-            rhs[:S] = r.T
-            return g.start @ self.lu().solve(rhs)[:S]
-        gam = float(g.gamma)
-        w = np.zeros(r.T.shape, dtype=np.result_type(r, self.P.dtype))
-        for _ in range(g.horizon):
-            w = r.T + gam * self.step(w)
-        return g.start @ w
 
 
 def _check_distribution(groups, p, n_groups, what):
