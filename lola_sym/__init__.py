@@ -28,6 +28,11 @@ from lola_sym.dynamics.tournament import tournament
 from lola_sym.sampling.memory_one import long_run_reward, to_memory_one
 from lola_sym.report.derive import render, rule_page
 from lola_sym.sweep import sweep
+from lola_sym import adjoint
+from lola_sym.sampling.markov_rollouts import MarkovRollouts, markov_rollout
+from lola_sym.analysis.continuation import Branch, continue_branch, learning_map
+from lola_sym.analysis.bifurcations import bifurcation_diagram, continue_bifurcation
+from lola_sym.analysis.orbits import find_orbit
 
 from lola_sym._version import __version__
 
@@ -41,7 +46,9 @@ __all__ = ["games", "IteratedGame", "iterated", "update_field", "UpdateField", "
            "find_fixed_points", "exact_fixed_points", "FixedPoint", "classify", "Stability",
            "exact_lr_threshold", "game_hessian", "basins", "vector_field",
            "matching_pennies_report", "tournament", "to_memory_one", "long_run_reward",
-           "render", "rule_page", "sweep", "__version__"]
+           "render", "rule_page", "sweep", "adjoint", "MarkovRollouts", "markov_rollout",
+           "Branch", "continue_branch", "learning_map", "bifurcation_diagram",
+           "continue_bifurcation", "find_orbit", "__version__"]
 
 
 def __getattr__(name):
