@@ -512,6 +512,47 @@ def test_cli_runs_stores_resumes_and_plots(tmp_path, capsys):
         _cli(["--rules", "nl", "--eta", "1,2", "--steps", "1"])
 
 
+def test_cli_game_options_and_symbol_axes_equal_training_the_games_directly(tmp_path, capsys):
+    """--gamma/--players set each game; --param makes the game's symbols an axis. Each cell
+    equals train on the numeric game built directly (the symbolic family is compiled apart,
+    so to rounding: RTOL_FAMILY)."""
+    from lola_sym.dynamics.training import initial_parameters
+    from lola_sym.sweep import load
+    from lola_sym.sweep.grid import seed_generator
+
+    def direct(game, s):
+        th = initial_parameters(game, 1, seed_generator(0, s), 1.0)
+        return train(game, "nl", thetas=th, steps=6, delta=1.0).reward[-1][0]
+
+    out = tmp_path / "g.zarr"
+    assert _cli(["--game", "ipd", "--rules", "nl", "--gamma", "9/10", "--seeds", "2", "--steps",
+                 "6", "--workers", "1", "--out", str(out), "--json"]) == 0
+    ds = load(out)
+    for s in range(2):
+        assert ds.reward.sel(seed=s).values.tolist() == direct(games.ipd("0.9"), s).tolist()
+    out2 = tmp_path / "p.zarr"
+    assert _cli(["--game", "ipd", "--rules", "nl", "--param", "gamma=0.8,0.9", "R=-1", "S=-3",
+                 "T=0", "P=-2", "--seeds", "2", "--steps", "6", "--workers", "1", "--out",
+                 str(out2), "--json"]) == 0
+    ds = load(out2)
+    assert ds.reward.dims[0] == "gamma"
+    for g in (0.8, 0.9):
+        for s in range(2):
+            np.testing.assert_allclose(ds.reward.sel(gamma=g, seed=s).values,
+                                       direct(games.ipd(str(g)), s), rtol=RTOL_FAMILY)
+    capsys.readouterr()
+    with pytest.raises(UsageError, match="needs a game with symbols"):
+        _cli(["--game", "tandem", "--rules", "nl", "--param", "a=1", "--steps", "1"])
+    with pytest.raises(UsageError, match="leave out --gamma"):
+        _cli(["--game", "ipd", "--rules", "nl", "--param", "gamma=0.9", "--gamma", "0.9"])
+    with pytest.raises(UsageError, match="has 2 players"):
+        _cli(["--game", "ipd", "--rules", "nl", "--players", "3", "--steps", "1"])
+
+
+#: a symbolic family's compiled code vs the numeric game's (different programs, same values)
+RTOL_FAMILY = 1e-12
+
+
 def test_agent_two_has_its_own_rate_on_the_delta2_axis():
     """delta2 makes agent 2's rate an axis: each cell equals train(delta=(delta, delta2))
     and equal rates reproduce the one-rate sweep's cells."""

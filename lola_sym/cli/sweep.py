@@ -12,11 +12,13 @@ Wired into :mod:`lola_sym.cli` by :func:`add_parser` (the parser) and
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 
 import numpy as np
 
+from lola_sym.cli import arguments as arg
 from lola_sym.cli.support import UsageError, plain
 
 __all__ = ["add_parser", "run", "axis_values"]
@@ -126,6 +128,19 @@ def add_parser(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--game", type=_names, default=["ipd"], metavar="GAME[,GAME...]",
                    help="catalogue game(s) (default: ipd); a list is an axis")
+    p.add_argument("--gamma", type=arg.discount, default=None, metavar="G",
+                   help="discount of every iterated or repeated game of the sweep (default: "
+                        "each game's own)")
+    p.add_argument("--players", type=arg.players, default=None, metavar="N",
+                   help="number of players of the contribution game, 2 to 5")
+    p.add_argument("--cf", type=arg.positive_exact, default=None, metavar="X",
+                   help="contribution factor of the contribution game (default: 0.6 x players)")
+    p.add_argument("--memory", type=arg.memory, default=None, metavar="M",
+                   help="past joint actions the policies see, 0 to 2")
+    p.add_argument("--param", type=_hyper, nargs="+", action="extend", default=[],
+                   metavar="SYM=X", help="values of the game's symbols, which makes the game "
+                                         "its symbolic family (ipd: R, S, T, P, gamma); a list "
+                                         "or range is an axis, e.g. gamma=0.8:0.98:10")
     p.add_argument("--rules", type=_names, default=["lola"], metavar="R[,R...]",
                    help="rule(s): a name is self-play, a/b gives agent 1 rule a and agent 2 "
                         "rule b; a list is an axis (default: lola)")
@@ -244,6 +259,38 @@ def _cells(ds) -> int:
     return n
 
 
+def _games(args):
+    """The games of ``--game``: names as they are, or built with the game options given."""
+    from lola_sym.cli.options import game_of
+    from lola_sym.games import CATALOGUE
+    options = ("gamma", "players", "cf", "memory")
+    symbolic = bool(args.param)
+    if not symbolic and all(getattr(args, k) is None for k in options):
+        return args.game if len(args.game) > 1 else args.game[0]
+    out = []
+    for name in args.game:
+        if name not in CATALOGUE:
+            raise UsageError(f"unknown game {name!r}; the catalogue has {sorted(CATALOGUE)}")
+        if symbolic:
+            if any(getattr(args, k) is not None for k in options):
+                raise UsageError("--param gives the game's symbols their values; with it, set "
+                                 "gamma as --param gamma=... and leave out --gamma, --players, "
+                                 "--cf and --memory")
+            if "symbolic" not in inspect.signature(CATALOGUE[name]).parameters:
+                raise UsageError(f"--param needs a game with symbols; {name} has none (games "
+                                 f"with a symbolic form: {', '.join(_symbolic_games())})")
+            out.append(CATALOGUE[name](symbolic=True))
+        else:
+            out.append(game_of(argparse.Namespace(game=name, **{k: getattr(args, k)
+                                                                  for k in options})))
+    return out if len(out) > 1 else out[0]
+
+
+def _symbolic_games() -> list:
+    from lola_sym.games import CATALOGUE
+    return [k for k, f in CATALOGUE.items() if "symbolic" in inspect.signature(f).parameters]
+
+
 def run(args) -> int:
     """Run ``lola-sym sweep`` with parsed ``args``; returns the exit code."""
     from lola_sym.sweep.run import plan, run as run_sweep
@@ -261,7 +308,14 @@ def run(args) -> int:
         raise UsageError("--plot needs --x (and --y for a heat map)")
     if args.plot is not None and not args.plot.lower().endswith((".png", ".pdf")):
         raise UsageError(f"--plot must end in .png or .pdf, got {args.plot!r}")
-    games = args.game if len(args.game) > 1 else args.game[0]
+    games = _games(args)
+    parameters = {}
+    for k, v in args.param:
+        if k in parameters:
+            raise UsageError(f"--param {k} is given twice")
+        parameters[k] = v
+    if parameters:
+        hyper["parameters"] = parameters
     try:
         spec = make_spec(games, _rules(args.rules), delta=args.delta, delta2=args.delta2,
                          seeds=args.seeds,
