@@ -1,10 +1,11 @@
 """Large Markov games: the adjoint path (sparse LU) against JAX autodiff through dense inv(I - gamma P).
 
-Run: python benchmarks/bench_large.py [--sides 2 3 4] [--players 2 3 4 5]
+Run: python benchmarks/bench_large.py [--sides 2 3 4] [--players 2 3 4 5] [--memory 1 2]
      [--jax-max-states 2000] [--timeout 900] [--json out.json] [--figure out.png]
 
 For each chain (the coin game by board side, the contribution game by number
-of players, memory 1) and each method, a fresh worker process builds the same
+of players, with memory-1 policies, and with ``--memory 1 2`` memory-2 ones too:
+up to 1,057 states, above the symbolic program's 64) and each method, a fresh worker process builds the same
 game, draws the same logits (seeded) and times one value, one gradient (every
 block grad_j V_i) and one LOLA field (eta = 1), after one untimed warm-up call
 of each (JAX's tracing and XLA compilation are reported apart, as ``jit s``).
@@ -87,7 +88,8 @@ def make_game(kind, size):
     from lola_sym.adjoint import markov_of
     if kind == "coin":
         return ls.games.coin_game(size)
-    return markov_of(ls.games.contribution(size))
+    memory = 2 if kind == "contribution-m2" else 1
+    return markov_of(ls.games.contribution(size, memory=memory))
 
 
 def logits(game):
@@ -250,13 +252,18 @@ def main():
     ap.add_argument("--json", default=None)
     ap.add_argument("--figure", default=None)
     ap.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
-    ap.add_argument("--kind", choices=["coin", "contribution"], help=argparse.SUPPRESS)
+    ap.add_argument("--memory", nargs="*", type=int, default=[1], choices=[1, 2],
+                    help="memories of the contribution game's policies (2: up to 1,057 states)")
+    ap.add_argument("--kind", choices=["coin", "contribution", "contribution-m2"],
+                    help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         return run_worker(args)
-    cases = [("coin", s) for s in args.sides] + [("contribution", n) for n in args.players]
+    cases = [("coin", s) for s in args.sides] + [
+        ("contribution" if m == 1 else "contribution-m2", n) for m in args.memory
+        for n in args.players]
     head = (f"{'chain':16} {'states':>6} {'method':9} {'value ms':>9} {'grad ms':>9} "
             f"{'LOLA ms':>9} {'jit s':>6} {'peak MB':>8} {'LU nnz':>9} {'dense MB':>8} "
             f"{'jax/adjoint':>15} {'agree':>8}")
@@ -267,6 +274,7 @@ def main():
         game = make_game(kind, size)
         S = game.n_states
         name = f"{kind} {size}x{size}" if kind == "coin" else f"{kind} n={size}"
+        name = name.replace("contribution-m2", "contrib. m2")
         rows = {}
         for method in METHODS:
             if method != "adjoint" and S > args.jax_max_states:
@@ -290,7 +298,7 @@ def main():
         results.append({"chain": name, "kind": kind, "size": size, "states": S,
                         **{m: r for m, (r, _) in rows.items()}})
     print()
-    for kind in ("coin", "contribution"):
+    for kind in ("coin", "contribution", "contribution-m2"):
         for method in METHODS:
             pts = [(r["states"], r[method]["lola_s"]) for r in results
                    if r["kind"] == kind and "error" not in r[method]]
@@ -309,7 +317,7 @@ def plot(results, path):
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
-    for kind, marker in (("coin", "o"), ("contribution", "s")):
+    for kind, marker in (("coin", "o"), ("contribution", "s"), ("contribution-m2", "^")):
         for method, colour in zip(METHODS, ("C0", "C1", "C2")):
             pts = sorted((r["states"], r[method]["lola_s"]) for r in results
                          if r["kind"] == kind and "error" not in r[method])
