@@ -400,3 +400,17 @@ def test_large_repeated_games_refuse_the_symbolic_program_clearly():
                        0.9, memory=2)
     with pytest.raises(ValueError, match="transitions"):
         games.repeated([np.zeros((4, 4, 4))] * 3, 0.9, memory=2)
+
+
+def test_jacobians_of_adjoint_path_games_are_differences_of_the_field():
+    """On the adjoint path the Jacobian is central differences of the field (no symbolic
+    program): on the IPD as a Markov game it equals the compiled exact Jacobian to
+    RTOL_FD_JACOBIAN (step 1e-6 relative: truncation ~1e-12, rounding ~1e-10)."""
+    from lola_sym import jacobian
+    th = _point(games.ipd(), 5, 1.0)
+    exact = jacobian(games.ipd(), "lola", *th, eta=0.7)
+    fd = jacobian(markov_of(games.ipd()), "lola", *th, eta=0.7)
+    assert _rel(fd, exact) < RTOL_FD_JACOBIAN
+
+
+RTOL_FD_JACOBIAN = 1e-7

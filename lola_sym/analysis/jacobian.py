@@ -182,7 +182,9 @@ def jacobian_function(game, rule, *, backend=None, parameters=None, **settings):
         game.parameter_array(**bound)           # checked now, not at the first call
     f = _field(game, rule, backend, **hyper)
     d = sum(game.dims)
-    if f.rule.combine is not None:
+    # combined rules (a numeric finishing step) and games on the sparse adjoint path (no
+    # symbolic program to differentiate): central differences of the field
+    if f.rule.combine is not None or getattr(f, "path", "compiled") == "adjoint":
         def J(*thetas, **values):
             ts = player_arrays(game, thetas, "J")
             given = {**bound, **values}
@@ -266,7 +268,7 @@ def jacobian(game, rule, *thetas, backend=None, parameters=None, **settings) -> 
 
 
 def _fd_jacobian(f, *thetas, parameters=None) -> np.ndarray:
-    """Central differences of the compiled field ``f`` (step :data:`FD_STEP`, relative)."""
+    """Central differences of the field ``f`` (step :data:`FD_STEP`, relative)."""
     dims = tuple(f.game.dims)
     bounds = np.cumsum((0,) + dims)
     batch = np.broadcast_shapes(*(t.shape[:-1] for t in thetas))

@@ -121,8 +121,16 @@ def check_values(rule, given: dict, where) -> None:
 
 
 def check_size(game, rule, options: dict, where: str = "") -> None:
-    """Refuse, before deriving, a program of ``rule`` too large to derive (HOLA's order)."""
+    """Refuse, before deriving, a program of ``rule`` too large to derive (HOLA's order), and
+    a rule without an adjoint form on a game that the sparse adjoint path computes."""
     rule = get_rule(rule)
+    if getattr(game, "field_path", "compiled") == "adjoint":
+        from lola_sym.adjoint import ADJOINT_RULES
+        if rule.name not in ADJOINT_RULES:
+            raise UsageError(f"{where}rule {rule.name!r} has no adjoint form, and "
+                             f"{game.name} is computed by the sparse adjoint path (too large "
+                             f"for the symbolic program); choose one of "
+                             f"{sorted(ADJOINT_RULES)}")
     if rule.options:
         with usage(where):
             own, _ = rule.split(rule.accepted(options, strict=False))

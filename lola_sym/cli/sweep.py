@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from lola_sym.cli import arguments as arg
+from lola_sym.cli.arguments import discount, memory, players, positive_exact
 from lola_sym.cli.support import UsageError, plain
 
 __all__ = ["add_parser", "run", "axis_values"]
@@ -128,14 +128,14 @@ def add_parser(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--game", type=_names, default=["ipd"], metavar="GAME[,GAME...]",
                    help="catalogue game(s) (default: ipd); a list is an axis")
-    p.add_argument("--gamma", type=arg.discount, default=None, metavar="G",
+    p.add_argument("--gamma", type=discount, default=None, metavar="G",
                    help="discount of every iterated or repeated game of the sweep (default: "
                         "each game's own)")
-    p.add_argument("--players", type=arg.players, default=None, metavar="N",
+    p.add_argument("--players", type=players, default=None, metavar="N",
                    help="number of players of the contribution game, 2 to 5")
-    p.add_argument("--cf", type=arg.positive_exact, default=None, metavar="X",
+    p.add_argument("--cf", type=positive_exact, default=None, metavar="X",
                    help="contribution factor of the contribution game (default: 0.6 x players)")
-    p.add_argument("--memory", type=arg.memory, default=None, metavar="M",
+    p.add_argument("--memory", type=memory, default=None, metavar="M",
                    help="past joint actions the policies see, 0 to 2")
     p.add_argument("--param", type=_hyper, nargs="+", action="extend", default=[],
                    metavar="SYM=X", help="values of the game's symbols, which makes the game "
