@@ -14,6 +14,13 @@ At a point :math:`\theta^*` with field Jacobian :math:`J` (see
   :math:`0 < \delta < -2a / |\lambda|^2`, so the supremum of the convergent
   learning rates is :math:`\delta^* = \min_\lambda -2\,\mathrm{Re}\,\lambda / |\lambda|^2`
   (no rate converges if some :math:`\mathrm{Re}\,\lambda \ge 0`);
+* **per-agent rates** :math:`\delta = (\delta_1, \dots, \delta_n)` (e.g. a
+  timescale ratio :math:`\tau = \delta_2 / \delta_1`) make the map's
+  Jacobian :math:`I + D J` with :math:`D = \operatorname{diag}(\delta_i I_{d_i})`;
+  for rates :math:`\delta_i = s\,r_i` on a common scale :math:`s` with fixed
+  ratios :math:`r`, the same formula applied to the eigenvalues of
+  :math:`\operatorname{diag}(r) J` gives the threshold :math:`s^*` on the scale
+  (:func:`ratio_lr_threshold`);
 * the **game view** (losses :math:`L_i = -V_i`, simultaneous gradient
   :math:`\xi = (\nabla_1 L_1, \nabla_2 L_2)`): the game Hessian
   :math:`H = \nabla \xi = -J_{\text{NL}}` with symmetric part :math:`S` and
@@ -48,7 +55,8 @@ from lola_sym.analysis.jacobian import jacobian
 from lola_sym.analysis.thresholds import exact_lr_threshold  # noqa: F401  (re-exported)
 
 __all__ = ["Stability", "classify", "classify_flow", "classify_map", "game_hessian",
-           "lr_threshold", "exact_lr_threshold", "spectral_radius", "EIG_TOL"]
+           "lr_threshold", "exact_lr_threshold", "spectral_radius", "rate_vector",
+           "ratio_lr_threshold", "EIG_TOL"]
 
 #: Real parts within this (relative to the largest eigenvalue modulus) count as zero.
 EIG_TOL = 1e-9
@@ -103,30 +111,96 @@ def classify_flow(eigenvalues, tol: float = EIG_TOL) -> str:
     return "non-hyperbolic"
 
 
-def spectral_radius(J, delta) -> float:
-    r""":math:`\rho(I + \delta J)`, the spectral radius of the discrete map's Jacobian.
+def rate_vector(delta, d: int, dims=None) -> np.ndarray:
+    r"""One learning rate per coordinate, shape ``(d,)``, from a common or per-agent ``delta``.
+
+    ``delta`` is a number (the common rate), one rate per agent (with ``dims``,
+    the agents' numbers of parameters, summing to ``d``), or one rate per
+    coordinate (``d`` of them). Every rate must be finite and > 0.
+
+    Examples
+    --------
+    >>> rate_vector(0.5, 2).tolist(), rate_vector((0.1, 1.0), 3, dims=(1, 2)).tolist()
+    ([0.5, 0.5], [0.1, 1.0, 1.0])
+    >>> rate_vector((0.1, 1.0), 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: delta has 2 rates: give one per agent with dims=(d_1, ..., d_n) (summing to 3), or one per coordinate (3)
+    """
+    if not isinstance(delta, (list, tuple, np.ndarray)):
+        return np.full(d, check_real(delta, "delta", positive=True))
+    rates = [check_real(x, f"delta[{i}]", positive=True)
+             for i, x in enumerate(np.asarray(delta, dtype=object).ravel())]
+    if np.ndim(delta) != 1:
+        raise ValueError(f"delta must be a number or a 1-d sequence of rates, got shape "
+                         f"{np.shape(delta)}")
+    if dims is not None:
+        dims = tuple(int(x) for x in dims)
+        if sum(dims) != d or any(x < 1 for x in dims):
+            raise ValueError(f"dims {dims} must be positive and sum to the dimension {d}")
+        if len(rates) == len(dims):
+            return np.repeat(np.array(rates, dtype=float), dims)
+    if len(rates) == d:
+        return np.array(rates, dtype=float)
+    raise ValueError(f"delta has {len(rates)} rates: give one per agent with dims=(d_1, ..., "
+                     f"d_n) (summing to {d}), or one per coordinate ({d})")
+
+
+def spectral_radius(J, delta, dims=None) -> float:
+    r""":math:`\rho(I + D J)`, the spectral radius of the discrete map's Jacobian.
+
+    ``delta`` is the common rate (:math:`D = \delta I`) or one rate per agent
+    (with ``dims``) or per coordinate (:func:`rate_vector`).
 
     Examples
     --------
     >>> spectral_radius([[-1.0, 0.0], [0.0, -3.0]], 0.5)
     0.5
+    >>> spectral_radius([[-1.0, 0.0], [0.0, -3.0]], (0.5, 0.1), dims=(1, 1))
+    0.7
     """
     J = _matrix(J)
-    delta = check_real(delta, "delta", positive=True)
-    return float(np.max(np.abs(np.linalg.eigvals(np.eye(J.shape[-1]) + delta * J))))
+    D = rate_vector(delta, J.shape[0], dims)
+    return float(np.max(np.abs(np.linalg.eigvals(np.eye(J.shape[-1]) + D[:, None] * J))))
 
 
-def classify_map(J, delta, tol: float = EIG_TOL) -> str:
+def classify_map(J, delta, tol: float = EIG_TOL, dims=None) -> str:
     """``"converges"``, ``"diverges"`` or ``"marginal"`` for the map at rate ``delta``.
+
+    ``delta`` as in :func:`spectral_radius` (per-agent rates need ``dims``).
 
     Examples
     --------
     >>> classify_map([[0.0, -1.0], [1.0, 0.0]], 0.1)
     'diverges'
+    >>> J = [[-1.0, -1.0], [1.0, -1.0]]
+    >>> classify_map(J, 0.5), classify_map(J, (0.1, 2.5), dims=(1, 1))
+    ('converges', 'diverges')
     """
     tol = check_real(tol, "tol", positive=True)
-    rho = spectral_radius(J, delta)
+    rho = spectral_radius(J, delta, dims)
     return "converges" if rho < 1 - tol else "diverges" if rho > 1 + tol else "marginal"
+
+
+def ratio_lr_threshold(J, ratios, dims=None, tol: float = EIG_TOL) -> float:
+    r"""Supremum :math:`s^*` of the scales :math:`s` with :math:`\rho(I + s\,\mathrm{diag}(r) J) < 1`.
+
+    Per-agent rates :math:`\delta_i = s\, r_i` with fixed ``ratios`` :math:`r`
+    (e.g. ``(1, tau)`` for :math:`\tau = \delta_2/\delta_1`, so that
+    :math:`s = \delta_1`): :func:`lr_threshold` of the eigenvalues of
+    :math:`\mathrm{diag}(r) J`. ``ratios`` as ``delta`` of :func:`rate_vector`.
+
+    Examples
+    --------
+    >>> J = [[-1.0, -1.0], [1.0, -1.0]]          # eigenvalues -1 +- i: threshold 1
+    >>> round(ratio_lr_threshold(J, (1.0, 1.0), dims=(1, 1)), 12)
+    1.0
+    >>> round(ratio_lr_threshold(J, (1.0, 3.0), dims=(1, 1)), 12)   # diag(1, 3) J: -2 +- i sqrt(2)
+    0.666666666667
+    """
+    J = _matrix(J)
+    r = rate_vector(ratios, J.shape[0], dims)
+    return lr_threshold(np.linalg.eigvals(r[:, None] * J), tol)
 
 
 def lr_threshold(eigenvalues, tol: float = EIG_TOL) -> float:
@@ -191,7 +265,7 @@ class Stability:
     eigenvalues: np.ndarray
     flow: str
     lr_threshold: float
-    delta: float | None
+    delta: float | tuple | None
     spectral_radius: float | None
     map: str | None
     game_hessian: np.ndarray
@@ -245,8 +319,10 @@ def classify(game, rule, *thetas, delta: float | None = None, tol: float = EIG_T
         As in :func:`lola_sym.update_field`.
     *thetas : array_like
         The point: one array per player, shapes ``(d_1,)``, ..., ``(d_n,)``.
-    delta : float, optional
-        A learning rate (> 0) at which to classify the discrete map.
+    delta : float or sequence of float, optional
+        A learning rate (> 0) at which to classify the discrete map, or one
+        rate per agent (:math:`\delta_1 \ne \delta_2`; the map's Jacobian is
+        :math:`I + \mathrm{diag}(\delta_i) J`).
     tol : float
         Relative tolerance for zero real parts (finite, > 0).
     fixed_tol : float
@@ -276,6 +352,9 @@ def classify(game, rule, *thetas, delta: float | None = None, tol: float = EIG_T
     ('centre', 'diverges', 0.0, False)
     >>> classify(games.matching_pennies(), "lola", [0.0], [0.0], delta=1.0, eta=1.0).map
     'converges'
+    >>> [classify(games.matching_pennies(), "lola", [0.0], [0.0], delta=d, eta=1.0).map
+    ...  for d in (2.0, (0.5, 3.0))]                  # per-agent rates
+    ['diverges', 'converges']
     >>> import sympy as sp
     >>> a, x, y = sp.Symbol("a", real=True), *sp.symbols("x y", real=True)
     >>> saddle = games.differentiable(a * x ** 2 / 2, -y ** 2 / 2, [x], [y], name="a-saddle")
@@ -289,7 +368,14 @@ def classify(game, rule, *thetas, delta: float | None = None, tol: float = EIG_T
     tol = check_real(tol, "tol", positive=True)
     fixed_tol = check_real(fixed_tol, "fixed_tol", positive=True)
     if delta is not None:
-        delta = check_real(delta, "delta", positive=True)
+        if isinstance(delta, (list, tuple, np.ndarray)):
+            if np.ndim(delta) != 1 or len(delta) != len(game.dims):
+                raise ValueError(f"delta takes one rate or one per agent ({len(game.dims)}), "
+                                 f"got {np.size(delta)}")
+            rate_vector(delta, sum(game.dims), tuple(game.dims))     # checked now
+            delta = tuple(float(x) for x in delta)
+        else:
+            delta = check_real(delta, "delta", positive=True)
     hyper, values = split_values(game, rule, settings, parameters)
     ts = [np.array(t, dtype=float) for t in player_arrays(game, thetas, "classify")]
     if any(t.ndim != 1 for t in ts):
@@ -306,8 +392,8 @@ def classify(game, rule, *thetas, delta: float | None = None, tol: float = EIG_T
     lam = lam[np.lexsort((lam.imag, lam.real))]
     rho = mp = None
     if delta is not None:
-        rho = spectral_radius(J, delta)
-        mp = classify_map(J, delta, tol)
+        rho = spectral_radius(J, delta, tuple(game.dims))
+        mp = classify_map(J, delta, tol, tuple(game.dims))
     H = game_hessian(game, *ts, parameters=given)
     xi = update_field(game, "nl")(*ts, **given)
     at_fixed = max(np.max(np.abs(x)) for x in xi) <= fixed_tol

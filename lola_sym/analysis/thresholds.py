@@ -23,7 +23,7 @@ from lola_sym.analysis.jacobian import exact_jacobian
 __all__ = ["exact_lr_threshold"]
 
 
-def exact_lr_threshold(game, rule, *thetas, parameters=None, **settings):
+def exact_lr_threshold(game, rule, *thetas, parameters=None, ratios=None, **settings):
     r"""The exact :math:`\delta^*` at a point, a sympy expression right for every rate.
 
     From the characteristic polynomial of the exact Jacobian
@@ -71,6 +71,17 @@ def exact_lr_threshold(game, rule, *thetas, parameters=None, **settings):
     :math:`> 0`. Substituting numbers into it gives the threshold of
     ``game.substitute(...)``.
 
+    Per-agent rates (:math:`\delta_1 \ne \delta_2`): with ``ratios``
+    :math:`r = (r_1, \dots, r_n)` (exact numbers or positive Symbols, e.g.
+    ``(1, tau)`` for the timescale ratio :math:`\tau = \delta_2/\delta_1`) the
+    rates are :math:`\delta_i = s\, r_i` and the result is the threshold
+    :math:`s^*` on the common scale :math:`s` (:math:`= \delta_1` for
+    ``(1, tau)``): the same rule applied to
+    :math:`\mathrm{diag}(r_i I_{d_i}) J`, whose eigenvalues govern
+    :math:`I + s\,\mathrm{diag}(r) J`. A symbolic ratio counts as a rate
+    (taken positive). The numeric counterpart is
+    :func:`~lola_sym.analysis.stability.ratio_lr_threshold`.
+
     Raises
     ------
     ValueError
@@ -104,8 +115,19 @@ def exact_lr_threshold(game, rule, *thetas, parameters=None, **settings):
     Piecewise((0, a + c**2 <= 0), (2*(a + c**2)/(a**2 + 2*a*c**2 + c**4 + c**2), True))
     >>> exact_lr_threshold(g, "nl", [0], [0], a=1, c=1)
     1
+
+    Matching pennies under LOLA with agent 2 learning :math:`\tau` times faster
+    (threshold on :math:`\delta_1`; :math:`\tau = 1` gives the first example):
+
+    >>> exact_lr_threshold(games.matching_pennies(), "lola", [0], [0], eta=1, ratios=(1, 3))
+    64/51
+    >>> tau = sp.Symbol("tau", positive=True)
+    >>> exact_lr_threshold(games.matching_pennies(), "lola", [0], [0], eta=1, ratios=(1, tau))
+    Piecewise((64/(tau + sqrt(-68*tau + (tau + 1)**2) + 1), tau < 33 - 8*sqrt(17)), (16*(tau + 1)/(17*tau), tau < 8*sqrt(17) + 33), (64/(tau + sqrt(-68*tau + (tau + 1)**2) + 1), True))
     """
     J = exact_jacobian(game, rule, *thetas, parameters=parameters, **settings)
+    if ratios is not None:
+        J = _scaled(J, game, ratios)
     game_symbols = J.free_symbols & set(getattr(game, "parameters", ()))
     rates = sorted(J.free_symbols - game_symbols, key=str)
     positive = {s: sp.Symbol(s.name, positive=True) for s in rates}
@@ -133,6 +155,23 @@ def exact_lr_threshold(game, rule, *thetas, parameters=None, **settings):
 
 
 _LAM = sp.Symbol("_lambda_eig")
+
+
+def _scaled(J, game, ratios):
+    """``diag(r_i I_{d_i}) J`` for one exact ratio (or positive Symbol) per agent."""
+    from lola_sym._exact_input import exact_number
+    dims = tuple(game.dims)
+    if isinstance(ratios, (str, sp.Basic)) or not hasattr(ratios, "__len__") \
+            or len(ratios) != len(dims):
+        raise ValueError(f"ratios must hold one rate ratio per agent ({len(dims)}), e.g. "
+                         f"(1, tau); got {ratios!r}")
+    r = []
+    for i, x in enumerate(ratios):
+        v = exact_number(x, f"ratios[{i}]", nonnegative=True, symbol=True)
+        if v == 0:
+            raise ValueError(f"ratios[{i}] must be > 0, got 0")
+        r += [v] * dims[i]
+    return sp.diag(*r) * J
 
 
 def _eigen_factors(J) -> list:
