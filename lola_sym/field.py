@@ -25,6 +25,9 @@ from lola_sym._validation import as_params, check_field_call, check_game
 from lola_sym.compile import BACKENDS, chunk_rows, default_backend
 from lola_sym.compile.cached import compiled_for
 from lola_sym.rules import Rule, get_rule
+from lola_sym.rules.advantage_alignment import build_field as _aa_field
+from lola_sym.rules.loqa import build_field as _loqa_field
+from lola_sym.rules.pola import proximal_solver
 
 __all__ = ["update_field", "UpdateField", "FieldError", "derive", "derive_jacobian",
            "compiled_program", "forget_compiled"]
@@ -370,7 +373,37 @@ def update_field(game, rule, backend: str | None = None, **hyper) -> UpdateField
     backend = default_backend() if backend is None else backend
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    if rule.name in CLOSED_FORM_FIELDS:
+        return CLOSED_FORM_FIELDS[rule.name](game, rule, values, options, backend)
+    solver = proximal_solver(rule)
+    if solver is not None:
+        return _proximal_field(game, rule, values, options, backend, solver)
     key = tuple(sorted(options.items()))
     fn, meta = compiled_program(game, rule.name, backend, key)
     return UpdateField(game, rule, values, fn, meta["derive_seconds"], meta["compile_seconds"],
                        meta["from_cache"], options)
+
+
+#: rules whose field is a numeric closed form on the game's chain, not a compiled program
+CLOSED_FORM_FIELDS = {"advantage_alignment": _aa_field, "loqa": _loqa_field}
+
+
+def _proximal_field(game, rule, values, options, backend, solver):
+    """POLA's numeric field (:class:`~lola_sym.rules.proximal.ProximalField`), built from the
+    compiled exact-LOLA field at lookahead ``eta``, its exact Jacobian and the naive field."""
+    from lola_sym.rules.proximal import ProximalField
+    rule.check_players(game)
+    if getattr(game, "parameters", ()):
+        raise ValueError(f"rule {rule.name!r} solves a proximal step numerically; give "
+                         f"{game.name}'s symbols values first (game.substitute(...))")
+    eta = values["eta"]
+    grad = update_field(game, "exact_lola", backend, eta=eta)
+    naive = update_field(game, "nl", backend)
+    jac_fn, _ = compiled_program(game, "exact_lola", backend, (), jacobian=True)
+    d = sum(game.dims)
+
+    def jac(*thetas):
+        (flat,) = jac_fn(*(np.asarray(t, dtype=float) for t in thetas), eta)
+        return flat.reshape(d, d)
+
+    return ProximalField(game, rule, values, options, grad, jac, game.value, naive, solver)

@@ -182,9 +182,22 @@ def jacobian_function(game, rule, *, backend=None, parameters=None, **settings):
         game.parameter_array(**bound)           # checked now, not at the first call
     f = _field(game, rule, backend, **hyper)
     d = sum(game.dims)
-    # combined rules (a numeric finishing step) and games on the sparse adjoint path (no
-    # symbolic program to differentiate): central differences of the field
-    if f.rule.combine is not None or getattr(f, "path", "compiled") == "adjoint":
+    path = getattr(f, "path", "compiled")
+    if path == "proximal" and f.rule.name == "pola" and not f.options.get("weighted", 0):
+        def J(*thetas, **values):              # ideal POLA: the implicit-function theorem
+            ts = player_arrays(game, thetas, "J")
+            if values:
+                raise TypeError(f"{game.name} has no symbols; unexpected {sorted(values)}")
+            batch = np.broadcast_shapes(*(t.shape[:-1] for t in ts))
+            flat = [np.broadcast_to(t, batch + t.shape[-1:]).reshape(-1, t.shape[-1])
+                    for t in ts]
+            out = np.stack([f.jacobian(*(t[r] for t in flat)) for r in range(len(flat[0]))])
+            return out.reshape(batch + (d, d))
+        return J
+    # combined rules (a numeric finishing step), games on the sparse adjoint path and the
+    # numeric fields of the newer rules (no symbolic program to differentiate): central
+    # differences of the field
+    if f.rule.combine is not None or path != "compiled":
         def J(*thetas, **values):
             ts = player_arrays(game, thetas, "J")
             given = {**bound, **values}

@@ -41,6 +41,9 @@ TAGS = {
     "opponent_shaping": "differentiates through the opponent's learning step, shaping it "
                         "(LOLA's term eta * chi, in full or in part)",
     "combined": "no smooth symbolic form: exact primitives finished in numpy (Rule.combine)",
+    "shaping_since_lola": "opponent shaping after LOLA that is not a plain lookahead (POLA's "
+                          "proximal step, LOQA's Q-value opponent model, Advantage Alignment's "
+                          "weighted advantages): its field is exact but not one derived program",
     "symplectic": "symplectic gradient adjustment: xi - lam * A^T xi with A the antisymmetric "
                   "part of the game Hessian (Balduzzi et al. 2018)",
     "policy_gradient": "has sample-based policy-gradient estimators (lola_sym.sampling.estimators), so "

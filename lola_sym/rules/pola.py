@@ -1,0 +1,100 @@
+r"""POLA: proximal LOLA, ideal (Newton) and outer (the paper's Algorithm 1).
+
+Agent :math:`i` moves to the maximiser of its proximal objective, the opponent
+:math:`j` taking a naive step of size :math:`\eta` (``lr_in`` of the reference):
+
+.. math::
+
+    \theta_i^+ = \arg\max_x \Big[ V^i\big(x, \theta_j + \eta \nabla_j V^j(x, \theta_j)\big)
+                 - \beta\, \sum_s w_s \mathrm{KL}\big(\pi_{i,s}(\theta_i) \,\|\, \pi_{i,s}(x)\big)
+                 \Big],
+
+and the field is :math:`g_i = \theta_i^+ - \theta_i` (train with ``delta=1``).
+``"pola"`` solves the step by Newton on the exact gradient and Hessian
+(:data:`~lola_sym.rules.proximal.NEWTON_GTOL`); ``"pola_outer"`` runs gradient
+ascent with rate ``lr_out`` until the KL between consecutive iterates is below
+``prox_threshold`` both ways, or ``max_iters`` (defaults 1e-8 and 5000, the
+reference's ``prox_threshold`` and ``prox_outer_max_iters``). Option
+``weighted=1`` weights the KL by state visitation (``--visitation_weighted_kl``).
+Both need a numeric solve per point, so they are *not* single compiled
+programs: :func:`lola_sym.update_field` builds a
+:class:`~lola_sym.rules.proximal.ProximalField` from the compiled exact-LOLA
+field and its Jacobian; the rule's ``derive`` gives that primitive program.
+
+Modelling choices, against the paper: the paper's full POLA makes the
+opponent's step proximal too (its inner ``beta_in``); the reference's
+exact-value IPD experiment (``update_th_exact_value_outer_exact_prox``, the
+README's "outer POLA") uses a naive opponent step, as here. With a naive
+inner step POLA is invariant to reparameterising the agent's *own* logits only
+when :math:`\eta = 0` (the opponent's gradient step depends on the opponent's
+parameterisation); the tests check the invariance there.
+
+References
+----------
+.. [1] Zhao, S., Lu, C., Grosse, R., Foerster, J. (2022). Proximal Learning With
+   Opponent-Learning Awareness. NeurIPS. arXiv:2210.10125, Sec. 3, Algorithm 1.
+"""
+
+from __future__ import annotations
+
+from lola_sym.rules.exact import derive_exact_lola
+from lola_sym.rules.lola import ETA_HYPER
+from lola_sym.rules.registry import Bound, Hyper, Notes, Rule, register
+
+__all__ = ["derive_pola", "proximal_solver", "POLA2022"]
+
+POLA2022 = ("Zhao, S., Lu, C., Grosse, R., Foerster, J. (2022). Proximal Learning With "
+            "Opponent-Learning Awareness. NeurIPS. arXiv:2210.10125")
+
+BETA_HYPER = Hyper("beta", 1.0, r"\beta", Bound(0.0, lo_open=True))
+LR_OUT_HYPER = Hyper("lr_out", 0.3, r"\alpha_{\mathrm{out}}", Bound(0.0, lo_open=True))
+THRESHOLD_HYPER = Hyper("prox_threshold", 1e-8, r"\epsilon", Bound(0.0, lo_open=True))
+
+
+def derive_pola(game, **options):
+    """The primitive POLA is solved from: the exact-LOLA program (:mod:`lola_sym.rules.exact`)."""
+    return derive_exact_lola(game)
+
+
+_NOTES = Notes(
+    r"\theta_1^+ = \arg\max_x V^1\big(x, \theta_2 + \eta \nabla_2 V^2(x, \theta_2)\big) "
+    r"- \beta \sum_s w_s \mathrm{KL}\big(\pi_{1,s}(\theta_1) \| \pi_{1,s}(x)\big), "
+    r"\quad g_1 = \theta_1^+ - \theta_1",
+    r"\theta_1^+ = \arg\min_x L_1\big(x, \theta_2 - \alpha_{\mathrm{in}} \nabla_2 L_2\big) "
+    r"+ \beta_{\mathrm{out}} \mathrm{KL}",
+    POLA2022 + ", Sec. 3, Algorithm 1; Silent-Zebra/POLA LOLA_exact.py.",
+    "A proximal step, not a gradient: solved numerically from the compiled exact-LOLA "
+    "gradient and Hessian; the opponent takes a naive step.")
+
+POLA = register(Rule(
+    "pola", "ideal POLA (proximal step by Newton)", derive_pola, (ETA_HYPER, BETA_HYPER),
+    order=2, needs_hessian=True, options={"weighted": 0}, program_hyper=("eta",),
+    reference="Zhao et al. 2022, Sec. 3", rank=61,
+    tags=frozenset({"shaping_since_lola"}),
+    two_player_reason="the reference's exact-value POLA is written for two agents",
+    failure="Newton on the proximal objective did not converge (a small beta conditions it badly)",
+    notes=_NOTES))
+
+POLA_OUTER = register(Rule(
+    "pola_outer", "outer POLA (Algorithm 1, gradient steps)", derive_pola,
+    (ETA_HYPER, BETA_HYPER, LR_OUT_HYPER, THRESHOLD_HYPER), order=2, needs_hessian=True,
+    options={"weighted": 0, "max_iters": 5000}, program_hyper=("eta",),
+    reference="Zhao et al. 2022, Algorithm 1", rank=62,
+    tags=frozenset({"shaping_since_lola"}),
+    two_player_reason="the reference's exact-value POLA is written for two agents",
+    notes=_NOTES))
+
+#: rule name -> how its proximal step is solved
+_SOLVERS = {"pola": "newton", "pola_outer": "outer"}
+
+
+def proximal_solver(rule) -> str | None:
+    """``"newton"`` or ``"outer"`` for the POLA rules, None for every compiled rule.
+
+    Examples
+    --------
+    >>> from lola_sym.rules import get_rule
+    >>> proximal_solver(get_rule("pola")), proximal_solver(get_rule("lola"))
+    ('newton', None)
+    """
+    return _SOLVERS.get(rule.name)

@@ -1,0 +1,442 @@
+r"""The proximal step of POLA, solved numerically from exact compiled derivatives.
+
+POLA (Zhao et al. 2022) replaces LOLA's gradient step by a proximal step. With
+the opponent :math:`j` taking a naive step of size :math:`\eta` (the exact-value
+IPD experiment of the reference code, ``LOLA_exact.py``,
+``update_th_exact_value_outer_exact_prox``), agent :math:`i`'s new logits are
+
+.. math::
+
+    \theta_i^+ = \arg\max_x \; J_i(x), \qquad
+    J_i(x) = V^i\big(x, \theta_j + \eta \nabla_j V^j(x, \theta_j)\big)
+             - \beta\, D\big(\pi_i(\theta_i) \,\|\, \pi_i(x)\big),
+
+with :math:`D = \sum_s w_s\, \mathrm{KL}(\pi_{i,s}(\theta_i) \| \pi_{i,s}(x))` the KL
+between the old and new per-state policies, unweighted (:math:`w_s = 1`, the
+reference's ``kl_div(..., reduction='batchmean')`` over a batch of one) or
+visitation-weighted (``--visitation_weighted_kl``: :math:`w_s = p_s / (S \sum_r p_r)`
+with :math:`p` the discounted state visitation and the start state counted once).
+
+The gradient of the first term is the exact-LOLA direction
+(:mod:`lola_sym.rules.exact`) at :math:`(x, \theta_j)`, and its Hessian the
+:math:`(i, i)` block of that field's exact Jacobian; both are compiled and
+*injected* here (this module is below the compiler's driver,
+:mod:`lola_sym.field`, which builds the :class:`ProximalField`). For a state's
+free logits :math:`x_s` (softmax with the last action as reference 0) and old
+probabilities :math:`q_s`,
+
+.. math::
+
+    \nabla_{x_s} \mathrm{KL}(q_s \| \pi_s(x)) = \pi_s' - q_s', \qquad
+    \nabla^2_{x_s} = \mathrm{diag}(\pi_s') - \pi_s' \pi_s'^\top, \qquad
+    \partial_{\theta_{i,s}} \nabla_{x_s} = -(\mathrm{diag}(q_s') - q_s' q_s'^\top),
+
+(primes: the free actions). *Ideal* POLA solves :math:`\nabla J_i = 0` by damped
+Newton to :data:`NEWTON_GTOL`; *outer* POLA is the paper's Algorithm 1 as the
+reference code runs it: gradient ascent with rate ``lr_out`` until the KL between
+consecutive iterates is below ``prox_threshold`` both ways, or ``max_iters``.
+
+Deviation from the reference, stated: with visitation weights the reference
+recomputes the visitation at every iterate and differentiates through it; here
+the weights are those of the old policies, held fixed during the step (so that
+:math:`D` stays a divergence with a closed-form Hessian).
+
+The Jacobian of the ideal POLA map :math:`\theta \mapsto \theta^+` comes from
+the implicit-function theorem on :math:`\nabla J_i(\theta_i^+; \theta) = 0`:
+:math:`\partial \theta_i^+ / \partial \theta = -(\nabla^2 J_i)^{-1}
+\partial_\theta \nabla J_i`.
+
+References
+----------
+.. [1] Zhao, S., Lu, C., Grosse, R., Foerster, J. (2022). Proximal Learning With
+   Opponent-Learning Awareness. NeurIPS. arXiv:2210.10125, Algorithm 1.
+.. [2] Silent-Zebra/POLA @ b248b52, ``LOLA_exact.py`` (``prox_f``,
+   ``get_discounted_state_visitation_weighted_kl``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from lola_sym._validation import as_params, check_field_call
+from lola_sym.games.chain import first_move, transitions
+
+__all__ = ["ProximalField", "policy_shape", "kl_divergence", "kl_gradient", "kl_hessian",
+           "kl_mixed", "visitation_weights", "NEWTON_GTOL", "NEWTON_MAX_ITERS", "NEWTON_MAX_STEP",
+           "ProximalSolveError"]
+
+#: Ideal POLA's stopping rule: the max-norm of the proximal objective's exact gradient.
+NEWTON_GTOL = 1e-11
+#: Newton iterations before the solve is declared failed.
+NEWTON_MAX_ITERS = 200
+#: Largest change of a logit in one Newton iteration (a trust region: near-saturated
+#: policies make the Hessian nearly singular and the raw Newton step huge).
+NEWTON_MAX_STEP = 2.0
+
+
+class ProximalSolveError(ValueError):
+    """The proximal step did not converge (objective unbounded, or Hessian singular)."""
+
+
+def _repeated(game):
+    if hasattr(game, "policy_table") and hasattr(game, "space"):
+        return game
+    if hasattr(game, "as_repeated"):
+        return game.as_repeated()
+    raise ValueError(f"POLA's proximal term is a KL between per-state policies; {game.name} "
+                     f"has none (its parameters are not policy logits): use an iterated or "
+                     f"repeated game")
+
+
+@lru_cache(maxsize=64)
+def policy_shape(game, player: int) -> tuple:
+    """``(states, k - 1)``: how player ``player``'s (0-based) logits fill its states.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd, rps
+    >>> policy_shape(ipd(), 0), policy_shape(rps(), 1)
+    ((5, 1), (10, 2))
+    """
+    rep = _repeated(game)
+    return rep.space.n_states(player), rep.actions[player] - 1
+
+
+def _probs(x, shape):
+    """Free-action probabilities ``(states, k - 1)`` of logits ``x`` (reference action last)."""
+    z = np.concatenate([x.reshape(shape), np.zeros((shape[0], 1))], axis=1)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    p = e / e.sum(axis=1, keepdims=True)
+    return p
+
+
+def _log_probs(x, shape):
+    """Log-probabilities ``(states, k)`` of logits ``x`` (reference action last), stably."""
+    z = np.concatenate([x.reshape(shape), np.zeros((shape[0], 1))], axis=1)
+    m = z.max(axis=1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+
+
+def kl_divergence(game, player, theta_old, theta_new, weights=None) -> float:
+    r""":math:`\sum_s w_s \mathrm{KL}(\pi_s(\theta_{old}) \| \pi_s(\theta_{new}))`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lola_sym.games import ipd
+    >>> kl_divergence(ipd(), 0, np.zeros(5), np.zeros(5))
+    0.0
+    >>> round(kl_divergence(ipd(), 0, np.zeros(5), np.r_[np.log(3), np.zeros(4)]), 12)
+    0.143841036226
+    """
+    shape = policy_shape(game, player)
+    lq, lp = _log_probs(np.asarray(theta_old, float), shape), _log_probs(
+        np.asarray(theta_new, float), shape)
+    terms = (np.exp(lq) * (lq - lp)).sum(axis=1)
+    w = np.ones(shape[0]) if weights is None else weights
+    return float(np.dot(w, terms))
+
+
+def kl_gradient(game, player, theta_old, theta_new, weights=None) -> np.ndarray:
+    """Gradient of :func:`kl_divergence` in ``theta_new``: :math:`w_s(\\pi_s' - q_s')`."""
+    shape = policy_shape(game, player)
+    w = np.ones(shape[0]) if weights is None else weights
+    q, p = _probs(theta_old, shape), _probs(theta_new, shape)
+    return (w[:, None] * (p[:, :-1] - q[:, :-1])).ravel()
+
+
+def _fisher(p, w):
+    """Block-diagonal :math:`w_s(\\mathrm{diag}(p_s') - p_s' p_s'^\\top)`."""
+    s, k = p.shape[0], p.shape[1] - 1
+    out = np.zeros((s * k, s * k))
+    for i in range(s):
+        f = p[i, :-1]
+        out[i * k:(i + 1) * k, i * k:(i + 1) * k] = w[i] * (np.diag(f) - np.outer(f, f))
+    return out
+
+
+def kl_hessian(game, player, theta_old, theta_new, weights=None) -> np.ndarray:
+    """Hessian of :func:`kl_divergence` in ``theta_new`` (weights held fixed)."""
+    shape = policy_shape(game, player)
+    w = np.ones(shape[0]) if weights is None else weights
+    return _fisher(_probs(theta_new, shape), w)
+
+
+def kl_mixed(game, player, theta_old, theta_new, weights=None) -> np.ndarray:
+    """:math:`\\partial_{\\theta_{old}} \\nabla_{\\theta_{new}}` of :func:`kl_divergence`."""
+    shape = policy_shape(game, player)
+    w = np.ones(shape[0]) if weights is None else weights
+    return -_fisher(_probs(theta_old, shape), w)
+
+
+def visitation_weights(game, player, *thetas) -> np.ndarray:
+    r"""The reference's visitation weights of ``player``'s states, :math:`p_s/(S\sum_r p_r)`.
+
+    :math:`p` is the discounted visitation :math:`\mu_1 (I - \gamma P)^{-1}` of the
+    joint histories (from the first move on), summed into the player's own
+    states, with the start state weighted 1 (``init_state_representation == 2``
+    in ``LOLA_exact.py``). Memory-1 games only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lola_sym.games import ipd
+    >>> w = visitation_weights(ipd(), 0, np.zeros(5), np.zeros(5))
+    >>> round(float(w.sum()), 12), round(float(w[0] * 5), 12)   # s0: 1 / (1 + 1/(1-gamma))
+    (0.2, 0.038461538462)
+    """
+    rep = _repeated(game)
+    space = rep.space
+    if space.memory != 1:
+        raise ValueError(f"visitation-weighted KL is defined here for memory-1 games; "
+                         f"{game.name} has memory {space.memory}")
+    tables = rep.policy_table(*thetas)
+
+    def prob(i, state, a):
+        return tables[i][state, a]
+
+    hist = [(a,) for a in space.joint]
+    index = {h: n for n, h in enumerate(hist)}
+    mu = np.zeros(len(hist))
+    for h, wgt in first_move(space, prob).items():
+        mu[index[h]] += wgt
+    P = np.zeros((len(hist), len(hist)))
+    for h in hist:
+        for nxt, wgt in transitions(space, prob, h).items():
+            P[index[h], index[nxt]] += wgt
+    gamma = float(rep.gamma)
+    d = np.linalg.solve((np.eye(len(hist)) - gamma * P).T, mu)
+    p = np.zeros(space.n_states(player))
+    p[0] = 1.0
+    for h, v in zip(hist, d):
+        p[space.state_of(player, h)] += v
+    return p / (p.size * p.sum())
+
+
+class ProximalField:
+    r"""POLA on a game: ``f(theta_1, theta_2) -> (g_1, g_2)`` with :math:`g_i = \theta_i^+ - \theta_i`.
+
+    Training with ``delta=1`` applies the POLA step exactly. Built by
+    :func:`lola_sym.update_field` (rules ``"pola"`` and ``"pola_outer"``).
+
+    Parameters
+    ----------
+    game, rule, hyper, options
+        As :class:`lola_sym.field.UpdateField`.
+    grad : callable
+        ``grad(t1, t2) -> (g1, g2)``: the exact-LOLA directions at lookahead ``eta``.
+    jac : callable
+        ``jac(t1, t2) -> (d, d)``: their exact Jacobian.
+    value : callable
+        ``value(t1, t2) -> (V1, V2)`` (for the line search).
+    naive : callable
+        ``naive(t1, t2) -> (grad_1 V1, grad_2 V2)``.
+    """
+
+    path = "proximal"
+
+    def __init__(self, game, rule, hyper, options, grad, jac, value, naive, solver="newton",
+                 policy_game=None, policy_maps=None):
+        self.game, self.rule, self.hyper, self.options = game, rule, dict(hyper), dict(options)
+        self._grad, self._jac, self._value, self._naive = grad, jac, value, naive
+        self.solver = solver
+        if len(game.dims) != 2:
+            raise ValueError(f"POLA is implemented for two players; {game.name} has "
+                             f"{len(game.dims)}")
+        #: the game whose per-state policies the KL compares, and per player the matrix M_i
+        #: with policy logits M_i x (None: the parameters are the logits)
+        self.policy_game = game if policy_game is None else policy_game
+        self.policy_maps = (None, None) if policy_maps is None else tuple(
+            None if m is None else np.asarray(m, dtype=float) for m in policy_maps)
+        for i in range(2):
+            policy_shape(self.policy_game, i)       # refuses games without policies
+
+    # -- the proximal term, through the policy maps ---------------------------------------
+    def _logits(self, i, x):
+        m = self.policy_maps[i]
+        return x if m is None else m @ x
+
+    def _wrap(self, i, v, order):
+        m = self.policy_maps[i]
+        if m is None:
+            return v
+        return m.T @ v if order == 1 else m.T @ v @ m
+
+    def kl(self, i, old, x, weights=None):
+        r""":math:`\sum_s w_s \mathrm{KL}(\pi_s(M\, old) \| \pi_s(M x))`."""
+        return kl_divergence(self.policy_game, i, self._logits(i, old), self._logits(i, x),
+                             weights)
+
+    def _kl_grad(self, i, old, x, w):
+        return self._wrap(i, kl_gradient(self.policy_game, i, self._logits(i, old),
+                                         self._logits(i, x), w), 1)
+
+    def _kl_hess(self, i, old, x, w):
+        return self._wrap(i, kl_hessian(self.policy_game, i, self._logits(i, old),
+                                        self._logits(i, x), w), 2)
+
+    def _kl_mixed(self, i, old, x, w):
+        return self._wrap(i, kl_mixed(self.policy_game, i, self._logits(i, old),
+                                      self._logits(i, x), w), 2)
+
+    @property
+    def program(self):
+        """The primitive's exact program (exact LOLA's, :func:`~lola_sym.rules.pola.derive_pola`)."""
+        return self.rule.derive(self.game, **self.options).pruned()
+
+    # -- the proximal objective of agent i, everything else fixed ---------------------------
+    def _args(self, i, x, thetas):
+        ts = list(thetas)
+        ts[i] = x
+        return ts
+
+    def _weights(self, i, thetas):
+        if self.options.get("weighted", 0):
+            return visitation_weights(self.policy_game, i,
+                                      *(self._logits(k, t) for k, t in enumerate(thetas)))
+        return None
+
+    def objective(self, i, x, thetas, weights=None):
+        r""":math:`J_i(x) = V^i(x, \theta_j + \eta \nabla_j V^j) - \beta D`."""
+        j = 1 - i
+        ts = self._args(i, x, thetas)
+        step = self._naive(*ts)[j]
+        ts[j] = ts[j] + self.hyper["eta"] * step
+        v = self._value(*ts)[i]
+        return float(v) - self.hyper["beta"] * self.kl(i, thetas[i], x, weights)
+
+    def gradient(self, i, x, thetas, weights=None):
+        """Exact gradient of :meth:`objective` in ``x``."""
+        g = self._grad(*self._args(i, x, thetas))[i]
+        return g - self.hyper["beta"] * self._kl_grad(i, thetas[i], x, weights)
+
+    def _block(self, J, i, j):
+        d = self.game.dims
+        lo = [0, d[0]]
+        return J[lo[i]:lo[i] + d[i], lo[j]:lo[j] + d[j]]
+
+    def hessian(self, i, x, thetas, weights=None):
+        """Exact Hessian of :meth:`objective` in ``x``."""
+        J = self._jac(*self._args(i, x, thetas))
+        return (self._block(J, i, i)
+                - self.hyper["beta"] * self._kl_hess(i, thetas[i], x, weights))
+
+    # -- solvers ------------------------------------------------------------------------
+    def newton(self, i, thetas):
+        """Ideal POLA: damped Newton on the exact gradient and Hessian; ``(x, iterations)``."""
+        w = self._weights(i, thetas)
+        x = np.array(thetas[i], dtype=float)
+        f = self.objective(i, x, thetas, w)
+        for it in range(NEWTON_MAX_ITERS):
+            g = self.gradient(i, x, thetas, w)
+            if np.max(np.abs(g)) <= NEWTON_GTOL:
+                return x, it
+            H = self.hessian(i, x, thetas, w)
+            H = 0.5 * (H + H.T)
+            lam = np.linalg.eigvalsh(H)
+            shift = 0.0 if lam.max() < 0 else lam.max() + 1e-3 * max(1.0, abs(lam).max())
+            step = np.linalg.solve(H - shift * np.eye(x.size), -g)
+            big = np.max(np.abs(step))
+            if big > NEWTON_MAX_STEP:           # trust region in logit space
+                step *= NEWTON_MAX_STEP / big
+            t = 1.0
+            while True:                         # backtracking (Armijo) on J
+                xn = x + t * step
+                fn = self.objective(i, xn, thetas, w)
+                if np.isfinite(fn) and fn >= f + 1e-4 * t * float(g @ step) - 1e-12 * abs(f):
+                    break
+                t *= 0.5
+                if t < 1e-12:
+                    raise ProximalSolveError(
+                        f"POLA's Newton solve for agent {i + 1} on {self.game.name} stalled "
+                        f"at |grad| = {np.max(np.abs(g)):.3g} from theta = {_fmt(thetas)}; "
+                        f"increase beta")
+            x, f = xn, fn
+            if np.max(np.abs(x)) > 1e3:
+                raise ProximalSolveError(
+                    f"POLA's proximal objective for agent {i + 1} on {self.game.name} has no "
+                    f"maximum near theta = {_fmt(thetas)} (logits beyond 1e3): beta="
+                    f"{self.hyper['beta']:g} is too small, increase it")
+        raise ProximalSolveError(f"POLA's Newton solve for agent {i + 1} on {self.game.name} "
+                                 f"did not reach |grad| <= {NEWTON_GTOL:g} in "
+                                 f"{NEWTON_MAX_ITERS} iterations from theta = {_fmt(thetas)} "
+                                 f"(|grad| = {np.max(np.abs(g)):.3g}, logits up to "
+                                 f"{np.max(np.abs(x)):.3g}): the proximal objective is badly "
+                                 f"conditioned there; increase beta={self.hyper['beta']:g} "
+                                 f"or NEWTON_MAX_ITERS")
+
+    def outer(self, i, thetas):
+        """Outer POLA (Algorithm 1 as in the reference): ``(x, iterations)``."""
+        w = self._weights(i, thetas)
+        x = np.array(thetas[i], dtype=float)
+        lr, tol = self.hyper["lr_out"], self.hyper["prox_threshold"]
+        for it in range(1, int(self.options.get("max_iters", 5000)) + 1):
+            prev = x
+            x = x + lr * self.gradient(i, x, thetas, w)
+            if self.kl(i, x, prev, w) < tol and self.kl(i, prev, x, w) < tol:
+                return x, it
+        return x, it
+
+    def step(self, *thetas):
+        """The new logits ``(theta_1^+, theta_2^+)`` from one point (1-d arrays)."""
+        solve = self.newton if self.solver == "newton" else self.outer
+        return tuple(solve(i, thetas)[0] for i in range(2))
+
+    def __call__(self, *thetas, failed: str = "raise") -> tuple:
+        """Directions :math:`\\theta_i^+ - \\theta_i`, each ``(..., d_i)`` (leading axes broadcast)."""
+        check_field_call(self.rule.name, self.game, thetas, failed)
+        dims = self.game.dims
+        ts = [as_params(t, f"theta{i + 1}", d) for i, (t, d) in enumerate(zip(thetas, dims))]
+        shape = np.broadcast_shapes(*(t.shape[:-1] for t in ts))
+        flat = [np.broadcast_to(t, shape + (d,)).reshape(-1, d) for t, d in zip(ts, dims)]
+        out = [np.empty_like(f) for f in flat]
+        for r in range(flat[0].shape[0]):
+            pt = [f[r] for f in flat]
+            try:
+                new = self.step(*pt)
+            except ProximalSolveError:
+                if failed == "raise":
+                    raise
+                new = [np.full(d, np.nan) for d in dims]
+            for o, n_, p in zip(out, new, pt):
+                o[r] = n_ - p
+        return tuple(o.reshape(shape + (d,)) for o, d in zip(out, dims))
+
+    def map_jacobian(self, *thetas) -> np.ndarray:
+        r"""Jacobian of the ideal POLA map :math:`\theta \mapsto \theta^+` by the IFT, ``(d, d)``.
+
+        Row block :math:`i`: :math:`-(\nabla^2 J_i)^{-1} [\partial_{\theta_1} \nabla J_i,
+        \partial_{\theta_2} \nabla J_i]` at :math:`\theta_i^+`. The field's Jacobian
+        (of :math:`g = \theta^+ - \theta`) is this minus the identity.
+        """
+        if self.options.get("weighted", 0):
+            raise ValueError("the IFT Jacobian needs the derivative of the visitation weights "
+                             "in the old logits; it is implemented for the unweighted KL only "
+                             "(weighted=0)")
+        thetas = [np.asarray(t, dtype=float) for t in thetas]
+        rows = []
+        for i in range(2):
+            x, _ = self.newton(i, thetas)
+            J = self._jac(*self._args(i, x, thetas))
+            H = self.hessian(i, x, thetas)
+            cross = [None, None]
+            cross[i] = -self.hyper["beta"] * self._kl_mixed(i, thetas[i], x, None)
+            cross[1 - i] = self._block(J, i, 1 - i)
+            rows.append(-np.linalg.solve(H, np.hstack(cross)))
+        return np.vstack(rows)
+
+    def jacobian(self, *thetas) -> np.ndarray:
+        """Jacobian of the field :math:`g = \\theta^+ - \\theta` (ideal POLA), ``(d, d)``."""
+        M = self.map_jacobian(*thetas)
+        return M - np.eye(M.shape[0])
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v}" for k, v in {**self.options, **self.hyper}.items())
+        return f"ProximalField({self.rule.name!r} on {self.game.name}, {hyper})"
+
+
+def _fmt(thetas) -> str:
+    return "(" + ", ".join(np.array2string(np.asarray(t), precision=3) for t in thetas) + ")"
