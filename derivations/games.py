@@ -15,7 +15,7 @@ import argparse
 import pathlib
 
 from lola_sym import games
-from lola_sym.report.derive import render as render_page, write_pages
+from lola_sym.report.derive import has_program, render as render_page, write_pages
 from lola_sym.rules import RULES
 
 HERE = pathlib.Path(__file__).parent / "games"
@@ -37,7 +37,7 @@ def pages() -> dict:
     """File name -> (game name, rule name)."""
     combos = [(g, r) for g in ITERATED for r in ITERATED_RULES]
     combos += [(g, r) for g in REPEATED for r in REPEATED_RULES]
-    combos += [(g, r) for g in one_shot() for r in sorted(RULES)]
+    combos += [(g, r) for g in one_shot() for r in sorted(RULES) if has_program(r)]
     return {f"{g}_{r}.md": (g, r) for g, r in combos}
 
 
@@ -55,7 +55,7 @@ def index() -> str:
            "`lola_sym.report.derive.render(game, rule)` (also `lola-sym derive --game G --rule R`): "
            "the game's values, the value gradients and the update of both agents (closed form "
            "when small, else the exact program after common-subexpression elimination), and "
-           "the field with its Jacobian at theta = 0. Rule definitions: [../rules](../rules).",
+           "the field with its Jacobian at theta = 0. Rule definitions: [../rules](../rules/README.md).",
            ""]
     by_game: dict = {}
     for filename, (g, r) in pages().items():

@@ -68,7 +68,9 @@ def test_every_rule_and_every_one_shot_game_has_a_page():
     assert set(RULE_PAGES.pages().values()) == set(RULES)
     one_shot = {n for n, f in games.CATALOGUE.items() if f().kind == "differentiable"}
     combos = set(GAME_PAGES.pages().values())
-    assert {(g, r) for g in one_shot for r in RULES} <= combos
+    from lola_sym.report.derive import has_program
+    assert {(g, r) for g in one_shot for r in RULES if has_program(r)} <= combos
+    assert not any(r == rule for _, r in combos for rule in RULES if not has_program(rule))
     assert {("ipd", "nl"), ("ipd", "lola"), ("imp", "nl"), ("imp", "lola")} <= combos
 
 
@@ -120,12 +122,26 @@ def _printed_error_exact(game_name, rule):
     return worst
 
 
+#: (game, rule) pages whose rule is undefined at every point: the Stackelberg leader on the
+#: Hamiltonian game, whose follower Hessian D22 V2 is identically zero
+UNDEFINED_EVERYWHERE = {("hamiltonian", "stackelberg")}
+
+
 @pytest.mark.parametrize("combo", [
     pytest.param(c, marks=pytest.mark.slow) if c[0] in GAME_PAGES.REPEATED else c
     for c in GAME_PAGES.pages().values()], ids="_".join)
 def test_printed_update_is_the_compiled_field(combo):
     """Each page's expressions (hyper-parameters at the rule's defaults) give update_field;
-    a closed form that float64 evaluates badly is evaluated at 40 digits instead."""
+    a closed form that float64 evaluates badly is evaluated at 40 digits instead. Where the
+    rule is undefined everywhere (UNDEFINED_EVERYWHERE), the field must refuse every point."""
+    if combo in UNDEFINED_EVERYWHERE:
+        from lola_sym.field import FieldError
+        g = derivation(*combo).game
+        f = update_field(g, combo[1])
+        for thetas in _points(g):
+            with pytest.raises(FieldError, match="singular"):
+                f(*thetas)
+        return
     err = _printed_error(*combo)
     if err >= ATOL_PRINTED and derivation(*combo).form == "closed":
         err = _printed_error_exact(*combo)
@@ -478,3 +494,66 @@ def test_softmax_at_zero_is_exact():
         up, down = np.concatenate(f(e[:2], e[2:])), np.concatenate(f(-e[:2], -e[2:]))
         fd[:, j] = (up - down) / (2 * H_FD)
     assert np.max(np.abs(J - fd)) < ATOL_FD and np.max(np.abs(J)) > 1e3 * ATOL_FD
+
+
+# ------------------------------------------------ structured values of iterated games
+@pytest.mark.parametrize("name", ["ipd", "imp"])
+def test_printed_chain_gives_the_values(name):
+    """The printed p0, P and E_k are the game's values, two ways.
+
+    Exactly: 1 + sum_k (-gamma)^k E_k is the expanded determinant D of
+    ``value_polynomials``. Numerically: p0 (I - gamma P)^{-1} r_i at random logits
+    (numpy solve of the printed matrices) is the compiled value of the game.
+    """
+    from lola_sym.games.layout import prob_symbols
+    from lola_sym.report.derive_forms import chain_form
+    game = games.by_name(name)
+    p0, P, E = chain_form(game)
+    N1, N2, D = game.value_polynomials()
+    gamma = game.gamma
+    assert sp.expand(1 + sum((-gamma) ** k * e for k, e in enumerate(E, 1)) - D) == 0
+    rng = np.random.default_rng(7)
+    t1, t2 = rng.normal(size=5), rng.normal(size=5)
+    sub = {}
+    for (p, pbar), t in zip((prob_symbols(1), prob_symbols(2)), (t1, t2)):
+        for k in range(5):
+            sub[p[k]] = 1 / (1 + np.exp(-t[k]))
+            sub[pbar[k]] = 1 / (1 + np.exp(t[k]))
+    p0n = np.array(p0.xreplace(sub), dtype=float).ravel()
+    Pn = np.array(P.xreplace(sub), dtype=float)
+    M = np.eye(4) - float(gamma) * Pn
+    got = np.array([p0n @ np.linalg.solve(M, np.array(r, dtype=float))
+                    for r in (game.r1, game.r2)])
+    want = np.asarray(game.value(t1, t2), dtype=float).ravel()
+    assert np.max(np.abs(got - want)) < ATOL_PRINTED * max(1.0, np.max(np.abs(want)))
+    # and the printed minors: det(I - gamma P) from them vs numpy's determinant
+    En = [float(e.xreplace(sub)) for e in E]
+    assert abs(1 + sum((-float(gamma)) ** k * e for k, e in enumerate(En, 1))
+               - np.linalg.det(M)) < ATOL_PRINTED
+
+
+def test_printed_chain_check_can_fail():
+    """A transposed P (the classic mistake) gives different values: the check above bites."""
+    from lola_sym.report.derive_forms import chain_form
+    game = games.ipd()
+    p0, P, _ = chain_form(game)
+    free = sorted(P.free_symbols | p0.free_symbols, key=str)
+    point = {s: sp.Rational(k + 2, 23) for k, s in enumerate(free)}
+    M = sp.eye(4) - game.gamma * P.xreplace(point)
+    Mt = sp.eye(4) - game.gamma * P.T.xreplace(point)
+    r = sp.Matrix(game.r1)
+    q0 = p0.xreplace(point)
+    assert abs(float((q0 * M.LUsolve(r))[0] - (q0 * Mt.LUsolve(r))[0])) > 1e-3
+
+
+def test_large_polynomials_are_printed_structured():
+    """The IPD page prints p0, P and the minors E_k broken into lines, not 65 flat monomials."""
+    page = (ROOT / "derivations" / "games" / "ipd_lola.md").read_text()
+    assert "$$ D =" not in page and "$$ N_1 =" not in page
+    assert r"$$ P = \left[\begin{matrix}" in page
+    assert page.count(r"\begin{aligned} E_{") == 3          # E_2 .. E_4 broken, E_1 flat
+    assert "$$ E_{1} = p_{1,CC} p_{2,CC} + " in page
+    longest = max(len(line) for line in page.splitlines() if line.startswith("$$ \\begin{al"))
+    widest = max(len(part) for line in page.splitlines() if line.startswith("$$ \\begin{al")
+                 for part in line.split(r"\\"))
+    assert widest < 300 < longest                  # many short lines in one block

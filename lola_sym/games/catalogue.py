@@ -74,7 +74,14 @@ def imp(gamma=sp.Rational(9, 10)) -> IteratedGame:
 
 
 def stag_hunt(gamma=sp.Rational(24, 25)) -> IteratedGame:
-    """Iterated stag hunt: C = hunt stag. (4, 4), (0, 3), (3, 0), (2, 2)."""
+    """Iterated stag hunt: C = hunt stag. (4, 4), (0, 3), (3, 0), (2, 2).
+
+    Examples
+    --------
+    >>> g = stag_hunt()
+    >>> g.r1, g.r2, g.gamma
+    ((4, 0, 3, 2), (4, 3, 0, 2), 24/25)
+    """
     return IteratedGame([[4, 0], [3, 2]], [[4, 3], [0, 2]], gamma, "stag hunt")
 
 
@@ -82,12 +89,25 @@ def chicken(gamma=sp.Rational(24, 25)) -> IteratedGame:
     """Iterated chicken: C = swerve. (0, 0), (-1, 1), (1, -1), (-100, -100).
 
     The payoffs of the one-shot chicken game of the SOS/COLA literature.
+
+    Examples
+    --------
+    >>> g = chicken()
+    >>> g.r1, g.r2
+    ((0, -1, 1, -100), (0, 1, -1, -100))
     """
     return IteratedGame([[0, -1], [1, -100]], [[0, 1], [-1, -100]], gamma, "chicken")
 
 
 def battle_of_sexes(gamma=sp.Rational(24, 25)) -> IteratedGame:
-    """Iterated battle of the sexes: coordinate on C (3, 2) or on D (2, 3); else (0, 0)."""
+    """Iterated battle of the sexes: coordinate on C (3, 2) or on D (2, 3); else (0, 0).
+
+    Examples
+    --------
+    >>> g = battle_of_sexes()
+    >>> g.r1, g.r2
+    ((3, 0, 0, 2), (2, 0, 0, 3))
+    """
     return IteratedGame([[3, 0], [0, 2]], [[2, 0], [0, 3]], gamma, "battle of the sexes")
 
 
@@ -204,12 +224,25 @@ def tandem() -> DifferentiableGame:
 
 
 def hamiltonian() -> DifferentiableGame:
-    """Hamiltonian game: losses x y and -x y (zero-sum; a centre at the origin)."""
+    """Hamiltonian game: losses x y and -x y (zero-sum; a centre at the origin).
+
+    Examples
+    --------
+    >>> g = hamiltonian()
+    >>> g.V1, g.V2
+    (-x*y, x*y)
+    """
     return differentiable(_X * _Y, -_X * _Y, [_X], [_Y], name="Hamiltonian", loss=True)
 
 
 def balduzzi() -> DifferentiableGame:
-    """Balduzzi et al.'s game: losses x^2/2 + 10 x y and y^2/2 - 10 x y."""
+    """Balduzzi et al.'s game: losses x^2/2 + 10 x y and y^2/2 - 10 x y.
+
+    Examples
+    --------
+    >>> balduzzi().V1
+    -x**2/2 - 10*x*y
+    """
     return differentiable(_X ** 2 / 2 + 10 * _X * _Y, _Y ** 2 / 2 - 10 * _X * _Y, [_X], [_Y],
                           name="Balduzzi", loss=True)
 
@@ -244,6 +277,13 @@ def matching_pennies() -> DifferentiableGame:
 
     Player 1's loss :math:`(2 p_1 - 1)(2 p_2 - 1)`, player 2's its negative;
     Nash equilibrium at :math:`\theta = 0`.
+
+    Examples
+    --------
+    >>> from lola_sym import update_field
+    >>> import numpy as np
+    >>> update_field(matching_pennies(), "nl")(np.zeros(1), np.zeros(1))   # the Nash point
+    (array([0.]), array([0.]))
     """
     return differentiable(_coin(_T1) * _coin(_T2), -_coin(_T1) * _coin(_T2), [_T1], [_T2],
                           name="matching pennies", loss=True)
@@ -253,6 +293,12 @@ def ultimatum() -> DifferentiableGame:
     """Binary ultimatum game: agent 1 offers fair (p_fair), agent 2 accepts unfair (p_accept).
 
     V_A = 5 p_fair + 8 (1 - p_fair) p_accept, V_B = 5 p_fair + 2 (1 - p_fair) p_accept.
+
+    Examples
+    --------
+    >>> g = ultimatum()
+    >>> g.V1
+    8*sigmoid(-theta_1)*sigmoid(theta_2) + 5*sigmoid(theta_1)
     """
     pf, pa, qf = sigmoid(_T1), sigmoid(_T2), sigmoid(-_T1)
     return differentiable(5 * pf + 8 * qf * pa, 5 * pf + 2 * qf * pa, [_T1], [_T2],
@@ -263,6 +309,12 @@ def chicken_one_shot() -> DifferentiableGame:
     """One-shot chicken, sigmoid policies (action 0 = swerve).
 
     Payoffs P1 = [[0, -1], [1, -100]], P2 = [[0, 1], [-1, -100]].
+
+    Examples
+    --------
+    >>> g = chicken_one_shot()
+    >>> g.name, g.dims
+    ('chicken (one-shot)', (1, 1))
     """
     p = (sigmoid(_T1), sigmoid(-_T1))
     q = (sigmoid(_T2), sigmoid(-_T2))

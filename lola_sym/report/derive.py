@@ -38,7 +38,7 @@ step) is read from the :class:`~lola_sym.rules.Rule` itself.
 Hyper-parameters stay symbols unless given; given values must lie in the rule's
 declared bounds (compared exactly). A request whose program is too large to
 derive (:meth:`Rule.check_size <lola_sym.rules.Rule.check_size>`), or whose page
-is estimated to take more than :data:`RENDER_MAX_SECONDS` (HOLA of high order
+is estimated to take more than :data:`~lola_sym.report.derive_forms.RENDER_MAX_SECONDS` (HOLA of high order
 with a symbolic :math:`\eta`, say), is refused up front with the estimate and
 what would make it cheaper (:func:`check_derivation`).
 
@@ -61,23 +61,27 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property, lru_cache
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from lola_sym import games as _games
-from lola_sym.report.derive_forms import (RENDER_MAX_SECONDS, all_theta, at_zero, closed,
-                                          combine_closed, cost_estimate, cse_lines, latex_names,
+from lola_sym.report.derive_forms import (LINE_MAX_FACTORS, POLY_FLAT_MAX_TERMS,
+                                          POLY_MAX_TERMS, RENDER_MAX_SECONDS, all_theta,
+                                          at_zero, chain_form, closed, combine_closed,
+                                          cost_estimate, cse_lines, latex_names,
                                           numeric_function, output_groups, probabilities,
                                           section_sizes)
 from lola_sym._validation import as_params, as_rational
 from lola_sym.field import derive as _derive
 from lola_sym.program import sigmoid
-from lola_sym.rules import RULES, Rule, get_rule
+from lola_sym.rules import RULES, Notes, Rule, get_rule
 
 __all__ = ["render", "rule_page", "derivation", "check_derivation", "Derivation", "expanded_size",
-           "CLOSED_MAX_OPS", "CSE_MAX_STEPS", "FORMS", "RENDER_MAX_SECONDS", "write_pages"]
+           "CLOSED_MAX_OPS", "CSE_MAX_STEPS", "FORMS", "RENDER_MAX_SECONDS", "write_pages",
+           "iterated_values"]
 
 #: Largest estimated operation count of the substituted outputs written in closed form.
 CLOSED_MAX_OPS = 3000
@@ -134,7 +138,7 @@ class Derivation:
         rule terms).
     """
 
-    game: object
+    game: Any
     rule: Rule
     label: str
     hyper: dict
@@ -323,7 +327,7 @@ def check_derivation(game, rule, *, form: str = "auto", **hyper) -> str:
     declared bounds) and options, refuses a program too large to derive
     (:meth:`Rule.check_size <lola_sym.rules.Rule.check_size>`), derives the program
     (cached) and refuses a page whose exact work is estimated beyond
-    :data:`RENDER_MAX_SECONDS` (:func:`lola_sym.report.derive_forms.cost_estimate`), saying
+    :data:`~lola_sym.report.derive_forms.RENDER_MAX_SECONDS` (:func:`lola_sym.report.derive_forms.cost_estimate`), saying
     what would make it cheaper. :func:`derivation` and :func:`render` run the same
     checks first.
 
@@ -505,19 +509,13 @@ def _game_section(d, h):
     game, names = d.game, d.names
     out = [f"{h} The game", ""]
     if game.kind == "iterated":
-        N1, N2, D = d.values
         out += [f"{game.name}, iterated with memory-1 policies: agent $i$ plays C with "
                 r"probability $p_{i,s} = \sigma(\theta_{i,s})$ in its own state "
                 r"$s \in \{s0, CC, CD, DC, DD\}$ (own action first), "
                 r"$\bar p_{i,s} = 1 - p_{i,s}$. Rewards over CC, CD, DC, DD (agent 1's action "
                 f"first): $r_1 = {list(game.r1)}$, $r_2 = {list(game.r2)}$; "
-                rf"$\gamma = {_tex(game.gamma)}$.", "",
-                r"$V_i = p_0^\top (I - \gamma P)^{-1} r_i = N_i / D$ (Cramer's rule), with "
-                f"$D$ of {len(D.args)} monomials, $N_1$ of {len(N1.args)}, $N_2$ of "
-                f"{len(N2.args)}:", ""]
-        for label, poly in (("D", D), ("N_1", N1), ("N_2", N2)):
-            out += [f"$$ {label} = {_tex(poly)} $$", ""]
-        return out
+                rf"$\gamma = {_tex(game.gamma)}$.", ""]
+        return out + iterated_values(game)
     if game.kind == "repeated":
         return out + _repeated_game(game)
     out += [f"{game.name}, one-shot; values (maximised):", "",
@@ -527,6 +525,87 @@ def _game_section(d, h):
         out += [rf"With {defs} (so $\sigma(-\theta) = 1 - p$):", "",
                 f"$$ V_1 = {_tex(d.values[0], names)}, \\qquad "
                 f"V_2 = {_tex(d.values[1], names)} $$", ""]
+    return out
+
+
+def _poly_lines(label: str, poly) -> list:
+    r"""Markdown of ``label = poly`` by size: one line, broken lines, or ``[]`` (too large).
+
+    At most :data:`~lola_sym.report.derive_forms.POLY_FLAT_MAX_TERMS` monomials go on one
+    line; up to :data:`~lola_sym.report.derive_forms.POLY_MAX_TERMS` are broken into an
+    ``aligned`` block of at most :data:`~lola_sym.report.derive_forms.LINE_MAX_FACTORS`
+    symbol factors a line (at least one term).
+    """
+    terms = sp.Add.make_args(sp.expand(poly))
+    if len(terms) <= POLY_FLAT_MAX_TERMS:
+        return [f"$$ {label} = {_tex(poly)} $$", ""]
+    if len(terms) > POLY_MAX_TERMS:
+        return []
+    ordered = sp.Add(*terms).as_ordered_terms()
+    lines: list = []
+    row: list = []
+    width = 0
+    for k, term in enumerate(ordered):
+        tex = _tex(term)
+        if k > 0:
+            tex = f"- {tex[1:].lstrip()}" if tex.startswith("-") else f"+ {tex}"
+        factors = sum(int(e) if e.is_Integer else 1
+                      for b, e in term.as_powers_dict().items() if b.is_Symbol)
+        if row and width + factors > LINE_MAX_FACTORS:
+            lines.append(" ".join(row))
+            row, width = [], 0
+        row.append(tex)
+        width += factors
+    lines.append(" ".join(row))
+    body = r" \\ ".join(("" if i == 0 else "& ") + ln for i, ln in enumerate(lines))
+    return [rf"$$ \begin{{aligned}} {label} = {{}} & {body} \end{{aligned}} $$", ""]
+
+
+def iterated_values(game) -> list:
+    r"""Markdown lines of an iterated 2x2 game's exact values, structured by size.
+
+    The first-move distribution :math:`p_0` and the transition matrix :math:`P` written out
+    (:func:`lola_sym.report.derive_forms.chain_form`), :math:`V_i = N_i / D` by Cramer's rule,
+    the determinant :math:`D = \det(I - \gamma P)` in powers of :math:`\gamma` with the sums
+    of principal minors :math:`E_k` of :math:`P` as coefficients, and the expanded
+    :math:`D`, :math:`N_1`, :math:`N_2` where they are small enough to read (their sizes
+    otherwise).
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> lines = iterated_values(ipd())
+    >>> next(ln for ln in lines if ln.startswith("$$ E_{1}"))
+    '$$ E_{1} = p_{1,CC} p_{2,CC} + p_{1,CD} \\bar{p}_{2,DC} + p_{2,CD} \\bar{p}_{1,DC} + \\bar{p}_{1,DD} \\bar{p}_{2,DD} $$'
+    >>> any(ln.startswith("$$ D =") for ln in lines)      # 65 monomials: only its size
+    False
+    """
+    p0, P, E = chain_form(game)
+    N1, N2, D = game.value_polynomials()
+    states = ", ".join(_games.JOINT_STATES)
+    out = [r"$V_i = p_0^\top (I - \gamma P)^{-1} r_i = N_i / D$ with "
+           r"$D = \det(I - \gamma P)$ and $N_i = p_0^\top \operatorname{adj}(I - \gamma P)\, r_i$ "
+           f"(Cramer's rule). The first move and the transitions over the joint actions "
+           f"({states}, agent 1's action first; rows of $P$: the previous joint action), each "
+           r"agent choosing in its own state (agent 2's probability after CD is "
+           r"$p_{2,DC}$):", "",
+           rf"$$ p_0 = {_tex(p0)} $$", "",
+           rf"$$ P = {_tex(P)} $$", "",
+           r"In powers of $\gamma$: $D = 1 - \gamma E_1 + \gamma^2 E_2 - \gamma^3 E_3 + "
+           r"\gamma^4 E_4$, with $E_k$ the sum of the $k \times k$ principal minors of $P$ "
+           r"($E_1 = \operatorname{tr} P$, $E_4 = \det P$):", ""]
+    for k, e in enumerate(E, 1):
+        out += _poly_lines(f"E_{{{k}}}", e) or [
+            f"$E_{k}$ has {len(sp.Add.make_args(e))} monomials (not written out).", ""]
+    sizes = {"D": D, "N_1": N1, "N_2": N2}
+    shown = [label for label, poly in sizes.items() if _poly_lines(label, poly)]
+    out += [rf"Expanded with $\gamma = {_tex(game.gamma)}$ "
+            f"(`game.value_polynomials()`): " + ", ".join(
+                f"${label}$ has {len(sp.Add.make_args(poly))} monomials"
+                for label, poly in sizes.items())
+            + (f"; written out when at most {POLY_MAX_TERMS}." if len(shown) < 3 else "."), ""]
+    for label in shown:
+        out += _poly_lines(label, sizes[label])
     return out
 
 
@@ -680,6 +759,14 @@ def _hyper_text(d):
     return "Hyper-parameters: " + ", ".join(parts + opts) + "."
 
 
+def _notes(rule: Rule) -> Notes:
+    """The rule's notes (its equations and source), which a page prints."""
+    if rule.notes is None:
+        raise ValueError(f"rule {rule.name!r} declares no notes (equations, source) to print; "
+                         f"give its Rule a Notes(...)")
+    return rule.notes
+
+
 def render(game, rule, *, form: str = "auto", **hyper) -> str:
     r"""Markdown (with LaTeX) of ``rule`` derived on ``game``.
 
@@ -713,10 +800,10 @@ def render(game, rule, *, form: str = "auto", **hyper) -> str:
     >>> render("matching_pennies", "lol")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown rule 'lol'; choose one of ['cgd', 'co', 'exact_lola', ...]
+    ValueError: unknown rule 'lol'; choose one of [...]
     """
     d = derivation(game, rule, form=form, **hyper)
-    note = d.rule.notes
+    note = _notes(d.rule)
     args = "".join(f", {k}={v}" for k, v in d.options.items())
     args += "".join(f", {k}={v if v.is_Integer else repr(str(v))}"
                     for k, v in d.hyper.items() if not v.is_Symbol)
@@ -733,6 +820,20 @@ def render(game, rule, *, form: str = "auto", **hyper) -> str:
             f"(../rules/{d.rule.name}.md).", ""]
     out += _derived_section(d, "##")
     return "\n".join(out).rstrip() + "\n"
+
+
+def has_program(rule) -> bool:
+    """Whether a rule's field is one derived program (so that it has derivation pages).
+
+    The rules tagged ``shaping_since_lola`` (POLA, LOQA, Advantage Alignment)
+    are computed numerically on iterated games instead.
+
+    Examples
+    --------
+    >>> has_program(get_rule("lola")), has_program(get_rule("pola"))
+    (True, False)
+    """
+    return "shaping_since_lola" not in get_rule(rule).tags
 
 
 def rule_page(rule) -> str:
@@ -757,7 +858,7 @@ def rule_page(rule) -> str:
     # naive learner (`nl`)
     """
     rule, _, _ = _resolve_rule(rule, {})
-    note = rule.notes
+    note = _notes(rule)
     hyper = ", ".join(f"${h.latex}$ (`{h.name}`, default {h.default:g})"
                       for h in rule.hyper_specs) or "none"
     opts = ", ".join(f"`{k}` (default {v})" for k, v in rule.options.items())
@@ -778,6 +879,13 @@ def rule_page(rule) -> str:
             f"Registry: hyper-parameters {hyper}" + (f"; options {opts}" if opts else "") +
             f"; derivatives of the values up to order {rule.order}"
             + ("; combined in numpy from exact primitives" if rule.combine else "") + ".", ""]
+    if not has_program(rule):
+        out += ["## How it is computed", "",
+                "This rule has no derived straight-line program: `lola_sym.update_field` "
+                "computes its field numerically on iterated games, exact to the tolerance "
+                "its module states (a Newton solve, or a closed form on the game's chain), "
+                "with `field.path` saying which. It has no page on one-shot games.", ""]
+        return "\n".join(out).rstrip() + "\n"
     d = derivation("matching_pennies", rule.name)
     out += ["## On one-shot matching pennies", "",
             r"$V_1 = -(2 p_1 - 1)(2 p_2 - 1) = -V_2$ with $p_i = \sigma(\theta_i)$; the Nash "
@@ -791,6 +899,17 @@ def write_pages(render_page, filenames, out_dir) -> None:
 
     The generator scripts in ``derivations/`` share this; their committed output
     is what the tests compare with ``render_page`` now.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_pages(lambda name: f"# {name}\\n", ["a.md"], tmp)   # doctest: +ELLIPSIS
+    ...     print(pathlib.Path(tmp, "a.md").read_text())
+    wrote .../a.md (0.0 s)
+    total 0.0 s
+    # a.md
+    <BLANKLINE>
     """
     import pathlib
     import time

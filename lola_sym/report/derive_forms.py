@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import count
+from itertools import combinations, count
 from types import MappingProxyType
 
 import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
+from lola_sym.games.chain import first_move, transitions
+from lola_sym.games.histories import StateSpace
+from lola_sym.games.layout import prob_symbols
 from lola_sym.rules.arithmetic import NoClosedForm
 from lola_sym.rules.gradients import gradient_program
 from lola_sym.program import sigmoid, softmax, softmax_numpy
@@ -43,6 +46,60 @@ EIGEN_MAX_OPS = 3000
 #: 27 (3-player contribution) to 42 (memory-2 IPD) give pages of the exact field only.
 JACOBIAN_MAX_DIM = 20
 LAM = sp.Symbol("lambda")
+
+
+#: Largest polynomial (monomials) printed on one line; a larger one is broken into lines of
+#: at most :data:`LINE_MAX_FACTORS` factors, up to :data:`POLY_MAX_TERMS` monomials, beyond
+#: which only its size is printed beside the structured form it comes from (the IPD's D has
+#: 65 monomials, N_i 147; the sums of principal minors of its P 4 to 24).
+POLY_FLAT_MAX_TERMS = 8
+#: Most symbol factors on one line of a polynomial broken into lines: the documentation site's
+#: column (furo, 1280 px window) holds about 12 factors such as p_{1,CC} (16 overflowed).
+LINE_MAX_FACTORS = 12
+#: Largest polynomial (monomials) written out at all.
+POLY_MAX_TERMS = 32
+
+
+def chain_form(game) -> tuple:
+    r"""``(p0, P, E)``: the memory-1 chain of a 2x2 iterated game, in probability symbols.
+
+    ``p0`` is the first move's distribution over the joint actions CC, CD, DC, DD (agent 1's
+    action first), ``P`` the 4 x 4 transition matrix (row: the previous joint action) as a
+    sympy ``ImmutableMatrix``, both built by the one chain builder
+    (:func:`lola_sym.games.chain.transitions`) from each agent's own-perspective
+    probabilities :math:`p_{i,s}` and :math:`\bar p_{i,s}`; ``E[k - 1]`` is the sum of the
+    :math:`k \times k` principal minors of :math:`P`, so that
+
+    .. math:: \det(I - \gamma P) = 1 + \sum_{k=1}^{4} (-\gamma)^k E_k
+
+    (:math:`E_1 = \operatorname{tr} P`, :math:`E_4 = \det P`): the determinant ``D`` of the
+    values :math:`V_i = N_i / D` in powers of :math:`\gamma`.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> p0, P, E = chain_form(ipd())
+    >>> P[0, 0], E[0]
+    (p_1,CC*p_2,CC, p_1,CC*p_2,CC + p_1,CD*pbar_2,DC + p_2,CD*pbar_1,DC + pbar_1,DD*pbar_2,DD)
+    >>> [len(sp.Add.make_args(e)) for e in E]        # monomials of E_1 .. E_4
+    [4, 12, 24, 24]
+    """
+    space = StateSpace((2, 2), 1, (("C", "D"),) * 2)
+    symbols = (prob_symbols(1), prob_symbols(2))
+
+    def prob(i, state, action):
+        return symbols[i][action][state]
+    first = first_move(space, prob)
+    p0 = sp.ImmutableMatrix([[first[(a,)] for a in space.joint]])
+    rows = []
+    for history in space.histories(1):
+        nxt = transitions(space, prob, history)
+        rows.append([nxt[(a,)] for a in space.joint])
+    P = sp.ImmutableMatrix(rows)
+    n = P.shape[0]
+    E = tuple(sp.expand(sum(P.extract(list(c), list(c)).det(method="berkowitz")
+                            for c in combinations(range(n), k))) for k in range(1, n + 1))
+    return p0, P, E
 
 
 def hyper_names() -> set:
@@ -203,9 +260,9 @@ def _index(th, agent, label):
 def latex_names(game, prog) -> dict:
     """LaTeX of the program's named symbols (anonymous ones are numbered later)."""
     labels = {}
-    for agent, (th, names) in enumerate(zip(game.theta, game.param_names), 1):
-        for t, n in zip(th, names):
-            labels[(str(agent), n)] = (sp.latex(t), len(th))
+    for agent, (params, names) in enumerate(zip(game.theta, game.param_names), 1):
+        for t, n in zip(params, names):
+            labels[(str(agent), n)] = (sp.latex(t), len(params))
 
     def th(agent, label, index=False):
         tex, n = labels[(agent, label)]
@@ -215,7 +272,7 @@ def latex_names(game, prog) -> dict:
             return f"{agent},{label}"
         return agent if n == 1 else f"{agent},{tex}"
 
-    out = {}
+    out: dict = {}
     for rule in RULES.values():
         for h in rule.hyper_specs:
             out.setdefault(sp.Symbol(h.name, positive=True), h.latex)
@@ -431,10 +488,10 @@ def polynomial_work(prog, theta, jacobian=True) -> tuple:
     """
     theta = list(theta)
     point = set(theta) | set(prog.symbols)
-    free = set()
+    found: set = set()
     for e in [e for _, e in prog.steps] + [sp.sympify(x) for x in prog.outputs]:
-        free |= e.free_symbols - point
-    free = sorted(free, key=str)
+        found |= e.free_symbols - point
+    free = sorted(found, key=str)
     k, n = max(len(free), 1), len(theta) if jacobian else 0
     QQ = sp.QQ
     # primes over primes: never a root of the small-integer polynomials met here

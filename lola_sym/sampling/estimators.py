@@ -121,7 +121,7 @@ class Estimate:
 
     Attributes
     ----------
-    value : ndarray, shape (*lead, d) or (*lead, d_i, d_j)
+    value : ndarray, shape ``(*lead, d)`` or ``(*lead, d_i, d_j)``
     stderr : ndarray or None
         Standard error of each entry (sample standard deviation over episodes
         divided by :math:`\sqrt{\text{batch}}`), ``None`` for products of
@@ -168,14 +168,14 @@ def _quiet():
 
 
 def baseline_values(ro: Rollouts, of: int, baseline) -> np.ndarray:
-    r"""Baseline :math:`b_t` for agent ``of``'s return-to-go, shape (*lead, batch, T).
+    r"""Baseline :math:`b_t` for agent ``of``'s return-to-go, shape ``(*lead, batch, T)``.
 
     ``None``: zero. ``"time"``: leave-one-out batch mean of :math:`G_t` over the
     other running episodes (independent of the episode's own actions, so the
     estimators stay unbiased; needs batch >= 2). ``"value"``: the exact critic
     :math:`\mathbb{E}[G_t \mid h_t]` given the history :math:`h_t` the policies
     see (agent 1's own state), from the Markov chain (remaining-horizon value for
-    a fixed horizon). An array broadcastable to (*lead, batch, T) is used as
+    a fixed horizon). An array broadcastable to ``(*lead, batch, T)`` is used as
     given (it must not depend on the episode's actions at or after ``t``).
     """
     _check_rollouts(ro)
@@ -260,7 +260,7 @@ def _mean(samples, ro, what, stderr=True):
 
 
 def policy_gradient(ro: Rollouts, of: int = 1, wrt: int = 1, baseline=None) -> Estimate:
-    r"""REINFORCE (Sec. 4.3 of [1]_): :math:`\nabla_{wrt} V_{of} \approx \sum_t d_t s^{wrt}_t (G^{of}_t - b_t)`.
+    r"""REINFORCE (Sec. 4.3 of Foerster et al. 2018): :math:`\nabla_{wrt} V_{of} \approx \sum_t d_t s^{wrt}_t (G^{of}_t - b_t)`.
 
     Examples
     --------
@@ -294,12 +294,12 @@ def _pair(ro, players) -> tuple:
 
 
 def _outer_sum(weight, C1, C2):
-    r""":math:`\sum_t w_t C^1_t (C^2_t)^\top` per episode, shape (*lead, batch, d_1, d_2)."""
+    r""":math:`\sum_t w_t C^1_t (C^2_t)^\top` per episode, shape ``(*lead, batch, d_1, d_2)``."""
     return np.matmul((weight[..., None] * C1).swapaxes(-1, -2), C2)
 
 
 def lola_pg_hessian(ro: Rollouts, of: int = 2, players=(1, 2)) -> Estimate:
-    r"""The LOLA-PG estimator of :math:`\nabla_j\nabla_l V_{of}` (Sec. 4.3 of [1]_), rows = θ_j.
+    r"""The LOLA-PG estimator of :math:`\nabla_j\nabla_l V_{of}` (Sec. 4.3 of Foerster et al. 2018), rows = θ_j.
 
     :math:`\sum_t d_t r^{of}_t \big(\sum_{l\le t} s^j_l\big)\big(\sum_{l\le t} s^l_l\big)^\top`
     with ``(j, l) = players`` (default agents 1 and 2).
@@ -326,8 +326,8 @@ def dice(ro: Rollouts, of: int = 1, baseline=None, players=(1, 2)) -> tuple:
 
     Returns ``(grad_j, grad_l, cross)`` estimates of :math:`\nabla_j V_{of}`,
     :math:`\nabla_l V_{of}` and :math:`\nabla_j\nabla_l V_{of}` (rows = θ_j) for
-    ``(j, l) = players`` (default agents 1 and 2), closed forms of [2]_ with the
-    any-order baseline of [3]_ (module docstring).
+    ``(j, l) = players`` (default agents 1 and 2), closed forms of Foerster et al. (2018b, DiCE) with
+    the any-order baseline of Mao et al. (module docstring).
 
     Examples
     --------

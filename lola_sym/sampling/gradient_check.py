@@ -82,14 +82,14 @@ class GradientCheck:
 
     @property
     def abs_error(self) -> np.ndarray:
-        """|got - expected| (inf where the user value is not finite), (points, n, d)."""
+        """``|got - expected|`` (inf where the user value is not finite), (points, n, d)."""
         with np.errstate(over="ignore", invalid="ignore"):     # beyond double range: inf
             err = np.abs(self.got - self.expected)
         return np.where(np.isfinite(self.got), err, np.inf)
 
     @property
     def rel_error(self) -> np.ndarray:
-        """abs_error / (|expected| + atol) (0 where both are 0, inf beyond double range)."""
+        """``abs_error / (|expected| + atol)`` (0 where both are 0, inf beyond double range)."""
         return _ratio(self.abs_error, np.abs(self.expected) + self.atol)
 
     @property

@@ -59,7 +59,7 @@ class OpponentModel:
         :math:`\log(c_{s,b} + \alpha_b) - \log(c_{s,k-1} + \alpha_{k-1})` per
         own-perspective state ``s`` and action ``b < k - 1``; for two actions
         :math:`\operatorname{logit}((c + a) / (n + a + b))` per state.
-    counts : ndarray, (*lead, S, k)
+    counts : ndarray, ``(*lead, S, k)``
         Plays :math:`c_{s,a}` of each action in each state.
     prior : tuple of float
         Pseudo-counts :math:`\alpha_a` (for two actions :math:`(a, b)`).
@@ -71,17 +71,17 @@ class OpponentModel:
 
     @property
     def visits(self) -> np.ndarray:
-        """Visits :math:`n_s` of each state, (*lead, S)."""
+        """Visits :math:`n_s` of each state, ``(*lead, S)``."""
         return self.counts.sum(axis=-1)
 
     @property
     def cooperations(self) -> np.ndarray:
-        """Plays of the first action (C) in each state, (*lead, S)."""
+        """Plays of the first action (C) in each state, ``(*lead, S)``."""
         return self.counts[..., 0]
 
     @property
     def probability(self) -> np.ndarray:
-        """Estimated probability of the first action (C) in each state, (*lead, S)."""
+        """Estimated probability of the first action (C) in each state, ``(*lead, S)``."""
         k = self.counts.shape[-1]
         if k == 2:
             return expit(self.theta)
@@ -89,7 +89,7 @@ class OpponentModel:
 
     @property
     def policy(self) -> np.ndarray:
-        """Estimated probability of every action in every state, (*lead, S, k)."""
+        """Estimated probability of every action in every state, ``(*lead, S, k)``."""
         S, k = self.counts.shape[-2:]
         x = self.theta.reshape(self.theta.shape[:-1] + (S, k - 1))
         z = np.concatenate([x, np.zeros(x.shape[:-1] + (1,))], axis=-1)
@@ -186,7 +186,7 @@ def fit_policy(states, actions, mask=None, prior=None, *, n_states: int = 5,
 
     Parameters
     ----------
-    states, actions : array_like of int, (*lead, batch, T)
+    states, actions : array_like of int, ``(*lead, batch, T)``
         Own-perspective state index (0 = s0, ...) and action of the modelled
         player at every step (for 2x2 memory-1 games states 0..4 = s0, CC, CD,
         DC, DD and actions 0 = C, 1 = D).

@@ -100,14 +100,14 @@ class Rollouts:
     Attributes
     ----------
     game : IteratedGame or RepeatedGame
-    thetas : tuple of ndarray, shapes (*lead, d_i)
+    thetas : tuple of ndarray, shapes ``(*lead, d_i)``
         The logits the episodes were drawn with (copies); ``theta1`` and
         ``theta2`` for two players.
     states : ndarray of int8 (int16 for more than 127 states)
         Each player's own-perspective state index at step ``t`` (0 = s0).
     actions : ndarray of int8
         Each player's action at step ``t`` (0 = C, 1 = D for two actions).
-    mask : ndarray of bool, shape (*lead, batch, T)
+    mask : ndarray of bool, shape ``(*lead, batch, T)``
         Whether the episode is still running at step ``t`` (all True for a
         fixed horizon).
     termination : {"fixed", "geometric"}
@@ -138,12 +138,12 @@ class Rollouts:
 
     @property
     def theta1(self) -> np.ndarray:
-        """Agent 1's logits, shape (*lead, d_1) (two-player games)."""
+        """Agent 1's logits, shape ``(*lead, d_1)`` (two-player games)."""
         return self._two(0)
 
     @property
     def theta2(self) -> np.ndarray:
-        """Agent 2's logits, shape (*lead, d_2) (two-player games)."""
+        """Agent 2's logits, shape ``(*lead, d_2)`` (two-player games)."""
         return self._two(1)
 
     @property
@@ -163,7 +163,7 @@ class Rollouts:
 
     @cached_property
     def rewards(self) -> np.ndarray:
-        """Rewards of every player, float64, zero after an episode ended, (n, *lead, batch, T)."""
+        """Rewards of every player, float64, zero after an episode ended, ``(n, *lead, batch, T)``."""
         return chain_shape(self.game).payoffs[:, self.joint_actions] * self.mask
 
     @property
@@ -177,18 +177,18 @@ class Rollouts:
 
     @cached_property
     def weights(self) -> np.ndarray:
-        r"""Per-step weights :math:`d_t = \kappa^t \cdot \text{mask}_t`, shape (*lead, batch, T).
+        r"""Per-step weights :math:`d_t = \kappa^t \cdot \text{mask}_t`, shape ``(*lead, batch, T)``.
 
         The estimators target :math:`\mathbb{E}[\sum_t d_t r_t]`.
         """
         return self.kappa ** np.arange(self.horizon) * self.mask
 
     def returns(self) -> np.ndarray:
-        r"""Discounted returns :math:`\sum_t d_t r_t` of every player, shape (n, *lead, batch)."""
+        r"""Discounted returns :math:`\sum_t d_t r_t` of every player, shape ``(n, *lead, batch)``."""
         return np.sum(self.rewards * self.weights, axis=-1)
 
     def returns_to_go(self) -> np.ndarray:
-        r""":math:`G_t = \sum_{l \ge t} \kappa^{l-t} r_l`, shape (n, *lead, batch, T) (read-only)."""
+        r""":math:`G_t = \sum_{l \ge t} \kappa^{l-t} r_l`, shape ``(n, *lead, batch, T)`` (read-only)."""
         return self._returns_to_go
 
     @cached_property
@@ -206,7 +206,7 @@ class Rollouts:
     def scores(self) -> tuple:
         r"""Score functions :math:`\nabla_{\theta_i} \log \pi_i(u^i_t \mid s^i_t)`, per player.
 
-        A tuple of read-only arrays of shapes (*lead, batch, T, d_i). Non-zero
+        A tuple of read-only arrays of shapes ``(*lead, batch, T, d_i)``. Non-zero
         only on the logits of the visited own state: :math:`\mathbb{1}[u = b] - \pi_b`
         for each action ``b`` but the last (two actions: :math:`1 - p` after C,
         :math:`-p` after D); zero after the episode ended.
@@ -235,7 +235,7 @@ class Rollouts:
 
     @cached_property
     def cumulative_scores(self) -> tuple:
-        r""":math:`C^i_t = \sum_{l \le t} s^i_l` per player, shapes (*lead, batch, T, d_i). Read-only."""
+        r""":math:`C^i_t = \sum_{l \le t} s^i_l` per player, shapes ``(*lead, batch, T, d_i)``. Read-only."""
         out = []
         for s in self.scores:
             c = np.cumsum(s, axis=-2)

@@ -117,7 +117,7 @@ class BiasVariance:
 
     @property
     def relative_bias(self) -> np.ndarray:
-        """Mean |mean - exact| over entries relative to mean |exact|, (e, b, h).
+        """Mean ``|mean - exact|`` over entries relative to mean ``|exact|``, (e, b, h).
 
         Where the exact target is zero: 0 for a zero numerator, else inf.
         """
@@ -126,7 +126,7 @@ class BiasVariance:
 
     @property
     def relative_std(self) -> np.ndarray:
-        """Mean standard deviation over entries relative to mean |exact|, (e, b, h)."""
+        """Mean standard deviation over entries relative to mean ``|exact|``, (e, b, h)."""
         return _ratio(np.mean(self.std, axis=self._axes), np.mean(np.abs(self.exact)))
 
     def as_dict(self) -> dict:
@@ -138,7 +138,7 @@ class BiasVariance:
         return out
 
     def plot(self, z: float = 4.0):
-        """A matplotlib Figure (Agg backend): RMS error vs batch size, |bias| vs horizon.
+        """A matplotlib Figure (Agg backend): RMS error vs batch size, ``|bias|`` vs horizon.
 
         Left: RMS error against the exact target, log-log, one line per
         estimator and horizon, with a :math:`1/\\sqrt{N}` guide. Right: mean
