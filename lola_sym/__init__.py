@@ -33,6 +33,15 @@ from lola_sym.sampling.markov_rollouts import MarkovRollouts, markov_rollout
 from lola_sym.analysis.continuation import Branch, continue_branch, learning_map
 from lola_sym.analysis.bifurcations import bifurcation_diagram, continue_bifurcation
 from lola_sym.analysis.orbits import find_orbit
+from lola_sym.analysis.faces import FaceResult, face_point, find_faces
+from lola_sym.analysis.lyapunov import LearningMap, learning_ftle, lyapunov_exponents
+from lola_sym.analysis.chaos import chaos_map, perturbation_experiment
+from lola_sym.analysis.certificates import learning_certificate, lyapunov_certificate
+from lola_sym.analysis.cycles import detect_cycle, detect_cycles
+from lola_sym.analysis.stackelberg_points import classify_stackelberg
+from lola_sym.analysis.zd import zd_check, zd_relation
+from lola_sym.dynamics.sensitivity import train_sensitivity
+from lola_sym.dynamics.meta import good_shepherd, mamaml
 
 from lola_sym._version import __version__
 
@@ -48,7 +57,11 @@ __all__ = ["games", "IteratedGame", "iterated", "update_field", "UpdateField", "
            "matching_pennies_report", "tournament", "to_memory_one", "long_run_reward",
            "render", "rule_page", "sweep", "adjoint", "MarkovRollouts", "markov_rollout",
            "Branch", "continue_branch", "learning_map", "bifurcation_diagram",
-           "continue_bifurcation", "find_orbit", "__version__"]
+           "continue_bifurcation", "find_orbit", "FaceResult", "face_point", "find_faces",
+           "LearningMap", "learning_ftle", "lyapunov_exponents", "chaos_map",
+           "perturbation_experiment", "learning_certificate", "lyapunov_certificate",
+           "detect_cycle", "detect_cycles", "classify_stackelberg", "zd_check", "zd_relation",
+           "train_sensitivity", "good_shepherd", "mamaml", "__version__"]
 
 
 def __getattr__(name):

@@ -29,11 +29,17 @@ from lola_sym.rules import RULES, get_rule, rule_names
 from lola_sym.analysis.stability import classify, exact_lr_threshold
 from lola_sym.dynamics.training import as_generator, train
 
-__all__ = ["matching_pennies_report", "NashRow", "NashReport", "REPORT_RULES"]
+__all__ = ["matching_pennies_report", "NashRow", "NashReport", "REPORT_RULES", "NOT_REPORTED"]
 
-#: Rules in the report by default: every registered one, in registration order (HOLA at
-#: order 2).
-REPORT_RULES = rule_names()
+#: Rules left out of the report by default, with the reason.
+NOT_REPORTED = {
+    "stackelberg": "undefined at matching pennies' equilibrium: the follower's Hessian "
+                   "D22 V2 vanishes at theta = 0",
+    **{r: "computed numerically on iterated games only (no one-shot form)"
+       for r in rule_names("shaping_since_lola")}}
+#: Rules in the report by default: every registered one that is defined at matching
+#: pennies' equilibrium (not :data:`NOT_REPORTED`), in registration order (HOLA at order 2).
+REPORT_RULES = tuple(r for r in rule_names() if r not in NOT_REPORTED)
 
 
 @dataclass(frozen=True)
