@@ -571,3 +571,30 @@ def test_agent_two_has_its_own_rate_on_the_delta2_axis():
     with pytest.raises(ValueError, match="two-agent"):
         sweep(games.contribution(3, "1.5", memory=0), "nl", delta2=0.5, seeds=2, steps=2,
               workers=1)
+
+
+def test_ftle_quantity_is_the_log_growth_of_the_jacobian_product_along_each_run():
+    """The sweep's 'ftle' equals (1/T) log |DF_{T-1} ... DF_0 v| computed directly from the
+    exact Jacobians (lola_sym.jacobian) along train's own path, to RTOL_FTLE; rule pairs are
+    refused."""
+    from lola_sym import jacobian
+    from lola_sym.dynamics.training import initial_parameters
+    from lola_sym.sweep.grid import seed_generator
+    T, eta = 12, 1.0
+    ds = sweep("ipd", "lola", eta=eta, seeds=2, steps=T, quantities=("ftle",), workers=1)
+    for s in range(2):
+        th = initial_parameters(games.ipd(), 1, seed_generator(0, s), 1.0)
+        tr = train(games.ipd(), "lola", thetas=th, steps=T, delta=1.0, eta=eta)
+        M = np.eye(10)
+        for t in range(T):
+            J = jacobian(games.ipd(), "lola", tr.thetas[0][t, 0], tr.thetas[1][t, 0], eta=eta)
+            M = (np.eye(10) + J) @ M
+        want = np.log(np.linalg.norm(M @ np.full(10, 10 ** -0.5))) / T
+        assert abs(float(ds.ftle.sel(seed=s)) - want) < RTOL_FTLE * max(1.0, abs(want))
+    with pytest.raises(ValueError, match="self-play"):
+        sweep("ipd", [("lola", "nl")], eta=1.0, seeds=1, steps=2, quantities=("ftle",),
+              dry_run=True)
+
+
+#: the same products, multiplied in another order (renormalised vector vs whole matrix)
+RTOL_FTLE = 1e-10

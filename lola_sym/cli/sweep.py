@@ -163,7 +163,7 @@ def add_parser(subparsers):
                    help="standard deviation of the initial parameters (default: 1)")
     p.add_argument("--quantities", type=_names, default=None, metavar="Q[,Q...]",
                    help="what to measure: reward, value, distance, tft, diverged_at, "
-                        "converged_at, theta (default: what the games support)")
+                        "converged_at, ftle, theta (default: what the games support)")
     p.add_argument("--target", choices=["default", "tft", "nash"], default="default",
                    help="target of the distance quantity")
     p.add_argument("--along", type=_names, default=[], metavar="Q[,Q...]",

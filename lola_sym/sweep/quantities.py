@@ -27,6 +27,14 @@ end point; ``diverged_at`` says when it left the bound (``-1``: never), as
     :math:`\max_i \lVert \theta_i^{s+1} - \theta_i^{s} \rVert_\infty \le`
     ``converge_tol`` for all :math:`s \ge t`; ``-1`` if the last step is
     larger (or the run diverged, or has no steps) (int).
+``ftle``
+    The largest finite-time Lyapunov exponent of the run,
+    :math:`\frac{1}{T} \log \lVert DF_{T-1} \cdots DF_0\, v \rVert` with
+    :math:`DF_t = I + \operatorname{diag}(\delta) J(\theta_t)` the exact Jacobian
+    of the learning map along the run's own path
+    (:class:`~lola_sym.analysis.lyapunov.LearningMap`) and
+    :math:`v = (1, \dots, 1) / \sqrt d`, renormalised every step; positive
+    means nearby runs separate (chaos, issue 14). Self-play, simultaneous steps.
 ``theta``
     The final parameters, the fixed point reached when ``converged_at >= 0``;
     dimensions ``agent`` and ``param`` (agents with fewer parameters than the
@@ -50,11 +58,12 @@ from lola_sym.dynamics.compare import target_distance
 from lola_sym.games.outcomes import tft_like
 
 __all__ = ["QUANTITIES", "ALONG", "DESCRIPTIONS", "extra_dims", "compute", "converged_at",
-           "recorded_steps", "default_quantities", "check_quantity"]
+           "recorded_steps", "default_quantities", "check_quantity", "ftle_along"]
 
 #: End-of-run quantities and their extra dimensions (beyond the grid's).
 QUANTITIES = {"reward": ("agent",), "value": ("agent",), "distance": (), "tft": ("agent",),
-              "diverged_at": (), "converged_at": (), "theta": ("agent", "param")}
+              "diverged_at": (), "converged_at": (), "ftle": (),
+              "theta": ("agent", "param")}
 
 #: Quantities that can also be recorded along the run (stored as ``<name>_path``).
 ALONG = ("reward", "distance", "theta")
@@ -68,6 +77,8 @@ DESCRIPTIONS = {
     "diverged_at": "update at which the run diverged, -1 if it never did",
     "converged_at": "first update from which every step is at most converge_tol, -1 if none",
     "theta": "final parameters (NaN: diverged; padded with NaN beyond an agent's own)",
+    "ftle": "largest finite-time Lyapunov exponent along the run (exact Jacobians; NaN: "
+            "diverged)",
 }
 
 _INT = ("diverged_at", "converged_at")
@@ -188,7 +199,36 @@ def _end(game, name, tr, params, target):
         return np.stack([tft_like(t) for t in final], axis=-1).astype(float)
     if name == "theta":
         return _padded(final)
+    if name == "ftle":
+        return ftle_along(game, tr, params)
     raise ValueError(f"unknown quantity {name!r}")
+
+
+def ftle_along(game, tr, params) -> np.ndarray:
+    r"""The largest finite-time Lyapunov exponent of each run of ``tr`` along its own path.
+
+    Examples
+    --------
+    >>> from lola_sym import games, train
+    >>> tr = train(games.matching_pennies(), "lola", runs=2, steps=200, eta=1.0, seed=0)
+    >>> bool(np.all(ftle_along(games.matching_pennies(), tr, {}) < 0))   # LOLA converges
+    True
+    """
+    from lola_sym.analysis.lyapunov import LearningMap
+    F = LearningMap(game, tr.rules[0], tr.delta, parameters=params or None, **tr.hyper[0])
+    x = np.concatenate([np.asarray(t, dtype=float) for t in tr.thetas], axis=-1)
+    steps, runs, d = x.shape[0] - 1, x.shape[1], x.shape[2]
+    if steps == 0:
+        return np.zeros(runs)
+    v = np.full((runs, d), 1.0 / np.sqrt(d))
+    total = np.zeros(runs)
+    with np.errstate(all="ignore"):          # diverged runs: NaN, reported as diverged
+        for t in range(steps):
+            v = np.einsum("rij,rj->ri", F.jacobian(x[t]), v)
+            n = np.linalg.norm(v, axis=-1)
+            total += np.log(n)
+            v = v / n[:, None]
+    return total / steps
 
 
 def compute(game, tr, names, along, every, params, target, tol) -> dict:

@@ -425,6 +425,13 @@ def make_spec(game, rules="lola", *, delta=1.0, delta2=None, seeds=None, seed: i
     for g, t in zip(games, resolved):
         for name in quantities + along:
             Q.check_quantity(g, name, t)
+    if "ftle" in quantities:
+        pairs = [r for r in rule_entries if len(set(r)) != 1]
+        if pairs or method != "simultaneous":
+            raise ValueError(f"quantity 'ftle' follows the learning map of one rule in "
+                             f"self-play with simultaneous steps; got rules "
+                             f"{[rules_label(r) for r in pairs] or 'self-play'} and method "
+                             f"{method!r}")
     if record_every is None:
         record_every = max(1, steps // 20)
     record_every = check_int(record_every, "record_every", 1)
