@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lola_sym._validation import as_params, check_field_call
+from lola_sym.rules.pointwise import PointwiseField
 from lola_sym.rules.naive import derive_nl
 from lola_sym.rules.registry import Hyper, Notes, Rule, register
 
@@ -155,7 +155,7 @@ def aa_directions(game, theta1, theta2, beta: float) -> tuple:
     return tuple(out)
 
 
-class AdvantageAlignmentField:
+class AdvantageAlignmentField(PointwiseField):
     r"""``f(theta_1, theta_2) -> (g_1, g_2)``: the expected Advantage-Alignment update.
 
     Evaluated in float64 from the exact joint chain at each point (a closed-form
@@ -177,26 +177,16 @@ class AdvantageAlignmentField:
 
     def __init__(self, game, rule, hyper, options):
         _repeated(game)
-        self.game, self.rule, self.hyper, self.options = game, rule, dict(hyper), dict(options)
+        super().__init__(game, rule, hyper, options)
 
     @property
     def program(self):
         """The naive learner's program (the policy-gradient part of the update)."""
         return self.rule.derive(self.game).pruned()
 
-    def __call__(self, *thetas, failed: str = "raise") -> tuple:
-        """Directions ``(g_1, g_2)``, each ``(..., d_i)``, leading axes broadcast."""
-        check_field_call(self.rule.name, self.game, thetas, failed)
-        dims = self.game.dims
-        ts = [as_params(t, f"theta{i + 1}", d) for i, (t, d) in enumerate(zip(thetas, dims))]
-        shape = np.broadcast_shapes(*(t.shape[:-1] for t in ts))
-        flat = [np.broadcast_to(t, shape + (d,)).reshape(-1, d) for t, d in zip(ts, dims)]
-        out = [np.empty_like(f) for f in flat]
-        for r in range(flat[0].shape[0]):
-            g = aa_directions(self.game, flat[0][r], flat[1][r], self.hyper["beta"])
-            for o, x in zip(out, g):
-                o[r] = x
-        return tuple(o.reshape(shape + (d,)) for o, d in zip(out, dims))
+    def directions(self, theta1, theta2) -> tuple:
+        """The directions ``(g_1, g_2)`` at one point."""
+        return aa_directions(self.game, theta1, theta2, self.hyper["beta"])
 
     def __repr__(self) -> str:
         return f"AdvantageAlignmentField(on {self.game.name}, beta={self.hyper['beta']})"

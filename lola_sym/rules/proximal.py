@@ -60,8 +60,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from lola_sym._validation import as_params, check_field_call
 from lola_sym.games.chain import first_move, transitions
+from lola_sym.rules.pointwise import PointwiseField
 
 __all__ = ["ProximalField", "policy_shape", "kl_divergence", "kl_gradient", "kl_hessian",
            "kl_mixed", "visitation_weights", "NEWTON_GTOL", "NEWTON_MAX_ITERS", "NEWTON_MAX_STEP",
@@ -216,7 +216,7 @@ def visitation_weights(game, player, *thetas) -> np.ndarray:
     return p / (p.size * p.sum())
 
 
-class ProximalField:
+class ProximalField(PointwiseField):
     r"""POLA on a game: ``f(theta_1, theta_2) -> (g_1, g_2)`` with :math:`g_i = \theta_i^+ - \theta_i`.
 
     Training with ``delta=1`` applies the POLA step exactly. Built by
@@ -240,7 +240,7 @@ class ProximalField:
 
     def __init__(self, game, rule, hyper, options, grad, jac, value, naive, solver="newton",
                  policy_game=None, policy_maps=None):
-        self.game, self.rule, self.hyper, self.options = game, rule, dict(hyper), dict(options)
+        super().__init__(game, rule, hyper, options)
         self._grad, self._jac, self._value, self._naive = grad, jac, value, naive
         self.solver = solver
         if len(game.dims) != 2:
@@ -385,25 +385,9 @@ class ProximalField:
         solve = self.newton if self.solver == "newton" else self.outer
         return tuple(solve(i, thetas)[0] for i in range(2))
 
-    def __call__(self, *thetas, failed: str = "raise") -> tuple:
-        """Directions :math:`\\theta_i^+ - \\theta_i`, each ``(..., d_i)`` (leading axes broadcast)."""
-        check_field_call(self.rule.name, self.game, thetas, failed)
-        dims = self.game.dims
-        ts = [as_params(t, f"theta{i + 1}", d) for i, (t, d) in enumerate(zip(thetas, dims))]
-        shape = np.broadcast_shapes(*(t.shape[:-1] for t in ts))
-        flat = [np.broadcast_to(t, shape + (d,)).reshape(-1, d) for t, d in zip(ts, dims)]
-        out = [np.empty_like(f) for f in flat]
-        for r in range(flat[0].shape[0]):
-            pt = [f[r] for f in flat]
-            try:
-                new = self.step(*pt)
-            except ProximalSolveError:
-                if failed == "raise":
-                    raise
-                new = [np.full(d, np.nan) for d in dims]
-            for o, n_, p in zip(out, new, pt):
-                o[r] = n_ - p
-        return tuple(o.reshape(shape + (d,)) for o, d in zip(out, dims))
+    def directions(self, *thetas) -> tuple:
+        """Directions :math:`\\theta_i^+ - \\theta_i` at one point (1-d arrays)."""
+        return tuple(n - p for n, p in zip(self.step(*thetas), thetas))
 
     def map_jacobian(self, *thetas) -> np.ndarray:
         r"""Jacobian of the ideal POLA map :math:`\theta \mapsto \theta^+` by the IFT, ``(d, d)``.
