@@ -736,7 +736,10 @@ games, for every rule with a symbolic form (setting its rate to 0 in the derivat
 """),
     code("""
 rate = {"co": "gamma"}                      # the other symbolic rules call it eta
-symbolic = [n for n, r in ls.RULES.items() if r.combine is None and n != "nl"]
+# the rules with one derived program (POLA, LOQA and Advantage Alignment are computed
+# numerically on iterated games and have none)
+symbolic = [n for n, r in ls.RULES.items()
+            if r.combine is None and n != "nl" and "shaping_since_lola" not in r.tags]
 for game in ("tandem", "matching_pennies"):
     nl = derivation(game, "nl").outputs
     for name in symbolic:

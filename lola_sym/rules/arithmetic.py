@@ -6,7 +6,7 @@ That step is written once, as ``finish(ar, groups, hyper, game)``, in the
 operations of an arithmetic ``ar``:
 
 * :data:`NUMPY` (:class:`NumpyArithmetic`) runs it on batches, vectors of shape
-  ``(..., d)``; it is what :attr:`Rule.combine <lola_sym.rules.Rule.combine>`
+  ``(..., d)``; it is what ``Rule.combine`` (:class:`~lola_sym.rules.registry.Rule`)
   calls on the compiled primitives;
 * :class:`SympyArithmetic` runs it on exact expressions, vectors as sympy column
   matrices; the derivation pages print the result, the *closed* finished update.
@@ -36,7 +36,11 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-__all__ = ["NoClosedForm", "NumpyArithmetic", "SympyArithmetic", "NUMPY"]
+__all__ = ["NoClosedForm", "NumpyArithmetic", "SympyArithmetic", "NUMPY", "MAX_CONDITION"]
+
+#: Largest condition number of a linear solve of a combined rule (CGD, Stackelberg): beyond
+#: it about 1e-16 x 1e12 = 1e-4 relative error, so the point is reported as singular.
+MAX_CONDITION = 1e12
 
 
 class NoClosedForm(Exception):
@@ -47,7 +51,7 @@ class NumpyArithmetic:
     """Finishing-step operations on batches: vectors ``(..., d)``, scalars ``(...)`` or floats.
 
     Runs under ``np.errstate(all="ignore")`` when called through
-    :attr:`Rule.combine <lola_sym.rules.Rule.combine>`: a point where the step
+    ``Rule.combine`` (:class:`~lola_sym.rules.registry.Rule`): a point where the step
     overflows or divides by zero gives a non-finite direction, which the field
     reports with the point.
     """
@@ -109,9 +113,15 @@ class NumpyArithmetic:
 
     @staticmethod
     def solve(M, b):
-        """``M^{-1} b`` per point; NaN at the points where ``M`` is singular."""
+        """``M^{-1} b`` per point; NaN at the points where ``M`` is singular.
+
+        Singular includes numerically singular: a condition number above
+        :data:`MAX_CONDITION`, where the solution would keep fewer than about
+        four correct digits (e.g. a matrix that is exactly singular but carries
+        rounding errors of 1e-17, whose "solution" is noise).
+        """
         try:
-            return np.linalg.solve(M, b[..., None])[..., 0]
+            g = np.linalg.solve(M, b[..., None])[..., 0]
         except np.linalg.LinAlgError:
             g = np.full(b.shape, np.nan)
             for idx in np.ndindex(b.shape[:-1]):
@@ -119,7 +129,11 @@ class NumpyArithmetic:
                     g[idx] = np.linalg.solve(M[idx], b[idx])
                 except np.linalg.LinAlgError:
                     pass
-            return g
+        with np.errstate(all="ignore"):
+            bad = ~(np.linalg.cond(M) <= MAX_CONDITION)
+        if np.any(bad):
+            g = np.where(bad[..., None], np.nan, g)
+        return g
 
     @staticmethod
     def split(g, dims) -> tuple:
@@ -131,7 +145,7 @@ class NumpyArithmetic:
         return tuple(out)
 
 
-#: The arithmetic of :attr:`Rule.combine <lola_sym.rules.Rule.combine>`.
+#: The arithmetic of ``Rule.combine`` (:class:`~lola_sym.rules.registry.Rule`).
 NUMPY = NumpyArithmetic()
 
 
