@@ -58,7 +58,7 @@ def _write_api_pages() -> None:
     Autosummary's recursion resolves ``lola_sym.games.repeated`` to the function the package
     re-exports under the module's name, so the pages are listed with pkgutil instead: a module
     documents the members of its ``__all__``; a package gives its docstring (what it
-    re-exports is documented where it is defined).
+    re-exports is documented where it is defined) and the functions it defines itself.
     """
     import pkgutil
 
@@ -72,9 +72,42 @@ def _write_api_pages() -> None:
         is_package = hasattr(module, "__path__")
         body = [name.replace("_", r"\_"), "=" * (len(name) + name.count("_")), "",
                 f".. automodule:: {name}"]
-        if not is_package:
+        if is_package:
+            # a package documents only what it defines itself (``lola_sym.cli.main``)
+            own = [n for n in getattr(module, "__all__", ())
+                   if getattr(getattr(module, n, None), "__module__", None) == name]
+            if own:
+                body += [f"   :members: {', '.join(own)}", "   :show-inheritance:"]
+        else:
             body += ["   :members:", "   :undoc-members:", "   :show-inheritance:"]
+            foreign = _reexported(module)
+            if foreign:
+                body += [f"   :exclude-members: {', '.join(foreign)}", "",
+                         "Also exported here, documented where defined: "
+                         + ", ".join(f"``{n}``" for n in foreign) + "."]
         (API / f"{name}.rst").write_text("\n".join(body) + "\n")
+
+
+def _reexported(module) -> list:
+    """Names of a module's ``__all__`` that it imports from another public module (by its source).
+
+    Documenting them again would describe one object twice (Sphinx's "duplicate object
+    description"), with its relative cross-references resolved against the wrong module.
+    Names imported from a private module (``_validation``) have no other page and stay.
+    """
+    import ast
+    import inspect
+
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError):
+        return []
+    imported = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and not any(
+                part.startswith("_") for part in (node.module or "").split(".")):
+            imported.update(alias.asname or alias.name for alias in node.names)
+    return sorted(n for n in getattr(module, "__all__", ()) if n in imported)
 
 
 _write_api_pages()
@@ -124,7 +157,8 @@ nitpicky = True
 # text, and private helpers named in docstrings are not part of the reference
 nitpick_ignore_regex = [
     (r"py:.*", r"(numpy|np|sympy|sp|scipy|matplotlib|xarray|zarr|dask|distributed|concurrent"
-               r"|collections|typing|pathlib|fractions|mpmath|symengine|threadpoolctl)(\..*)?"),
+               r"|collections|typing|pathlib|fractions|mpmath|symengine|threadpoolctl"
+               r"|argparse)(\..*)?"),
     (r"py:.*", r"(.*\.)?_[a-z].*"),
 ]
 # numpydoc's References sections list the sources whether or not the text cites them by number

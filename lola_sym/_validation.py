@@ -67,7 +67,17 @@ def as_numeric_array(x, name: str, kinds: str = "biuf") -> np.ndarray:
 
 
 def as_point(theta1, theta2, what: str, size: int | None = 5) -> tuple:
-    """Both agents' parameters as 1-d arrays (one point), with a clear error otherwise."""
+    """Both agents' parameters as 1-d arrays (one point), with a clear error otherwise.
+
+    Examples
+    --------
+    >>> as_point([0, 0, 0, 0, 0], [1.0] * 5, "the point")
+    (array([0., 0., 0., 0., 0.]), array([1., 1., 1., 1., 1.]))
+    >>> as_point([0, 0, 0, 0], [1.0] * 5, "the point")
+    Traceback (most recent call last):
+    ...
+    ValueError: theta1 must have shape (..., 5) (last axis = 5 logits [s0, CC, CD, DC, DD]); got shape (4,)
+    """
     t1 = as_params(theta1, "theta1", size)
     t2 = as_params(theta2, "theta2", size)
     if t1.ndim != 1 or t2.ndim != 1:
@@ -155,7 +165,18 @@ def _magnitude_error(name, shown, large):
 
 
 def check_magnitude(v: Fraction, name: str, shown=None) -> Fraction:
-    """``v`` if zero or of magnitude in [1e-300, 1e300], else a ``ValueError`` (checked by bit length first)."""
+    """``v`` if zero or of magnitude in [1e-300, 1e300], else a ``ValueError`` (checked by bit length first).
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> check_magnitude(Fraction(1, 3), "v")
+    Fraction(1, 3)
+    >>> check_magnitude(Fraction(1, 10 ** 400), "v")
+    Traceback (most recent call last):
+    ...
+    ValueError: v must be zero or of magnitude at least 1e-300, got 'about 1e-400'
+    """
     shown = v if shown is None else shown
     if v:
         bits = abs(v.numerator).bit_length() - v.denominator.bit_length()
@@ -224,7 +245,21 @@ def as_rational(x, name: str) -> sp.Rational:
 
 
 def check_real(x, name: str, *, positive: bool = False, nonnegative: bool = False) -> float:
-    """A finite float, optionally required positive or non-negative."""
+    """A finite float, optionally required positive or non-negative.
+
+    Examples
+    --------
+    >>> check_real(0.5, "eta", positive=True)
+    0.5
+    >>> check_real(-1.0, "eta", positive=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: eta must be > 0, got -1.0
+    >>> check_real(float("nan"), "eta")
+    Traceback (most recent call last):
+    ...
+    ValueError: eta must be finite, got nan
+    """
     if isinstance(x, bool) or not isinstance(x, (Number, np.number)) or isinstance(x, complex):
         raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
     try:
@@ -241,7 +276,21 @@ def check_real(x, name: str, *, positive: bool = False, nonnegative: bool = Fals
 
 
 def check_positive_int(x, name: str) -> int:
-    """A positive Python int."""
+    """A positive Python int.
+
+    Examples
+    --------
+    >>> check_positive_int(3, "batch")
+    3
+    >>> check_positive_int(2.0, "batch")
+    Traceback (most recent call last):
+    ...
+    TypeError: batch must be an int, got float
+    >>> check_positive_int(0, "batch")
+    Traceback (most recent call last):
+    ...
+    ValueError: batch must be >= 1, got 0
+    """
     return check_int(x, name, 1)
 
 

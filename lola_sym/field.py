@@ -57,7 +57,7 @@ def derive(game, rule_name: str, options: tuple = ()):
 
 @lru_cache(maxsize=None)
 def derive_jacobian(game, rule_name: str, options: tuple = ()):
-    """The Jacobian of the rule's field w.r.t. every parameter (:meth:`Program.jacobian`)."""
+    """The Jacobian of the rule's field w.r.t. every parameter (:meth:`~lola_sym.program.Program.jacobian`)."""
     prog, t_rule = derive(game, rule_name, options)
     t0 = time.perf_counter()
     jac = prog.jacobian([t for group in game.theta for t in group])
@@ -65,7 +65,22 @@ def derive_jacobian(game, rule_name: str, options: tuple = ()):
 
 
 def forget_compiled() -> None:
-    """Drop every compiled program held in this process (the disk cache is kept)."""
+    """Drop every compiled program held in this process (the disk cache is kept).
+
+    Examples
+    --------
+    The next field is compiled again (or loaded from the disk cache), with the
+    same result:
+
+    >>> import numpy as np
+    >>> from lola_sym.games import hamiltonian
+    >>> x, y = np.array([1.0]), np.array([2.0])
+    >>> before = update_field(hamiltonian(), "nl")(x, y)
+    >>> forget_compiled()
+    >>> after = update_field(hamiltonian(), "nl")(x, y)
+    >>> all(np.array_equal(a, b) for a, b in zip(before, after))
+    True
+    """
     from lola_sym.compile.cached import forget
     from lola_sym.games.values import _compiled_value
     forget()
@@ -90,6 +105,22 @@ def compiled_program(game, rule_name: str, backend: str, options: tuple = (), *,
 
     Through :func:`lola_sym.compile.cached.compiled_for` (disk cache, one compilation per
     game family). Returns ``(compiled, meta)``.
+
+    Examples
+    --------
+    The naive field :math:`(-y, x)` of the Hamiltonian game and its Jacobian
+    :math:`\\begin{pmatrix} 0 & -1 \\\\ 1 & 0 \\end{pmatrix}` (row-major):
+
+    >>> import numpy as np
+    >>> from lola_sym.games import hamiltonian
+    >>> f, meta = compiled_program(hamiltonian(), "nl", "numpy")
+    >>> f(np.array([1.0]), np.array([2.0]))
+    (array([-2.]), array([1.]))
+    >>> J, _ = compiled_program(hamiltonian(), "nl", "numpy", jacobian=True)
+    >>> J(np.array([1.0]), np.array([2.0]))
+    (array([ 0., -1.,  1.,  0.]),)
+    >>> sorted(meta)
+    ['compile_seconds', 'derive_seconds', 'from_cache']
     """
     rule = get_rule(rule_name)
     rule.check_players(game)                    # refused on the game asked for, not its family

@@ -83,6 +83,7 @@ class sigmoid(sp.Function):
 
     @classmethod
     def eval(cls, x):
+        """Automatic simplification: :math:`\\sigma(0) = 1/2`, otherwise left unevaluated."""
         if x == 0:
             return sp.S.Half
         return None
@@ -137,6 +138,7 @@ class softmax(sp.Function):
 
     @classmethod
     def eval(cls, a, *x):
+        """Automatic simplification: all logits 0 give :math:`1/(r + 1)`; bad ``a`` is refused."""
         if not (a.is_Integer and 0 <= a <= len(x)) or not x:
             raise ValueError(f"softmax(a, x_0..x_(r-1)) needs 0 <= a <= r and r >= 1, got a={a}, "
                              f"r={len(x)}")

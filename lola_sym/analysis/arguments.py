@@ -22,12 +22,25 @@ __all__ = ["symbol_names", "split_values", "exact_values", "player_arrays", "val
 
 
 def symbol_names(game) -> list:
-    """Names of the game's symbols (``game.parameters``), in the game's order."""
+    """Names of the game's symbols (``game.parameters``), in the game's order.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> symbol_names(ipd(symbolic=True)), symbol_names(ipd())
+    (['P', 'R', 'S', 'T', 'gamma'], [])
+    """
     return [s.name for s in getattr(game, "parameters", ())]
 
 
 def values_mapping(parameters) -> dict:
-    """``parameters`` (a mapping of symbol names to values, or None) as a dict, checked."""
+    """``parameters`` (a mapping of symbol names to values, or None) as a dict, checked.
+
+    Examples
+    --------
+    >>> values_mapping(None), values_mapping({"gamma": 0.5})
+    ({}, {'gamma': 0.5})
+    """
     if parameters is None:
         return {}
     if not isinstance(parameters, Mapping):
@@ -99,7 +112,17 @@ def split_values(game, rule, given: Mapping, parameters=None) -> tuple:
 
 
 def need_values(game, values: Mapping, what: str, instead: str | None = None) -> None:
-    """Refuse a numeric analysis of a game whose symbols lack values, naming them."""
+    """Refuse a numeric analysis of a game whose symbols lack values, naming them.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> need_values(ipd(), {}, "Jacobian")            # no symbols: nothing to give
+    >>> need_values(ipd(symbolic=True), {"gamma": 0.9}, "Jacobian", "exact_jacobian")
+    Traceback (most recent call last):
+    ...
+    ValueError: IPD (symbolic) has the symbols ['P', 'R', 'S', 'T', 'gamma']: a numeric Jacobian needs a value for each (missing ['P', 'R', 'S', 'T']), as keywords (e.g. P=...) or parameters={...}; exact_jacobian keeps them as symbols
+    """
     symbols = symbol_names(game)
     missing = [s for s in symbols if s not in values]
     if missing:
@@ -115,6 +138,14 @@ def parameter_group(game, given, what: str = "Jacobian",
 
     A numeric analysis cannot keep symbols: a missing value is an error that says
     where to give it and what keeps the symbols instead.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> parameter_group(ipd(), None)
+    ()
+    >>> parameter_group(ipd(symbolic=True), {"P": -2, "R": -1, "S": -3, "T": 0, "gamma": 0.96})
+    (array([-2.  , -1.  , -3.  ,  0.  ,  0.96]),)
     """
     if not symbol_names(game):
         if given:
@@ -153,7 +184,15 @@ def exact_values(game, values: Mapping) -> dict:
 
 
 def player_arrays(game, thetas, what: str) -> list:
-    """Each player's parameters as float arrays ``(..., d_i)``, one per player, checked."""
+    """Each player's parameters as float arrays ``(..., d_i)``, one per player, checked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lola_sym.games import ipd
+    >>> [a.shape for a in player_arrays(ipd(), ([0] * 5, np.zeros((2, 5))), "the field")]
+    [(5,), (2, 5)]
+    """
     dims = tuple(game.dims)
     if len(thetas) != len(dims):
         raise TypeError(f"{what} on {game.name} takes {len(dims)} parameter arrays (one per "

@@ -81,7 +81,7 @@ __all__ = ["LearningMap", "learning_map", "Branch", "continue_branch", "newton_f
 
 #: Relative step of the central difference in a hyper-parameter or a game symbol.
 PARAM_STEP = 1e-5
-#: Newton stops when its step is below this (relative to 1 + |X|).
+#: Newton stops when its step is below this (relative to :math:`1 + \|X\|`).
 NEWTON_TOL = 1e-13
 #: Newton iterations per correction.
 MAX_NEWTON = 20
@@ -329,6 +329,18 @@ def corrector(H, DH, X_pred, T, *, tol: float = NEWTON_TOL, max_iter: int = MAX_
 
     ``H`` maps :math:`\mathbb{R}^{N+1} \to \mathbb{R}^N`, ``DH`` gives its
     :math:`N \times (N+1)` Jacobian. Used by every continuation here.
+
+    Examples
+    --------
+    The unit circle, corrected from :math:`(1.1, 0.1)` with :math:`y` held by
+    :math:`T = (0, 1)`: the point :math:`(\sqrt{0.99}, 0.1)`.
+
+    >>> import numpy as np
+    >>> H = lambda X: np.array([X[0] ** 2 + X[1] ** 2 - 1.0])
+    >>> DH = lambda X: np.array([[2 * X[0], 2 * X[1]]])
+    >>> X, converged = corrector(H, DH, np.array([1.1, 0.1]), np.array([0.0, 1.0]))
+    >>> converged, bool(np.allclose(X, [np.sqrt(0.99), 0.1], rtol=0, atol=1e-13))
+    (True, True)
     """
     X = np.array(X_pred, dtype=float)
     for _ in range(max_iter):

@@ -122,7 +122,7 @@ class RationalFunctions:
 
 
 def evaluate_rational(prog: Program, env: dict, linear_in: tuple = ()) -> list:
-    """The outputs of ``prog`` exactly at ``env`` (rationals), as rational functions of the
+    r"""The outputs of ``prog`` exactly at ``env`` (rationals), as rational functions of the
     inputs without a value (the game's symbols, symbolic rates).
 
     With ``linear_in`` (symbols without a value in which every output is linear and
@@ -133,6 +133,20 @@ def evaluate_rational(prog: Program, env: dict, linear_in: tuple = ()) -> list:
     (a sigmoid of a non-zero rational, an irrational constant), and
     ``ZeroDivisionError`` at a pole; :func:`~lola_sym.analysis.jacobian.exact_jacobian` then falls back to
     :meth:`Program.evaluate_exact <lola_sym.program.Program.evaluate_exact>`.
+
+    Examples
+    --------
+    Consensus optimisation on the Hamiltonian game, :math:`g = (-y - \gamma x,
+    x - \gamma y)`, at :math:`x = 1, y = 2` with :math:`\gamma` left free:
+
+    >>> from lola_sym.games import hamiltonian
+    >>> from lola_sym.rules.consensus import derive_co
+    >>> prog = derive_co(hamiltonian())
+    >>> x, y, gamma = prog.inputs
+    >>> evaluate_rational(prog, {x: 1, y: 2})
+    [-gamma - 2, 1 - 2*gamma]
+    >>> evaluate_rational(prog, {x: 1, y: 2}, linear_in=(gamma,))     # coefficients of gamma
+    [[-1], [-2]]
     """
     outs = [sp.sympify(o) for o in prog.outputs]
     needed = prog._needed(outs)

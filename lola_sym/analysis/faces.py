@@ -608,7 +608,7 @@ def find_faces(game, rule, *, max_free: int | None = None, max_faces: int = 100_
     game
         An iterated game or a repeated game with two actions per player.
     rule : str
-        A rule of :data:`lola_sym.rules.RULES` defined for the game's players.
+        A rule of :data:`lola_sym.rules.registry.RULES` defined for the game's players.
     max_free : int, optional
         Largest number of free coordinates searched (default: all, the interior included).
     max_faces : int

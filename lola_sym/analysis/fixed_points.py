@@ -68,7 +68,7 @@ class FixedPoint:
     attracting : bool or None
         For boundary points: whether the field pushes every saturated logit
         further out, evaluated with those logits pulled back to
-        :data:`PROBE_LOGIT` (where the field has not underflowed); such a
+        ``PROBE_LOGIT`` (where the field has not underflowed); such a
         limit attracts nearby saturated policies. ``None`` for interior points.
     """
 

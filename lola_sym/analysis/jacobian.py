@@ -456,6 +456,16 @@ def symbolic_rule(rule, hyper: dict, instead: str) -> tuple:
     ``instead`` names what to use for combined rules (in the error message). The
     hyper-parameters come back as exact numbers or sympy Symbols
     (:func:`~lola_sym._exact_input.exact_hyper`).
+
+    Examples
+    --------
+    >>> rule, options, hyper = symbolic_rule("lola", {"eta": 0.5}, "the numeric Jacobian")
+    >>> rule.name, options, hyper
+    ('lola', {}, {'eta': 1/2})
+    >>> symbolic_rule("sos", {}, "the numeric Jacobian")
+    Traceback (most recent call last):
+    ...
+    ValueError: rule 'sos' is combined numerically (no symbolic form); use the numeric Jacobian
     """
     r = get_rule(rule)
     if r.combine is not None:

@@ -67,9 +67,10 @@ nonneg_int = number(int, 0, False)
 positive_float = number(float, 0.0, True)
 nonneg_float = number(float, 0.0, False)
 
-#: Largest ``--init-std``: training counts a run whose parameters leave max |theta| = 1e4 as
-#: diverged, which a draw reaches only at 10 standard deviations of this size (and every
-#: policy is already saturated beyond |theta| of about 40).
+#: Largest ``--init-std``: training counts a run whose parameters leave
+#: :math:`\max |\theta| = 10^4` as diverged, which a draw reaches only at 10 standard
+#: deviations of this size (and every policy is already saturated beyond :math:`|\theta|` of
+#: about 40).
 MAX_INIT_STD = 1e3
 
 

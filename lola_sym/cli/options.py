@@ -27,6 +27,14 @@ def usage(prefix: str = ""):
 
     Only around checks made before anything runs (a rule's bounds, a program's size, a
     game's discount), so that a failure while running still exits with code 1.
+
+    Examples
+    --------
+    >>> with usage("--eta: "):
+    ...     raise ValueError("eta must be > 0")
+    Traceback (most recent call last):
+    ...
+    lola_sym.cli.support.UsageError: --eta: eta must be > 0
     """
     try:
         yield
@@ -35,7 +43,13 @@ def usage(prefix: str = ""):
 
 
 def takers(option: str) -> list:
-    """The catalogue games whose constructor takes the keyword ``option``."""
+    """The catalogue games whose constructor takes the keyword ``option``.
+
+    Examples
+    --------
+    >>> takers("cf")
+    ['contribution']
+    """
     from lola_sym.games import CATALOGUE
     return sorted(k for k, make in CATALOGUE.items()
                   if option in inspect.signature(make).parameters)
@@ -43,7 +57,19 @@ def takers(option: str) -> list:
 
 def game_of(args):
     """The catalogue game named by ``--game``, with ``--gamma``, ``--players``, ``--cf`` and
-    ``--memory`` if given (each checked against what the game's constructor takes)."""
+    ``--memory`` if given (each checked against what the game's constructor takes).
+
+    Examples
+    --------
+    >>> from argparse import Namespace
+    >>> from fractions import Fraction
+    >>> game_of(Namespace(game="ipd", gamma=Fraction(9, 10))).gamma
+    9/10
+    >>> game_of(Namespace(game="tandem", gamma=Fraction(9, 10)))
+    Traceback (most recent call last):
+    ...
+    lola_sym.cli.support.UsageError: --gamma is the discount of an iterated game; tandem is one-shot (consensus optimisation's gamma: --hyper gamma=...)
+    """
     from lola_sym.games import CATALOGUE, repeated
     make = CATALOGUE[args.game]
     takes = inspect.signature(make).parameters
@@ -90,7 +116,16 @@ def game_of(args):
 
 
 def describe(game) -> str:
-    """``game`` in a few words, for the refusals of commands that cannot take it."""
+    """``game`` in a few words, for the refusals of commands that cannot take it.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd, tandem, three_player_ipd
+    >>> describe(ipd()), describe(tandem())
+    ('IPD is an iterated game', 'Tandem is a one-shot game')
+    >>> describe(three_player_ipd())
+    '3-player IPD (pax) is a 3-player repeated game with 2x2x2 actions and memory 1'
+    """
     if game.kind == "repeated":
         return (f"{game.name} is a {len(game.dims)}-player repeated game with "
                 f"{'x'.join(map(str, game.actions))} actions and memory {game.memory}")
@@ -98,12 +133,33 @@ def describe(game) -> str:
 
 
 def need_two_players(game, command: str, why: str) -> None:
+    """Refuse, as a usage error naming ``command`` and ``why``, a game of more than two players.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd, three_player_ipd
+    >>> need_two_players(ipd(), "phase-portrait", "the plot has two axes")
+    >>> need_two_players(three_player_ipd(), "phase-portrait", "the plot has two axes")
+    Traceback (most recent call last):
+    ...
+    lola_sym.cli.support.UsageError: phase-portrait needs a two-player game (the plot has two axes); 3-player IPD (pax) is a 3-player repeated game with 2x2x2 actions and memory 1
+    """
     if len(game.dims) != 2:
         raise UsageError(f"{command} needs a two-player game ({why}); {describe(game)}")
 
 
 def check_players(game, rules, where=lambda r: "") -> None:
-    """Every rule defined for the game's number of players (n-player rules beyond two)."""
+    """Every rule defined for the game's number of players (n-player rules beyond two).
+
+    Examples
+    --------
+    >>> from lola_sym.games import three_player_ipd
+    >>> check_players(three_player_ipd(), ["nl", "lola"])
+    >>> check_players(three_player_ipd(), ["sos"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lola_sym.cli.support.UsageError: rule 'sos' needs exactly two players (3-player IPD (pax) has 3): ...
+    """
     for r in dict.fromkeys(rules):
         with usage(where(r)):
             get_rule(r).check_players(game)
@@ -114,6 +170,15 @@ def check_values(rule, given: dict, where) -> None:
 
     ``where(name)`` says which option gave it (``--eta``, ``--hyper``, ``--rules sos:``).
     One name at a time, so that the message names the option at fault.
+
+    Examples
+    --------
+    >>> from lola_sym.rules import get_rule
+    >>> check_values(get_rule("lola"), {"eta": 1.0}, lambda name: "--eta")
+    >>> check_values(get_rule("lola"), {"eta": -1.0}, lambda name: "--eta")
+    Traceback (most recent call last):
+    ...
+    lola_sym.cli.support.UsageError: --eta: eta must lie in [0, inf) (rule 'lola'), got -1.0
     """
     for k, v in rule.accepted(given, strict=False, options=False).items():
         with usage(f"{where(k)}: "):
@@ -122,7 +187,17 @@ def check_values(rule, given: dict, where) -> None:
 
 def check_size(game, rule, options: dict, where: str = "") -> None:
     """Refuse, before deriving, a program of ``rule`` too large to derive (HOLA's order), and
-    a rule without an adjoint form on a game that the sparse adjoint path computes."""
+    a rule without an adjoint form on a game that the sparse adjoint path computes.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> check_size(ipd(), "hola", {"order": 2})
+    >>> check_size(ipd(), "hola", {"order": 9}, "--order: ")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lola_sym.cli.support.UsageError: --order: rule 'hola' with order=9 on IPD would derive about ... program steps (limit 10,000, ...
+    """
     rule = get_rule(rule)
     if getattr(game, "field_path", "compiled") == "adjoint":
         from lola_sym.adjoint import ADJOINT_RULES
@@ -143,6 +218,18 @@ def hyper_of(args, rules, *, exact=False, options=True) -> dict:
     Values stay exact (``Fraction``, or ``sympy.Rational`` with ``exact="sympy"``: never
     strings, so no user text is ever parsed by sympy) when ``exact``, floats otherwise;
     structural options (HOLA's ``order``) are ints.
+
+    Examples
+    --------
+    >>> from argparse import Namespace
+    >>> from fractions import Fraction
+    >>> args = Namespace(hyper=[], eta=Fraction(1, 2), order=None)
+    >>> hyper_of(args, ["lola"]), hyper_of(args, ["lola"], exact=True)
+    ({'eta': 0.5}, {'eta': Fraction(1, 2)})
+    >>> hyper_of(Namespace(hyper=[("beta", Fraction(1))], eta=None, order=None), ["lola"])
+    Traceback (most recent call last):
+    ...
+    lola_sym.cli.support.UsageError: rule 'lola' has no hyper-parameter 'beta'; it takes ['eta']
     """
     given = {}
     pairs = list(args.hyper)
@@ -178,27 +265,66 @@ def hyper_of(args, rules, *, exact=False, options=True) -> dict:
 
 
 def check_sizes(args, game, rules, hyper: dict) -> None:
-    """``--order`` (in ``hyper``) within the size guard of every rule that takes it."""
+    """``--order`` (in ``hyper``) within the size guard of every rule that takes it.
+
+    Examples
+    --------
+    >>> from argparse import Namespace
+    >>> from lola_sym.games import ipd
+    >>> check_sizes(Namespace(order=2), ipd(), ["hola", "lola"], {"order": 2})
+    >>> check_sizes(Namespace(order=9), ipd(), ["hola"], {"order": 9})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lola_sym.cli.support.UsageError: --order: rule 'hola' with order=9 on IPD would derive ...
+    """
     for r in dict.fromkeys(rules):
         check_size(game, r, hyper, "--order: " if getattr(args, "order", None) is not None
                     else "")
 
 
 def rational(v: Fraction) -> sp.Rational:
-    """An exact ``Fraction`` from the parser as a ``sympy.Rational`` (no string parsing)."""
+    """An exact ``Fraction`` from the parser as a ``sympy.Rational`` (no string parsing).
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> rational(Fraction(3, 4))
+    3/4
+    """
     return sp.Rational(v.numerator, v.denominator)
 
 
 def hyper_text(h: dict) -> str:
+    """Hyper-parameters as ``name=value`` text, floats in ``%g`` form.
+
+    Examples
+    --------
+    >>> hyper_text({"eta": 0.5, "beta": 1e-3, "order": 2})
+    'eta=0.5, beta=0.001, order=2'
+    """
     return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in h.items())
 
 
 def mean_std(x) -> tuple:
+    """``(mean, standard deviation)`` of an array as floats, ``(nan, nan)`` when it is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean_std(np.array([1.0, 3.0])), mean_std(np.array([]))
+    ((2.0, 1.0), (nan, nan))
+    """
     return (float(np.mean(x)), float(np.std(x))) if x.size else (float("nan"), float("nan"))
 
 
 def mean_std_text(m, s, sign="+", digits=4) -> str:
-    """``+0.1234 (0.0100)``, or what a NaN mean stands for: no run left to average."""
+    """``+0.1234 (0.0100)``, or what a NaN mean stands for: no run left to average.
+
+    Examples
+    --------
+    >>> mean_std_text(0.12345, 0.01), mean_std_text(float("nan"), float("nan"))
+    ('+0.1235 (0.0100)', 'undefined (every run diverged)')
+    """
     if math.isnan(m):
         return "undefined (every run diverged)"
     return f"{m:{sign}.{digits}f} ({s:.{digits}f})"

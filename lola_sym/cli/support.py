@@ -137,6 +137,14 @@ class Progress:
 
 
 def progress_on(args) -> bool:
+    """Whether to show progress: ``--progress``/``--no-progress`` if given, else when stderr is a terminal.
+
+    Examples
+    --------
+    >>> from argparse import Namespace
+    >>> progress_on(Namespace(progress=True)), progress_on(Namespace(progress=False))
+    (True, False)
+    """
     if args.progress is not None:
         return args.progress
     return bool(getattr(sys.stderr, "isatty", lambda: False)())

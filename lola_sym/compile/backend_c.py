@@ -13,7 +13,7 @@ static; idle: 4.5 M vs 4.1 M).
 
 The compiler is ``$CC`` or ``cc``/``gcc``; flags ``-O2 -march=native -fopenmp``
 (without OpenMP when the compiler lacks it). Built libraries are stored in the
-disk cache (:mod:`lola_sym.cache`) and verified by hash before loading.
+disk cache (:mod:`lola_sym.compile.cache`) and verified by hash before loading.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def available() -> bool:
 
 
 #: Programs longer than this many statements are split into static functions
-#: (blocks) of :data:`BLOCK_STATEMENTS` each, which pass the values later blocks
+#: (blocks) of ``BLOCK_STATEMENTS`` each, which pass the values later blocks
 #: need through a small stack array. gcc's optimiser is super-linear in the size
 #: of one function: the 2,568-statement LOLA field of iterated RPS took 46 s at
 #: -O2 as one function and 9-12 s in blocks of 150-300, and ran as fast. Below
@@ -142,8 +142,8 @@ def _header(name: str, n_args: int, n_out: int) -> list:
 def c_source(ordered, outs, args, name: str = "lola_eval") -> str:
     """C source of ``ordered`` steps (symbol, expression) and outputs over ``args``.
 
-    One loop body of ``const double`` statements; above :data:`BLOCK_ABOVE`
-    statements the body is split into blocks (see :data:`BLOCK_STATEMENTS`).
+    One loop body of ``const double`` statements; above ``BLOCK_ABOVE``
+    statements the body is split into blocks (see ``BLOCK_STATEMENTS``).
 
     Examples
     --------
@@ -211,7 +211,7 @@ def build_library(source: str, out_dir: Path) -> Path:
     """Compile ``source`` into a shared library in ``out_dir``; returns its path.
 
     Optimised with ``-O2`` unless the source has more than
-    :data:`OPTIMISE_MAX_STATEMENTS` statements (then ``-O0``). The library is named by the
+    ``OPTIMISE_MAX_STATEMENTS`` statements (then ``-O0``). The library is named by the
     source's digest and written atomically, so processes building the same
     source at once all succeed. ``OSError`` if ``out_dir`` cannot be written.
     """

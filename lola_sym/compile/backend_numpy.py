@@ -18,7 +18,13 @@ CHUNKED = True
 
 
 def available() -> bool:
-    """Always: numpy and sympy are dependencies."""
+    """Always: numpy and sympy are dependencies.
+
+    Examples
+    --------
+    >>> available()
+    True
+    """
     return True
 
 
@@ -48,4 +54,13 @@ def to_payload(raw) -> dict:
 
 
 def from_payload(payload, n_args, n_out, lib_dir):
+    """Refuse: numpy-compiled programs are not cached (a backend's disk-cache interface).
+
+    Examples
+    --------
+    >>> from_payload({}, 2, 2, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: numpy-compiled programs are not cached
+    """
     raise ValueError("numpy-compiled programs are not cached")

@@ -38,7 +38,17 @@ BACKENDS = ("c", "llvm", "numpy")
 
 
 def backend_module(name: str):
-    """The module implementing backend ``name``."""
+    """The module implementing backend ``name``.
+
+    Examples
+    --------
+    >>> backend_module("numpy").__name__
+    'lola_sym.compile.backend_numpy'
+    >>> backend_module("fortran")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown backend 'fortran'; choose one of ('c', 'llvm', 'numpy')
+    """
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {BACKENDS}")
     return importlib.import_module(f"lola_sym.compile.backend_{name}")

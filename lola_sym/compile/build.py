@@ -29,7 +29,16 @@ __all__ = ["compile_field", "default_backend"]
 
 
 def default_backend() -> str:
-    """``"c"`` with a C compiler, else ``"llvm"`` with symengine, else ``"numpy"``."""
+    """``"c"`` with a C compiler, else ``"llvm"`` with symengine, else ``"numpy"``.
+
+    Examples
+    --------
+    >>> from lola_sym.compile import backend_c, backend_llvm
+    >>> expected = ("c" if backend_c.available() else
+    ...             "llvm" if backend_llvm.available() else "numpy")
+    >>> default_backend() == expected
+    True
+    """
     for name in BACKENDS:
         if backend_module(name).available():
             return name

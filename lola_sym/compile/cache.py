@@ -186,7 +186,13 @@ def source_digest() -> str:
 
 
 def versions() -> dict:
-    """Versions that invalidate cached code when they change (and the package's source digest)."""
+    """Versions that invalidate cached code when they change (and the package's source digest).
+
+    Examples
+    --------
+    >>> sorted(versions())
+    ['cpu', 'lola_sym', 'numpy', 'python', 'source', 'symengine', 'sympy']
+    """
     import numpy
     import sympy
 
@@ -301,7 +307,13 @@ def location() -> Path:
 
 
 def lib_dir() -> Path:
-    """Where the c backend's shared libraries are kept (``lib`` in :func:`location`)."""
+    """Where the c backend's shared libraries are kept (``lib`` in :func:`location`).
+
+    Examples
+    --------
+    >>> lib_dir().name, lib_dir().parent == location()
+    ('lib', True)
+    """
     return location() / "lib"
 
 

@@ -31,12 +31,28 @@ _MEMORY: dict = {}
 
 
 def forget() -> None:
-    """Drop the compiled code held in this process (the disk cache is kept)."""
+    """Drop the compiled code held in this process (the disk cache is kept).
+
+    Examples
+    --------
+    >>> forget()
+    >>> len(_MEMORY)
+    0
+    """
     _MEMORY.clear()
 
 
 def arg_groups(game) -> tuple:
-    """The compiled programs' argument groups: each player's parameters, then the game's symbols."""
+    """The compiled programs' argument groups: each player's parameters, then the game's symbols.
+
+    Examples
+    --------
+    >>> from lola_sym.games import hamiltonian, ipd
+    >>> arg_groups(hamiltonian())
+    ((x,), (y,))
+    >>> [len(g) for g in arg_groups(ipd(symbolic=True))]     # 5 logits each; P, R, S, T, gamma
+    [5, 5, 5]
+    """
     params = tuple(getattr(game, "parameters", ()))
     return tuple(game.theta) + ((params,) if params else ())
 

@@ -48,7 +48,18 @@ def to_double(x) -> float:
 
 
 def check_constants(exprs) -> None:
-    """Raise a ``ValueError`` if a numeric constant in ``exprs`` has no finite double (see :func:`to_double`)."""
+    """Raise a ``ValueError`` if a numeric constant in ``exprs`` has no finite double (see :func:`to_double`).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> check_constants([sp.Rational(1, 3) * x])
+    >>> check_constants([sp.Integer(10) ** 400 * x])
+    Traceback (most recent call last):
+    ...
+    ValueError: the constant 1.0E+400 is beyond double precision (|x| > 1.8e308); rescale the payoffs or hyper-parameters
+    """
     seen = set()
     for e in exprs:
         for a in sp.sympify(e).atoms(sp.Number, sp.NumberSymbol):

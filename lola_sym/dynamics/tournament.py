@@ -206,7 +206,7 @@ def _resolve_hyper(game, rules, shared: dict, per_rule) -> dict:
 
     Settings are hyper-parameters and structural options (HOLA's ``order``), all
     validated before any training: names, values within the rule's declared
-    bounds (:meth:`~lola_sym.rules.Rule.hyper_values`), and the size of the
+    bounds (:meth:`~lola_sym.rules.registry.Rule.hyper_values`), and the size of the
     program an option asks for (:meth:`~lola_sym.rules.Rule.check_size`).
     """
     takes = {r: (*get_rule(r).hyper, *get_rule(r).options) for r in rules}

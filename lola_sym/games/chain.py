@@ -18,7 +18,7 @@ is :math:`p_0^\top (I - \gamma P)^{-1} r_i` of the LOLA paper, Sec. 4.1.
 
 :func:`transitions` is written once over any arithmetic (sympy expressions or
 numpy arrays of probabilities): the value program and the numeric chain of
-:meth:`~lola_sym.games.repeated.RepeatedGame.chain` both use it.
+:func:`lola_sym.sampling.markov.chain` both use it.
 
 References
 ----------
@@ -44,7 +44,15 @@ def _joint_weight(space, prob, history, joint):
 
 
 def first_move(space, prob) -> dict:
-    """``{(joint,): weight}``: the distribution of the first move (from ``s0``)."""
+    """``{(joint,): weight}``: the distribution of the first move (from ``s0``).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from lola_sym.games import ipd
+    >>> first_move(ipd().as_repeated().space, lambda i, state, action: sp.Rational(1, 2))
+    {((0, 0),): 1/4, ((0, 1),): 1/4, ((1, 0),): 1/4, ((1, 1),): 1/4}
+    """
     return {(a,): _joint_weight(space, prob, (), a) for a in space.joint}
 
 
@@ -54,6 +62,18 @@ def transitions(space, prob, history) -> dict:
 
     ``prob(i, state, action)`` is player ``i``'s (0-based) probability of ``action``
     in its state index ``state``; it may return sympy expressions or numpy arrays.
+
+    Examples
+    --------
+    Both players cooperate (action 0) with probability 1/4 in every state: each
+    next joint action has the product weight, and the weights sum to 1.
+
+    >>> import sympy as sp
+    >>> from lola_sym.games import ipd
+    >>> space = ipd().as_repeated().space
+    >>> prob = lambda i, state, action: sp.Rational(1, 4) if action == 0 else sp.Rational(3, 4)
+    >>> transitions(space, prob, ((0, 0),))
+    {((0, 0),): 1/16, ((0, 1),): 3/16, ((1, 0),): 3/16, ((1, 1),): 9/16}
     """
     out = {}
     keep = max(space.memory, 1)                 # memory 0: the last joint action (its reward)

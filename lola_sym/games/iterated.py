@@ -215,7 +215,14 @@ class IteratedGame:
 
 
 def iterated(R1, R2, gamma, name: str = "custom") -> IteratedGame:
-    """An iterated game from any two 2x2 reward matrices and a discount."""
+    """An iterated game from any two 2x2 reward matrices and a discount.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> iterated([[3, 0], [5, 1]], [[3, 5], [0, 1]], sp.Rational(9, 10), name="PD")
+    IteratedGame(R1=((3, 0), (5, 1)), R2=((3, 5), (0, 1)), gamma=9/10, name='PD')
+    """
     return IteratedGame(R1, R2, gamma, name)
 
 

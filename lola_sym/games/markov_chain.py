@@ -6,7 +6,7 @@ r"""The chain of a Markov game at one policy profile: sparse transitions, LU and
 nodes, the expected rewards, and the sparse LU of the augmented
 :math:`I - \gamma P` that the values and the adjoint gradients solve with
 (:mod:`lola_sym.adjoint.solve`). The sparsity patterns are fixed per game
-(:class:`_Pattern`, built by :class:`~lola_sym.games.markov.MarkovGame`), so
+(``_Pattern``, built by :class:`~lola_sym.games.markov.MarkovGame`), so
 a new profile only refills their values.
 """
 
@@ -37,7 +37,17 @@ def softmax_rows(x):
 
 
 def joint_probabilities(probs):
-    r""":math:`\pi(a \mid s) = \prod_i \pi_i(a_i \mid s)` from per-player ``(S, k_i)``, C order."""
+    r""":math:`\pi(a \mid s) = \prod_i \pi_i(a_i \mid s)` from per-player ``(S, k_i)``, C order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p1 = np.array([[0.25, 0.75], [1.0, 0.0]])
+    >>> p2 = np.array([[0.5, 0.25, 0.25], [0.2, 0.3, 0.5]])
+    >>> joint_probabilities([p1, p2])
+    array([[0.125 , 0.0625, 0.0625, 0.375 , 0.1875, 0.1875],
+           [0.2   , 0.3   , 0.5   , 0.    , 0.    , 0.    ]])
+    """
     out = probs[0]
     for q in probs[1:]:
         out = (out[:, :, None] * q[:, None, :]).reshape(out.shape[0], -1)

@@ -31,6 +31,15 @@ def tft_like(theta) -> np.ndarray:
 
 
 def nash_distance(theta1, theta2) -> np.ndarray:
-    """Largest ``|p - 1/2|`` over both agents' policy probabilities (IMP's Nash: all 1/2)."""
+    """Largest ``|p - 1/2|`` over both agents' policy probabilities (IMP's Nash: all 1/2).
+
+    Examples
+    --------
+    A logit of :math:`\\log 3` is the probability 3/4:
+
+    >>> import numpy as np
+    >>> round(float(nash_distance(np.zeros(5), np.array([0, 0, 0, 0, np.log(3)]))), 12)
+    0.25
+    """
     p = expit(np.concatenate([np.asarray(theta1), np.asarray(theta2)], axis=-1))
     return np.max(np.abs(p - 0.5), axis=-1)

@@ -54,7 +54,13 @@ _SPACE = StateSpace((2, 2), 1, (("C", "D"),) * 2)
 
 
 def payoff_symbols(agent: int) -> tuple:
-    """Symbols ``r_{i,CC}, ..., r_{i,DD}`` for a generic game (agent-1-first states)."""
+    """Symbols ``r_{i,CC}, ..., r_{i,DD}`` for a generic game (agent-1-first states).
+
+    Examples
+    --------
+    >>> payoff_symbols(2)
+    (r_2,CC, r_2,CD, r_2,DC, r_2,DD)
+    """
     return tuple(sp.Symbol(f"r_{agent},{s}", real=True) for s in _JOINT)
 
 
@@ -189,7 +195,18 @@ def numeric_values(game, *thetas, **parameters) -> np.ndarray:
 
 
 def compiled_value(game, backend: str | None = None):
-    """A compiled ``f(*thetas) -> (..., n)`` evaluating the values (cached)."""
+    """A compiled ``f(*thetas) -> (..., n)`` evaluating the values (cached).
+
+    Examples
+    --------
+    At uniform policies every IPD outcome is equally likely, so each agent's
+    value is the mean reward :math:`(-1 - 3 + 0 - 2)/4` over :math:`1 - \\gamma = 1/25`:
+
+    >>> import numpy as np
+    >>> from lola_sym.games import ipd
+    >>> compiled_value(ipd())(np.zeros(5), np.zeros(5))
+    array([-37.5, -37.5])
+    """
     from lola_sym.compile import default_backend
     return _compiled_value(game, backend or default_backend())
 

@@ -304,7 +304,10 @@ class MatchingPenniesResult:
     settings: dict
 
     def curve_errors(self) -> dict:
-        """Per rule, the largest |delta - closed form(eta)| along the curve."""
+        r"""Per rule, the largest :math:`|\delta - \delta^*(\eta)|` along the curve.
+
+        :math:`\delta^*(\eta)` is the rule's closed form (``MP_CLOSED_FORMS``).
+        """
         return {r: float(np.max(np.abs(c.values[:, 0] - MP_CLOSED_FORMS[r][1](c.values[:, 1]))))
                 for r, c in self.curves.items()}
 

@@ -112,6 +112,17 @@ def format_table(rows, header: str = "") -> str:
 
     Settings with diverged runs are listed below the table (their runs are frozen
     at the last finite parameters and counted in the statistics).
+
+    Examples
+    --------
+    >>> row = Row("IPD", "LOLA-Ex", -1.06, 0.02, -1.07, 0.03, -1.065, 0.025, 97.5, None, 1,
+    ...           -1.04, 0.01, 97.0)
+    >>> print(format_table([row]))  # doctest: +NORMALIZE_WHITESPACE
+    game setting                R agent 1      R agent 2        paper R   %TFT  paper Nash dist
+    -------------------------------------------------------------------------------------------
+    IPD  LOLA-Ex              -1.06 (0.02)    -1.07 (0.03)   -1.04 (0.01)   97.5   97.0         -
+    R = average reward per step (1 - gamma) V at the end, mean (std) over runs; %TFT over both agents; Nash dist = mean over runs of max |p - 1/2|.
+    diverged runs (frozen at their last finite parameters, included above): IPD LOLA-Ex 1
     """
     lines = [header] if header else []
     cols = (f"{'game':4} {'setting':17} {'R agent 1':>14} {'R agent 2':>14} {'paper R':>14} "

@@ -109,7 +109,7 @@ class StackelbergBimatrixResult:
         ``(rule, ratio)`` -> end points, shape (n, 2); rule ``"nl"`` or ``"stackelberg"``.
     points : list of dict
         Each critical point reached: ``rule``, ``ratio``, ``x``, ``y``, ``count`` (starts
-        whose end point refines to it), ``class`` (:class:`StackelbergClass` as a dict).
+        whose end point refines to it), ``class`` (:class:`~lola_sym.analysis.stackelberg_points.StackelbergClass` as a dict).
     parameters : dict
     """
 

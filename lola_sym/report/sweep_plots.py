@@ -43,6 +43,19 @@ def reduced(ds, quantity, keep, sel=None):
 
     A dimension of labels (strings) is never averaged: pick one value with ``sel``.
     Returns a DataArray with the dimensions ``keep``, in that order.
+
+    Examples
+    --------
+    The mean over seeds, the NaN of a diverged run skipped:
+
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"reward_1": (("eta", "seed"), np.array([[1.0, 3.0], [2.0, np.nan]])),
+    ...                  "reward_2": (("eta", "seed"), np.array([[0.0, 1.0], [4.0, 2.0]]))},
+    ...                 coords={"eta": [0.1, 1.0], "seed": [0, 1]})
+    >>> reduced(ds, "reward_1", ["eta"]).values
+    array([2., 2.])
+    >>> reduced(ds, "reward_1", ["seed", "eta"]).dims
+    ('seed', 'eta')
     """
     da = _array(ds, quantity)
     if sel:
@@ -107,6 +120,16 @@ def heatmap(ds, quantity, x: str, y: str, *, sel: dict | None = None, path=None,
 
     Other dimensions are averaged (see :func:`reduced`); ``path`` (``.png`` or
     ``.pdf``) saves the figure. Returns the :class:`matplotlib.figure.Figure`.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"reward_1": (("eta", "seed"), np.array([[1.0, 3.0], [2.0, np.nan]])),
+    ...                  "reward_2": (("eta", "seed"), np.array([[0.0, 1.0], [4.0, 2.0]]))},
+    ...                 coords={"eta": [0.1, 1.0], "seed": [0, 1]})
+    >>> fig = heatmap(ds, "reward_1", "eta", "seed")
+    >>> len(fig.axes), fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()   # map and colour bar
+    (2, 'eta', 'seed')
     """
     da = reduced(ds, quantity, (x, y), sel)
     fig = _figure((5.0, 4.0))
@@ -118,7 +141,17 @@ def heatmap(ds, quantity, x: str, y: str, *, sel: dict | None = None, path=None,
 
 def heatmaps(ds, quantities, x: str, y: str, *, sel: dict | None = None, path=None,
              cmap: str = "viridis", titles=None):
-    """Heat maps of several quantities side by side, over the same axes (``titles``: one each)."""
+    """Heat maps of several quantities side by side, over the same axes (``titles``: one each).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"reward_1": (("eta", "seed"), np.array([[1.0, 3.0], [2.0, np.nan]])),
+    ...                  "reward_2": (("eta", "seed"), np.array([[0.0, 1.0], [4.0, 2.0]]))},
+    ...                 coords={"eta": [0.1, 1.0], "seed": [0, 1]})
+    >>> len(heatmaps(ds, ["reward_1", "reward_2"], "eta", "seed").axes)   # two maps, two bars
+    4
+    """
     quantities = list(quantities)
     if not quantities:
         raise ValueError("give at least one quantity")
@@ -138,6 +171,16 @@ def lines(ds, quantity, x: str, hue: str | None = None, *, sel: dict | None = No
     """A line plot of ``quantity`` against the axis ``x``, one line per value of ``hue``.
 
     Other dimensions are averaged (see :func:`reduced`). Returns the figure.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"reward_1": (("eta", "seed"), np.array([[1.0, 3.0], [2.0, np.nan]])),
+    ...                  "reward_2": (("eta", "seed"), np.array([[0.0, 1.0], [4.0, 2.0]]))},
+    ...                 coords={"eta": [0.1, 1.0], "seed": [0, 1]})
+    >>> fig = lines(ds, "reward_2", "eta", hue="seed")
+    >>> [np.asarray(line.get_ydata()).tolist() for line in fig.axes[0].lines]   # seeds 0, 1
+    [[0.0, 4.0], [1.0, 2.0]]
     """
     keep = (x,) if hue is None else (x, hue)
     da = reduced(ds, quantity, keep, sel)

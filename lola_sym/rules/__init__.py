@@ -4,9 +4,9 @@ The registry (:mod:`lola_sym.rules.registry`: :class:`Rule`, :class:`Hyper`,
 :class:`Notes`, :class:`Bound`, tags and queries), the arithmetic of the
 finishing steps (:mod:`lola_sym.rules.arithmetic`), and one module per rule
 family, each registering its rules on import. Every module of this package is
-imported here (found with :mod:`pkgutil`, in name order), so a new rule is one
+imported here (found with ``pkgutil``, in name order), so a new rule is one
 new module: no list to edit. The registry's order is the rules' declared
-:attr:`~lola_sym.rules.Rule.rank`, not the import order.
+``Rule.rank``, not the import order.
 """
 
 import importlib

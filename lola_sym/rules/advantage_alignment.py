@@ -140,7 +140,25 @@ def joint_chain(game, theta1, theta2) -> JointChain:
 
 
 def aa_directions(game, theta1, theta2, beta: float) -> tuple:
-    r"""The expected Advantage-Alignment directions :math:`(g_1, g_2)` at one point."""
+    r"""The expected Advantage-Alignment directions :math:`(g_1, g_2)` at one point.
+
+    Examples
+    --------
+    With :math:`\beta = 0` the update is the policy gradient, i.e. naive
+    learning (here against the compiled naive field); in a symmetric game at
+    equal policies both agents get the same direction:
+
+    >>> import numpy as np
+    >>> from lola_sym import update_field
+    >>> from lola_sym.games import ipd
+    >>> t = np.array([0.5, -1.0, 0.0, 1.0, 2.0])
+    >>> g1, _ = aa_directions(ipd(), t, -t, beta=0.0)
+    >>> bool(np.allclose(g1, update_field(ipd(), "nl")(t, -t)[0], rtol=1e-12, atol=1e-12))
+    True
+    >>> g1, g2 = aa_directions(ipd(), t, t, beta=1.0)
+    >>> bool(np.allclose(g1, g2, rtol=1e-12, atol=1e-12))
+    True
+    """
     c = joint_chain(game, theta1, theta2)
     X = c.P.shape[0]
     left = np.linalg.solve((np.eye(X) - c.gamma * c.P).T, c.mu0)      # mu0 (I - gamma P)^-1

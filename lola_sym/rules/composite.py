@@ -59,7 +59,19 @@ def _d(game):
 
 # ----------------------------------------------------------------------- SOS
 def sos_primitives(game):
-    """Program with outputs xi, H_o xi, chi (each of length d1 + d2)."""
+    r"""Program with outputs xi, H_o xi, chi (each of length d1 + d2).
+
+    Examples
+    --------
+    On the Hamiltonian game (:math:`V^1 = -xy = -V^2`) at :math:`x = 1, y = 2`,
+    where :math:`\xi = (-y, x)` and :math:`H = \begin{pmatrix} 0 & -1 \\ 1 & 0
+    \end{pmatrix}` (so :math:`H_o \xi = \chi = (-1, -2)`):
+
+    >>> from lola_sym.games import hamiltonian
+    >>> prog = sos_primitives(hamiltonian())
+    >>> prog.evaluate(dict(zip(prog.inputs, (1, 2))))
+    [-2, 1, -1, -2, -1, -2]
+    """
     p1, G, (h1, h2) = lookahead_terms(game)
     p2, _, (c1, c2) = lola_correction(game)
     prog = _merge(p1, p2)
@@ -73,7 +85,29 @@ def _sizes3(game, **_):
 
 
 def finish_sos(ar, groups, hyper, game):
-    r"""SOS's switch: :math:`g = \xi_0 + p\,\eta\chi` with :math:`p = \min(q_1, q_2)`."""
+    r"""SOS's switch: :math:`g = \xi_0 + p\,\eta\chi` with :math:`p = \min(q_1, q_2)`.
+
+    ``groups`` are :math:`(\xi, H_o \xi, \chi)` (:func:`sos_primitives`).
+
+    Examples
+    --------
+    The primitives of the Hamiltonian game at :math:`x = 1, y = 2` (see
+    :func:`sos_primitives`), :math:`\eta = 1/2`: :math:`\xi_0 = \xi + \eta H_o \xi
+    = (-2.5, 0)`; :math:`\eta\, \chi \cdot \xi_0 > 0` and :math:`\|\xi\| > b`, so
+    :math:`p = 1` and :math:`g = \xi_0 + \eta \chi = (-3, -1)`, as the compiled field:
+
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> from lola_sym.rules.arithmetic import NUMPY
+    >>> hyper = {"eta": 0.5, "a": 0.5, "b": 0.1}
+    >>> groups = (np.array([-2.0, 1.0]), np.array([-1.0, -2.0]), np.array([-1.0, -2.0]))
+    >>> finish_sos(NUMPY, groups, hyper, SimpleNamespace(dims=(1, 1)))
+    (array([-3.]), array([-1.]))
+    >>> from lola_sym import update_field
+    >>> from lola_sym.games import hamiltonian
+    >>> update_field(hamiltonian(), "sos", **hyper)(np.array([1.0]), np.array([2.0]))
+    (array([-3.]), array([-1.]))
+    """
     xi, hoxi, chi = groups
     eta, a, b = hyper["eta"], hyper["a"], hyper["b"]
     xi0 = xi + eta * hoxi
@@ -87,7 +121,19 @@ def finish_sos(ar, groups, hyper, game):
 
 # ----------------------------------------------------------------------- SGA
 def sga_primitives(game):
-    """Program with outputs xi, H^T xi, H xi."""
+    r"""Program with outputs xi, H^T xi, H xi.
+
+    Examples
+    --------
+    On the Hamiltonian game (:math:`V^1 = -xy = -V^2`) at :math:`x = 1, y = 2`,
+    where :math:`\xi = (-y, x)` and :math:`H = \begin{pmatrix} 0 & -1 \\ 1 & 0
+    \end{pmatrix}` (so :math:`H^\top \xi = (1, 2)`, :math:`H \xi = (-1, -2)`):
+
+    >>> from lola_sym.games import hamiltonian
+    >>> prog = sga_primitives(hamiltonian())
+    >>> prog.evaluate(dict(zip(prog.inputs, (1, 2))))
+    [-2, 1, 1, 2, -1, -2]
+    """
     prog, xi, htxi = h_transpose_xi(game)
     th = tuple(game.theta[0]) + tuple(game.theta[1])
     prog, hxi = prog.jvp(xi, dict(zip(th, xi)), prefix="_hxi_")
@@ -115,7 +161,19 @@ def _finish_sga(aligned):
 
 # ----------------------------------------------------------------------- CGD
 def cgd_primitives(game):
-    """Program with outputs xi, dxi_1/dtheta_2 (d1 x d2, row-major), dxi_2/dtheta_1 (d2 x d1)."""
+    r"""Program with outputs xi, dxi_1/dtheta_2 (d1 x d2, row-major), dxi_2/dtheta_1 (d2 x d1).
+
+    Examples
+    --------
+    On the Hamiltonian game (:math:`V^1 = -xy = -V^2`) at :math:`x = 1, y = 2`,
+    where :math:`\xi = (-y, x)` and :math:`H = \begin{pmatrix} 0 & -1 \\ 1 & 0
+    \end{pmatrix}`:
+
+    >>> from lola_sym.games import hamiltonian
+    >>> prog = cgd_primitives(hamiltonian())
+    >>> prog.evaluate(dict(zip(prog.inputs, (1, 2))))
+    [-2, 1, -1, 1]
+    """
     prog, G = gradient_program(game)
     th1, th2 = game.theta
     blocks = []
@@ -135,7 +193,24 @@ def _cgd_sizes(game, **_):
 
 
 def finish_cgd(ar, groups, hyper, game):
-    r"""CGD: the exact solve :math:`g = (I - \eta H_o)^{-1} \xi`."""
+    r"""CGD: the exact solve :math:`g = (I - \eta H_o)^{-1} \xi`.
+
+    ``groups`` are :math:`\xi` and the off-diagonal blocks of :math:`H`
+    (:func:`cgd_primitives`).
+
+    Examples
+    --------
+    The Hamiltonian game at :math:`x = 1, y = 2`, :math:`\eta = 1/2`:
+    :math:`\begin{pmatrix} 1 & 1/2 \\ -1/2 & 1 \end{pmatrix} g = (-2, 1)` gives
+    :math:`g = (-2, 0)`:
+
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> from lola_sym.rules.arithmetic import NUMPY
+    >>> groups = (np.array([-2.0, 1.0]), np.array([-1.0]), np.array([1.0]))
+    >>> finish_cgd(NUMPY, groups, {"eta": 0.5}, SimpleNamespace(dims=(1, 1)))
+    (array([-2.]), array([0.]))
+    """
     xi, h12, h21 = groups
     d1, d2 = game.dims
     eta = hyper["eta"]

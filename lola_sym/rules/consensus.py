@@ -41,7 +41,22 @@ def h_transpose_xi(game):
 
 
 def derive_co(game):
-    """Consensus optimisation: outputs ``g1 + g2`` with the symbol ``gamma``."""
+    r"""Consensus optimisation: outputs ``g1 + g2`` with the symbol ``gamma``.
+
+    Examples
+    --------
+    On the Hamiltonian game (:math:`V^1 = -xy = -V^2`) at :math:`x = 1, y = 2`,
+    :math:`\gamma = 1/10`, in exact rationals (by hand: :math:`\xi = (-y, x)`, :math:`H^\top \xi = (x, y)`, so
+    :math:`g = (-y - \gamma x, x - \gamma y)`):
+
+    >>> import sympy as sp
+    >>> from lola_sym.games import hamiltonian
+    >>> prog = derive_co(hamiltonian())
+    >>> prog.inputs
+    (x, y, gamma)
+    >>> prog.evaluate({x: v for x, v in zip(prog.inputs, (1, 2, sp.Rational(1, 10)))})
+    [-21/10, 4/5]
+    """
     prog, xi, hx = h_transpose_xi(game)
     return prog.add_inputs([GAMMA_CO]).with_outputs([x - GAMMA_CO * h for x, h in zip(xi, hx)])
 

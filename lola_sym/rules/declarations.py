@@ -51,7 +51,7 @@ class Hyper:
     r"""A hyper-parameter of a rule, declared with the rule.
 
     Each is a sympy symbol (positive) of the derived program and a run-time
-    argument of the compiled field; :meth:`Rule.hyper_values` validates given
+    argument of the compiled field; :meth:`Rule.hyper_values <lola_sym.rules.registry.Rule.hyper_values>` validates given
     values against ``bound``, and the derivation pages print ``latex``.
 
     Attributes

@@ -45,6 +45,20 @@ def derive_exact_lola(game):
     :math:`\theta' = (\theta_i, \theta_j + \eta \nabla_j V^j)_{j \ne i}`, and
     :math:`g_i = \nabla_i V^i|_{\theta'} + \eta \sum_{j \ne i}
     (\nabla_i \nabla_j V^j)\, \nabla_j V^i|_{\theta'}`.
+
+    Examples
+    --------
+    On the Hamiltonian game (:math:`V^1 = -xy = -V^2`) at :math:`x = 1, y = 2`,
+    :math:`\eta = 1/10`, in exact rationals (by hand: :math:`g_1 = \partial_x[-x(y + \eta x)] = -y - 2\eta x`,
+    :math:`g_2 = \partial_y[(x - \eta y) y] = x - 2\eta y`):
+
+    >>> import sympy as sp
+    >>> from lola_sym.games import hamiltonian
+    >>> prog = derive_exact_lola(hamiltonian())
+    >>> prog.inputs
+    (x, y, eta)
+    >>> prog.evaluate({x: v for x, v in zip(prog.inputs, (1, 2, sp.Rational(1, 10)))})
+    [-11/5, 3/5]
     """
     prog, G = gradient_program(game)
     theta = game.theta
@@ -102,7 +116,21 @@ def _partial_gradients(prog, game, me, shifts):
 
 
 def hola_program(game, order: int):
-    """The program whose outputs are HOLA-``order`` directions (``g1 + g2``)."""
+    r"""The program whose outputs are HOLA-``order`` directions (``g1 + g2``).
+
+    Examples
+    --------
+    Order 0 is the naive gradient :math:`(-y, x)` of the Hamiltonian game
+    (:math:`V^1 = -xy = -V^2`), order 1 exact LOLA
+    (:math:`(-y - 2\eta x, x - 2\eta y)`), at :math:`x = 1, y = 2, \eta = 1/10`:
+
+    >>> import sympy as sp
+    >>> from lola_sym.games import hamiltonian
+    >>> def at(prog):
+    ...     return prog.evaluate(dict(zip(prog.inputs, (1, 2, sp.Rational(1, 10)))))
+    >>> at(hola_program(hamiltonian(), 0)), at(hola_program(hamiltonian(), 1))
+    ([-2, 1], [-11/5, 3/5])
+    """
     prog, G = gradient_program(game)
     g1, g2 = G[(1, 1)], G[(2, 2)]
     n1, n2 = game.param_names
@@ -137,7 +165,22 @@ def hola_size(game, order: int = 2) -> int:
 
 
 def derive_hola(game, order: int = 2):
-    """HOLA-``order`` (order 0 = naive, 1 = exact LOLA)."""
+    r"""HOLA-``order`` (order 0 = naive, 1 = exact LOLA).
+
+    Examples
+    --------
+    On the Hamiltonian game (:math:`V^1 = -xy = -V^2`) at :math:`x = 1, y = 2`,
+    :math:`\eta = 1/10`, in exact rationals (by hand, the naive opponent step replaced by its exact-LOLA step:
+    :math:`g_1 = -y - 2\eta x + 2\eta^2 y`, :math:`g_2 = x - 2\eta y - 2\eta^2 x`):
+
+    >>> import sympy as sp
+    >>> from lola_sym.games import hamiltonian
+    >>> prog = derive_hola(hamiltonian())
+    >>> prog.inputs
+    (x, y, eta)
+    >>> prog.evaluate({x: v for x, v in zip(prog.inputs, (1, 2, sp.Rational(1, 10)))})
+    [-54/25, 29/50]
+    """
     return hola_program(game, order)
 
 

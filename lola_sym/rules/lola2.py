@@ -28,7 +28,22 @@ __all__ = ["derive_lola2"]
 
 
 def derive_lola2(game):
-    """The LOLA-2 program: outputs ``g1 + g2`` with the symbol ``eta``."""
+    r"""The LOLA-2 program: outputs ``g1 + g2`` with the symbol ``eta``.
+
+    Examples
+    --------
+    On the Hamiltonian game (:math:`V^1 = -xy = -V^2`) at :math:`x = 1, y = 2`,
+    :math:`\eta = 1/10`, in exact rationals (by hand: the opponent's LOLA step :math:`x - \eta y` has
+    :math:`x`-derivative 1, so :math:`g_1 = -y - \eta x` and :math:`g_2 = x - \eta y`):
+
+    >>> import sympy as sp
+    >>> from lola_sym.games import hamiltonian
+    >>> prog = derive_lola2(hamiltonian())
+    >>> prog.inputs
+    (x, y, eta)
+    >>> prog.evaluate({x: v for x, v in zip(prog.inputs, (1, 2, sp.Rational(1, 10)))})
+    [-21/10, 4/5]
+    """
     prog, G, (c1, c2) = lola_correction(game)
     th1, th2 = game.theta
     n1, n2 = game.param_names

@@ -61,14 +61,44 @@ def lookahead_terms(game):
 
 
 def derive_la(game):
-    """LookAhead: outputs ``g_1 + ... + g_n`` with the symbol ``eta``."""
+    r"""LookAhead: outputs ``g_1 + ... + g_n`` with the symbol ``eta``.
+
+    Examples
+    --------
+    On the Hamiltonian game (:math:`V^1 = -xy = -V^2`) at :math:`x = 1, y = 2`,
+    :math:`\eta = 1/10`, in exact rationals (by hand: :math:`g_1 = -y + \eta \partial_{xy} V^1 \cdot x = -y - \eta x`,
+    :math:`g_2 = x - \eta y`):
+
+    >>> import sympy as sp
+    >>> from lola_sym.games import hamiltonian
+    >>> prog = derive_la(hamiltonian())
+    >>> prog.inputs
+    (x, y, eta)
+    >>> prog.evaluate({x: v for x, v in zip(prog.inputs, (1, 2, sp.Rational(1, 10)))})
+    [-21/10, 4/5]
+    """
     prog, G, hxi = lookahead_terms(game)
     outs = [g + ETA * h for i, h_i in enumerate(hxi, 1) for g, h in zip(G[(i, i)], h_i)]
     return prog.add_inputs([ETA]).with_outputs(outs)
 
 
 def derive_lola_full(game):
-    """LOLA with the LookAhead and the shaping term (SOS paper's LOLA)."""
+    r"""LOLA with the LookAhead and the shaping term (SOS paper's LOLA).
+
+    Examples
+    --------
+    On the Hamiltonian game (:math:`V^1 = -xy = -V^2`) at :math:`x = 1, y = 2`,
+    :math:`\eta = 1/10`, in exact rationals (by hand: LookAhead's :math:`-\eta x` plus the shaping term's
+    :math:`-\eta x`, so :math:`g_1 = -y - 2\eta x`, :math:`g_2 = x - 2\eta y`):
+
+    >>> import sympy as sp
+    >>> from lola_sym.games import hamiltonian
+    >>> prog = derive_lola_full(hamiltonian())
+    >>> prog.inputs
+    (x, y, eta)
+    >>> prog.evaluate({x: v for x, v in zip(prog.inputs, (1, 2, sp.Rational(1, 10)))})
+    [-11/5, 3/5]
+    """
     extra, _, hxi = lookahead_terms(game)
     prog, G, chi = lola_correction(game)
     # both derivations extend the same gradient program: merge their new steps

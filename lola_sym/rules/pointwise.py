@@ -6,7 +6,7 @@ fields evaluate one point at a time. :class:`PointwiseField` gives them the
 call API of the compiled fields -- ``f(theta_1, theta_2) -> (g_1, g_2)``, each
 ``(..., d_i)`` with leading axes broadcast, the arguments checked, and
 ``failed="raise"`` (an error naming the first point where the direction is not
-finite) or ``"nan"`` (NaN rows) -- around a subclass's :meth:`directions`.
+finite) or ``"nan"`` (NaN rows) -- around a subclass's :meth:`~PointwiseField.directions`.
 """
 
 from __future__ import annotations

@@ -52,7 +52,18 @@ THRESHOLD_HYPER = Hyper("prox_threshold", 1e-8, r"\epsilon", Bound(0.0, lo_open=
 
 
 def derive_pola(game, **options):
-    """The primitive POLA is solved from: the exact-LOLA program (:mod:`lola_sym.rules.exact`)."""
+    """The primitive POLA is solved from: the exact-LOLA program (:mod:`lola_sym.rules.exact`).
+
+    Examples
+    --------
+    >>> from lola_sym.games import matching_pennies
+    >>> from lola_sym.rules.exact import derive_exact_lola
+    >>> prog = derive_pola(matching_pennies())
+    >>> prog.inputs
+    (theta_1, theta_2, eta)
+    >>> prog == derive_exact_lola(matching_pennies())
+    True
+    """
     return derive_exact_lola(game)
 
 

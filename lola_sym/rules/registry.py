@@ -11,7 +11,7 @@ an arithmetic that runs on numpy batches and on sympy expressions
 (:func:`register`, called by the rule's own module; the package imports every
 module of ``lola_sym.rules``), :func:`get_rule` looks them up, and
 :func:`rule_names` lists them by tag (each tag's meaning is in :data:`TAGS`), in
-the order of their :attr:`Rule.rank`.
+the order of their ``Rule.rank``.
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ class Rule:
                          f"{list(rule_names('n_player'))}")
 
     def check_size(self, game, options: dict) -> None:
-        """Refuse, before deriving, a program estimated beyond :data:`MAX_PROGRAM_STEPS`.
+        """Refuse, before deriving, a program estimated beyond ``MAX_PROGRAM_STEPS``.
 
         Derivation time grows about quadratically with the program (measured,
         HOLA on the IPD: 1,411 steps in 3 s, 3,015 in 11 s, 6,175 in 48 s).
@@ -421,13 +421,13 @@ def _derive_minutes(steps: int) -> float:
     return 48.0 * (steps / 6175) ** 2 / 60
 
 
-#: All registered rules by name, in the order of their :attr:`Rule.rank` (then unranked
+#: All registered rules by name, in the order of their ``Rule.rank`` (then unranked
 #: rules in registration order).
 RULES: dict = {}
 
 
 def register(rule: Rule) -> Rule:
-    """Add a rule to the registry, in its place by :attr:`Rule.rank`.
+    """Add a rule to the registry, in its place by ``Rule.rank``.
 
     Its tags must be a frozenset of names in :data:`TAGS`, its name and rank
     (if any) not taken. Each rule module calls this for its own rules; the
@@ -512,7 +512,7 @@ def get_rule(name) -> Rule:
     >>> get_rule("lol")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown rule 'lol'; choose one of ['cgd', 'co', ...]
+    ValueError: unknown rule 'lol'; choose one of ['advantage_alignment', 'cgd', 'co', ...]
     """
     if isinstance(name, Rule):
         return name

@@ -110,7 +110,23 @@ def _sizes(game, **_):
 
 
 def finish_stackelberg(ar, groups, hyper, game):
-    r"""The leader's :math:`g_1 = \nabla_1 V^1 - H_{21}^\top H_{22}^{-1} \nabla_2 V^1`, follower naive."""
+    r"""The leader's :math:`g_1 = \nabla_1 V^1 - H_{21}^\top H_{22}^{-1} \nabla_2 V^1`, follower naive.
+
+    ``groups`` are :math:`(\nabla_1 V^1, \nabla_2 V^1, \nabla_2 V^2, H_{21}^\top, H_{22})`
+    (matrices flattened), in the arithmetic ``ar``.
+
+    Examples
+    --------
+    :math:`d_1 = 2`, :math:`d_2 = 1`: :math:`g_1 = (1, 0) - (3, 1) \cdot 2 / (-4) = (2.5, 0.5)`:
+
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> from lola_sym.rules.arithmetic import NUMPY
+    >>> groups = (np.array([1.0, 0.0]), np.array([2.0]), np.array([0.5]),
+    ...           np.array([3.0, 1.0]), np.array([-4.0]))
+    >>> finish_stackelberg(NUMPY, groups, {}, SimpleNamespace(dims=(2, 1)))
+    (array([2.5, 0.5]), array([0.5]))
+    """
     g11, g12, xi2, h21t, h22 = groups
     d1, d2 = game.dims
     if isinstance(h22, sp.MatrixBase) and sp.simplify(ar.matrix(h22, d2, d2).det()) == 0:

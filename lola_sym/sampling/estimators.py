@@ -177,6 +177,18 @@ def baseline_values(ro: Rollouts, of: int, baseline) -> np.ndarray:
     see (agent 1's own state), from the Markov chain (remaining-horizon value for
     a fixed horizon). An array broadcastable to ``(*lead, batch, T)`` is used as
     given (it must not depend on the episode's actions at or after ``t``).
+
+    Examples
+    --------
+    The ``"time"`` baseline of episode 0 is the mean over the other episodes:
+
+    >>> import numpy as np
+    >>> from lola_sym.games import ipd
+    >>> from lola_sym.sampling.rollouts import rollout
+    >>> ro = rollout(ipd(), [0.5] * 5, [-0.5] * 5, batch=50, horizon=10, seed=1)
+    >>> b = baseline_values(ro, 1, "time")
+    >>> b.shape, bool(np.allclose(b[0], ro.returns_to_go()[0][1:].mean(axis=0)))
+    ((50, 10), True)
     """
     _check_rollouts(ro)
     _player(ro, of)
@@ -303,6 +315,20 @@ def lola_pg_hessian(ro: Rollouts, of: int = 2, players=(1, 2)) -> Estimate:
 
     :math:`\sum_t d_t r^{of}_t \big(\sum_{l\le t} s^j_l\big)\big(\sum_{l\le t} s^l_l\big)^\top`
     with ``(j, l) = players`` (default agents 1 and 2).
+
+    Examples
+    --------
+    Unbiased for the exact cross Hessian of the finite-horizon value: every
+    entry within 4 standard errors of it (4,000 episodes):
+
+    >>> import numpy as np
+    >>> from lola_sym.games import ipd
+    >>> from lola_sym.sampling.rollouts import rollout, target_for
+    >>> ro = rollout(ipd(), [0.5] * 5, [-0.5] * 5, batch=4000, horizon=10, seed=1)
+    >>> h = lola_pg_hessian(ro, of=2)
+    >>> exact = target_for(ro).cross_hessian(2, 1, 2)
+    >>> h.value.shape, bool(np.all(np.abs(h.value - exact) < 4 * h.stderr))
+    ((5, 5), True)
     """
     _check_rollouts(ro)
     _player(ro, of)
@@ -382,7 +408,7 @@ def _hessian(ro, method, i, j, baseline):
 def estimate(ro: Rollouts, quantity: str = "grad", estimator: str = "reinforce",
              agent: int = 1, *, baseline=_DEFAULT, eta: float = 1.0,
              independent: bool = False, opponent: int | None = None) -> Estimate:
-    r"""Estimate a target of agent ``agent`` from rollouts (see :data:`QUANTITIES`).
+    r"""Estimate a target of agent ``agent`` from rollouts (see :data:`~lola_sym.sampling.targets.QUANTITIES`).
 
     Parameters
     ----------

@@ -234,6 +234,16 @@ def split_args(game, args: tuple, names: tuple, what: str) -> tuple:
     The sampling functions take the players' logits as the first positional
     arguments (``rollout(game, theta1, theta2, batch, horizon)``, any number of
     players); what follows fills ``names`` in order.
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> split_args(ipd(), ("t1", "t2", 64), ("batch", "horizon"), "rollout")
+    (('t1', 't2'), {'batch': 64})
+    >>> split_args(ipd(), ("t1",), ("batch",), "rollout")
+    Traceback (most recent call last):
+    ...
+    TypeError: rollout needs one logit array per player: IPD has 2 players, got 1 array(s)
     """
     n = len(sampling_game(game).dims)
     if len(args) < n:

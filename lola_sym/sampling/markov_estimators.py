@@ -119,7 +119,7 @@ class MarkovTargets:
         \nabla_j V_j) \nabla_j V_i` (forward over adjoint).
     lola : tuple of numpy.ndarray
         Per agent, :math:`\nabla_i V_i + \eta \sum_{j \ne i} (\nabla_i \nabla_j
-        V_j) \nabla_j V_i` (Eq. 4.4 of [1]_, :mod:`lola_sym.adjoint.rules`).
+        V_j) \nabla_j V_i` (Eq. 4.4 of Foerster et al. (2018), :mod:`lola_sym.adjoint.rules`).
     """
 
     horizon: int | None
@@ -175,7 +175,22 @@ def markov_targets(game, *thetas, horizon, eta: float = 1.0) -> MarkovTargets:
 
 
 def target_for(ro: MarkovRollouts, eta: float = 1.0) -> MarkovTargets:
-    """The exact targets the estimators on ``ro`` are unbiased for (horizon ``ro.horizon``)."""
+    """The exact targets the estimators on ``ro`` are unbiased for (horizon ``ro.horizon``).
+
+    Examples
+    --------
+    In the coin game at uniform policies, neither agent has an edge: both
+    finite-horizon values are zero.
+
+    >>> import numpy as np
+    >>> from lola_sym.games import coin_game
+    >>> from lola_sym.sampling.markov_rollouts import markov_rollout
+    >>> g = coin_game(2)
+    >>> t = np.zeros(g.dims[0])
+    >>> tg = target_for(markov_rollout(g, t, t, batch=4, horizon=10, seed=0))
+    >>> tg.horizon, bool(np.allclose(tg.values, 0.0, atol=1e-12)), tg.of("grad", 1).shape
+    (10, True, (216,))
+    """
     _check_rollouts(ro)
     return markov_targets(ro.game, *ro.thetas, horizon=ro.horizon, eta=eta)
 
@@ -189,6 +204,20 @@ def baseline_values(ro: MarkovRollouts, of: int, baseline) -> np.ndarray:
     :math:`\mathbb{E}[G_t \mid s_t] = w^{(T - t)}(s_t)`, the value of the
     remaining steps from the backward recursion of the game's chain. An array
     broadcastable to ``(batch, T)`` is used as given.
+
+    Examples
+    --------
+    The ``"time"`` baseline of episode 0 is the mean over the other episodes:
+
+    >>> import numpy as np
+    >>> from lola_sym.games import coin_game
+    >>> from lola_sym.sampling.markov_rollouts import markov_rollout
+    >>> g = coin_game(2)
+    >>> t = np.zeros(g.dims[0])
+    >>> ro = markov_rollout(g, t, t, batch=32, horizon=10, seed=0)
+    >>> b = baseline_values(ro, 1, "time")
+    >>> b.shape, bool(np.allclose(b[0], ro.returns_to_go[0][1:].mean(axis=0)))
+    ((32, 10), True)
     """
     _check_rollouts(ro)
     of = _player(ro, of, "of")
@@ -278,7 +307,22 @@ def dice_gradient(ro: MarkovRollouts, of: int = 1, wrt: int = 1, baseline=None,
     r"""DiCE's first derivative: :math:`\sum_t d_t r^{of}_t C^{wrt}_t - \sum_t d_t b_t s^{wrt}_t`.
 
     Evaluated as written (cumulative scores by reverse cumulative sums of the
-    weighted rewards), with the any-order baseline of [3]_.
+    weighted rewards), with the any-order baseline of Mao et al. (2019).
+
+    Examples
+    --------
+    Term by term it is REINFORCE with the same baseline (:func:`policy_gradient`):
+
+    >>> import numpy as np
+    >>> from lola_sym.games import coin_game
+    >>> from lola_sym.sampling.markov_rollouts import markov_rollout
+    >>> g = coin_game(2)
+    >>> t = np.zeros(g.dims[0])
+    >>> ro = markov_rollout(g, t, t, batch=32, horizon=10, seed=0)
+    >>> d = dice_gradient(ro, of=1, wrt=1, baseline="time")
+    >>> pg = policy_gradient(ro, of=1, wrt=1, baseline="time")
+    >>> d.value.shape, bool(np.allclose(d.value, pg.value, rtol=1e-12, atol=1e-12))
+    ((216,), True)
     """
     _check_rollouts(ro)
     of, wrt = _player(ro, of, "of"), _player(ro, wrt, "wrt")
@@ -294,8 +338,8 @@ def hessian_vector(ro: MarkovRollouts, u, of: int = 2, players=(1, 2), method: s
     r"""An estimate of :math:`(\nabla_j \nabla_l V_{of})\, u` for ``(j, l) = players``, ``(d_j,)``.
 
     ``method="lola_pg"``: :math:`\sum_t d_t r^{of}_t C^j_t (C^l_t \cdot u)` (Sec. 4.3
-    of [1]_; the DiCE cross derivative without a baseline is the same);
-    ``method="dice"``: the DiCE cross derivative with the baseline of [3]_,
+    of Foerster et al. (2018); the DiCE cross derivative without a baseline is the same);
+    ``method="dice"``: the DiCE cross derivative with the baseline of Mao et al. (2019),
     :math:`\sum_t (d_t r_t - d_t b_t + d_{t+1} b_{t+1}) C^j_t (C^l_t \cdot u)`.
 
     Examples
@@ -374,7 +418,7 @@ def _correction(ro, i, estimator, baseline, independent):
 def lola_direction(ro: MarkovRollouts, agent: int = 1, estimator: str = "lola_pg",
                    eta: float = 1.0, baseline=_DEFAULT, independent: bool = True) -> Estimate:
     r"""The LOLA direction :math:`\nabla_i V_i + \eta \sum_{j \ne i} (\nabla_i \nabla_j V_j)
-    \nabla_j V_i` of ``agent`` from rollouts (Eq. 4.4 of [1]_).
+    \nabla_j V_i` of ``agent`` from rollouts (Eq. 4.4 of Foerster et al. (2018)).
 
     Parameters
     ----------
@@ -425,7 +469,7 @@ def estimate(ro: MarkovRollouts, quantity: str = "grad", estimator: str = "reinf
              opponent: int | None = None, stderr: bool = True) -> Estimate:
     r"""Estimate ``quantity`` (one of :data:`QUANTITIES`) of ``agent`` with ``estimator``.
 
-    ``estimator`` is one of :data:`ESTIMATORS` (those of
+    ``estimator`` is one of :data:`~lola_sym.sampling.estimators.ESTIMATORS` (those of
     :mod:`lola_sym.sampling.estimators`: ``"reinforce"``, ``"reinforce_baseline"``,
     ``"lola_pg"`` (first order: REINFORCE with the ``"time"`` baseline), ``"dice"``,
     ``"dice_baseline"``); ``"correction"`` and ``"lola"`` need one of the last three.

@@ -13,7 +13,7 @@ perspective: the four vector is our ``sigmoid(theta[1:])`` for either agent.
 Our first move is stochastic, ``P(C) = sigmoid(theta[0])``, while Axelrod's
 ``initial`` is one action. :func:`to_axelrod` therefore plays the more likely
 first action by default (``initial="likely"``, C on a tie) or, with
-``initial="sample"``, a :class:`MemoryOnePlayer` subclass that draws the first
+``initial="sample"``, an ``axelrod.MemoryOnePlayer`` subclass that draws the first
 move from the player's seeded random source. The first move changes the
 discounted value :math:`V` but not the long-run average: every state has a
 positive probability, so the chain of joint actions is ergodic and forgets its

@@ -55,7 +55,7 @@ class OpponentModel:
 
     Attributes
     ----------
-    theta : ndarray, (*lead, S * (k - 1))
+    theta : ndarray, ``(*lead, S * (k - 1))``
         :math:`\log(c_{s,b} + \alpha_b) - \log(c_{s,k-1} + \alpha_{k-1})` per
         own-perspective state ``s`` and action ``b < k - 1``; for two actions
         :math:`\operatorname{logit}((c + a) / (n + a + b))` per state.

@@ -488,6 +488,21 @@ def target_for(rollouts: Rollouts) -> Targets:
     """The exact targets the estimators on ``rollouts`` are unbiased for (one point).
 
     Fixed horizon: the truncated value; geometric termination: the exact value.
+
+    Examples
+    --------
+    The mean discounted return of the episodes estimates the target's value
+    (agent 1, within 4 standard errors):
+
+    >>> import numpy as np
+    >>> from lola_sym.games import ipd
+    >>> ro = rollout(ipd(), [0.5] * 5, [-0.5] * 5, batch=2000, horizon=10, seed=1)
+    >>> tg = target_for(ro)
+    >>> tg.horizon
+    10
+    >>> G = ro.returns_to_go()[0][:, 0]
+    >>> bool(abs(G.mean() - tg.value[0]) < 4 * G.std() / np.sqrt(len(G)))
+    True
     """
     if not isinstance(rollouts, Rollouts):
         raise TypeError(f"expected Rollouts from lola_sym.sampling.rollouts.rollout, got "

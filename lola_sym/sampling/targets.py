@@ -58,7 +58,7 @@ QUANTITIES = ("grad", "cross", "hessian", "correction", "lola")
 #: Forward sums of :func:`exact_targets` with ``method="sum"`` are sequential (about 15 us
 #: a step for 2x2 games, measured): longer horizons are refused (``method="tail"`` has no
 #: limit), and ``method="auto"`` switches to the tail form above :data:`AUTO_SUM_HORIZON`.
-#: Larger chains cost more a step (:func:`max_sum_horizon`).
+#: Larger chains cost more a step (``max_sum_horizon(game)``).
 MAX_SUM_HORIZON, AUTO_SUM_HORIZON = 10 ** 5, 1000
 #: Most entries of the dense second derivatives of the transition matrix,
 #: ``D**2 * N**2`` for ``D`` logits and ``N`` chain states, that ``method="tail"`` holds
@@ -333,7 +333,7 @@ def exact_targets(game, *args, horizon: int | None = None, method: str = "auto")
     the horizon). With ``horizon=None`` the infinite discounted value
     :math:`V_i = p_0^\top (I - \gamma P)^{-1} r_i`; with a horizon ``T`` the
     truncated :math:`V^T_i = \sum_{t<T} \gamma^t p_t^\top r_i`, computed by the
-    forward sum (``method="sum"``, at most :func:`max_sum_horizon` steps) or as
+    forward sum (``method="sum"``, at most ``max_sum_horizon(game)`` steps) or as
     :math:`V - \gamma^T p_T^\top (I - \gamma P)^{-1} r` with :math:`(\gamma P)^T`
     by repeated squaring (``method="tail"``, any horizon, chains with at most
     :data:`MAX_DENSE_SECOND` dense second derivatives); ``"auto"`` sums up to
@@ -431,7 +431,7 @@ def truncation_bias(game, *args, horizon: int | None = None) -> Targets:
     distribution :math:`\gamma^T p_T = p_0 (\gamma P)^T` and its derivatives
     come from repeated squaring: any horizon takes :math:`O(\log T)` matrix
     products. Chains beyond :data:`MAX_DENSE_SECOND` use :math:`V - V^T` with
-    the forward sum instead (horizons up to :func:`max_sum_horizon`).
+    the forward sum instead (horizons up to ``max_sum_horizon(game)``).
 
     Examples
     --------

@@ -7,7 +7,7 @@ the grid (one batched :func:`lola_sym.train` call each) run in this process,
 on a local pool of processes (one per core, threads capped), on any
 :class:`concurrent.futures.Executor` or on a Dask cluster; results can be
 stored in zarr as they come and resumed after a kill. Figures:
-:mod:`lola_sym.sweep.plots`.
+:mod:`lola_sym.report.sweep_plots`.
 
 Modules, one concept each: :mod:`~lola_sym.sweep.spec` (the validated
 specification), :mod:`~lola_sym.sweep.grid` (axes, chunks, seeds),

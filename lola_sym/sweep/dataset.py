@@ -39,7 +39,15 @@ SEED_DERIVATION = ("initial parameters of seed index s: lola_sym.dynamics.traini
 
 
 def extra_shape(spec, grid_steps) -> dict:
-    """Length of every extra dimension: ``agent``, ``param``, ``step``."""
+    """Length of every extra dimension: ``agent``, ``param``, ``step``.
+
+    Examples
+    --------
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("ipd", ["nl", "lola"], eta=[0.5, 1.0], seeds=3, steps=5)
+    >>> extra_shape(spec, [0, 5])           # two players of 5 logits; two recorded steps
+    {'agent': 2, 'param': 5, 'step': 2}
+    """
     return {"agent": spec.n_agents(), "param": spec.max_params(), "step": len(grid_steps)}
 
 

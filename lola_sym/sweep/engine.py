@@ -36,7 +36,14 @@ class SweepWarning(UserWarning):
 
 
 def is_lost_worker(exc) -> bool:
-    """Whether ``exc`` says a task's worker died (so the task may be run again)."""
+    """Whether ``exc`` says a task's worker died (so the task may be run again).
+
+    Examples
+    --------
+    >>> from lola_sym.sweep.pool import WorkerLost
+    >>> is_lost_worker(WorkerLost("worker 3 exited")), is_lost_worker(ValueError("bad input"))
+    (True, False)
+    """
     if isinstance(exc, WorkerLost):
         return True
     dist = sys.modules.get("distributed")

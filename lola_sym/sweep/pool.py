@@ -133,6 +133,7 @@ class LocalPool(Executor):
 
     # ------------------------------------------------------------ Executor
     def submit(self, fn, /, *args, **kwargs) -> Future:
+        """Schedule ``fn(*args, **kwargs)`` on a worker process and return its Future."""
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")

@@ -132,7 +132,13 @@ def default_quantities(game, target) -> tuple:
 
 
 def extra_dims(name: str) -> tuple:
-    """Dimensions of quantity ``name`` beyond the grid's (``step`` first along the run)."""
+    """Dimensions of quantity ``name`` beyond the grid's (``step`` first along the run).
+
+    Examples
+    --------
+    >>> extra_dims("distance"), extra_dims("value"), extra_dims("theta_path")
+    ((), ('agent',), ('step', 'agent', 'param'))
+    """
     if name.endswith("_path"):
         return ("step",) + QUANTITIES[name[:-5]]
     return QUANTITIES[name]

@@ -50,7 +50,18 @@ RESERVED = ("game", "rules", "delta", "init", "seed", "agent", "param", "step", 
 
 
 def resolve_game(entry):
-    """A game from a catalogue name or a game value (returned as is)."""
+    """A game from a catalogue name or a game value (returned as is).
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> resolve_game("ipd") == ipd(), resolve_game(ipd()) == ipd()
+    (True, True)
+    >>> resolve_game("pd")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown game 'pd'; choose one of [...]
+    """
     return by_name(entry) if isinstance(entry, str) else entry
 
 

@@ -37,7 +37,15 @@ def _zarr():
 
 
 def is_store(path) -> bool:
-    """Whether ``path`` is a sweep store (a zarr group with the :data:`DONE` array)."""
+    """Whether ``path`` is a sweep store (a zarr group with the :data:`DONE` array).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     is_store(d)
+    False
+    """
     p = Path(path)
     return (p / DONE / ".zarray").is_file() or (p / DONE / "zarr.json").is_file()
 

@@ -103,7 +103,17 @@ def cap_threads(threads: int | None):
 
 
 def cell_hyper(rules: tuple, hyper: dict) -> dict:
-    """The shared settings the rules of a cell take (the others are the axis's only)."""
+    """The shared settings the rules of a cell take (the others are the axis's only).
+
+    Examples
+    --------
+    SOS's ``a`` and ``b`` are kept for a cell with SOS, dropped for LOLA alone:
+
+    >>> cell_hyper(("lola", "sos"), {"eta": 0.5, "a": 0.3, "b": 0.1})
+    {'eta': 0.5, 'a': 0.3, 'b': 0.1}
+    >>> cell_hyper(("lola",), {"eta": 0.5, "a": 0.3})
+    {'eta': 0.5}
+    """
     out = {}
     for r in rules:
         out.update(get_rule(r).accepted(hyper, strict=False))

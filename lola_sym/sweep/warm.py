@@ -21,7 +21,17 @@ __all__ = ["programs", "warm", "cache_keys"]
 
 
 def programs(spec) -> list:
-    """``(game, rule name, options)`` of every distinct field of the sweep (options sorted)."""
+    """``(game, rule name, options)`` of every distinct field of the sweep (options sorted).
+
+    Examples
+    --------
+    Two rules at two rates are two fields (the rate is a run-time argument):
+
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("ipd", ["nl", "lola"], eta=[0.5, 1.0], seeds=3, steps=5)
+    >>> [(game.name, rule, options) for game, rule, options in programs(spec)]
+    [('IPD', 'nl', ()), ('IPD', 'lola', ())]
+    """
     out = []
     option_axes = [(n, v) for n, v, _ in spec.hyper]
     for game in spec.game_objects():
