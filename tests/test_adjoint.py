@@ -402,6 +402,7 @@ def test_large_repeated_games_refuse_the_symbolic_program_clearly():
         games.repeated([np.zeros((4, 4, 4))] * 3, 0.9, memory=2)
 
 
+@pytest.mark.slow
 def test_jacobians_of_adjoint_path_games_are_differences_of_the_field():
     """On the adjoint path the Jacobian is central differences of the field (no symbolic
     program): on the IPD as a Markov game it equals the compiled exact Jacobian to

@@ -128,7 +128,8 @@ UNDEFINED_EVERYWHERE = {("hamiltonian", "stackelberg")}
 
 
 @pytest.mark.parametrize("combo", [
-    pytest.param(c, marks=pytest.mark.slow) if c[0] in GAME_PAGES.REPEATED else c
+    pytest.param(c, marks=pytest.mark.slow)
+    if c[0] in GAME_PAGES.REPEATED or f"{c[0]}_{c[1]}.md" in SLOW_PAGES else c
     for c in GAME_PAGES.pages().values()], ids="_".join)
 def test_printed_update_is_the_compiled_field(combo):
     """Each page's expressions (hyper-parameters at the rule's defaults) give update_field;
