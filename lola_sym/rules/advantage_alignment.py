@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lola_sym.rules.pointwise import PointwiseField
+from lola_sym.rules.pointwise import ClosedFormField
 from lola_sym.rules.naive import derive_nl
 from lola_sym.rules.registry import Hyper, Notes, Rule, register
 
@@ -173,7 +173,7 @@ def aa_directions(game, theta1, theta2, beta: float) -> tuple:
     return tuple(out)
 
 
-class AdvantageAlignmentField(PointwiseField):
+class AdvantageAlignmentField(ClosedFormField):
     r"""``f(theta_1, theta_2) -> (g_1, g_2)``: the expected Advantage-Alignment update.
 
     Evaluated in float64 from the exact joint chain at each point (a closed-form
@@ -191,23 +191,9 @@ class AdvantageAlignmentField(PointwiseField):
     True
     """
 
-    path = "closed_form"
-
-    def __init__(self, game, rule, hyper, options):
-        _repeated(game)
-        super().__init__(game, rule, hyper, options)
-
-    @property
-    def program(self):
-        """The naive learner's program (the policy-gradient part of the update)."""
-        return self.rule.derive(self.game).pruned()
-
-    def directions(self, theta1, theta2) -> tuple:
-        """The directions ``(g_1, g_2)`` at one point."""
-        return aa_directions(self.game, theta1, theta2, self.hyper["beta"])
-
-    def __repr__(self) -> str:
-        return f"AdvantageAlignmentField(on {self.game.name}, beta={self.hyper['beta']})"
+    hyper_name = "beta"
+    formula = staticmethod(aa_directions)
+    check_game = staticmethod(_repeated)
 
 
 def derive_aa(game, **options):

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lola_sym.rules.pointwise import PointwiseField
+from lola_sym.rules.pointwise import ClosedFormField
 from lola_sym.rules.advantage_alignment import _repeated
 from lola_sym.rules.naive import derive_nl
 from lola_sym.rules.registry import Bound, Hyper, Notes, Rule, register
@@ -156,7 +156,7 @@ def loqa_directions(game, theta1, theta2, tau: float) -> tuple:
     return tuple(out)
 
 
-class LoqaField(PointwiseField):
+class LoqaField(ClosedFormField):
     r"""``f(theta_1, theta_2) -> (g_1, g_2)``: exact LOQA on a two-player memory-1 game.
 
     Examples
@@ -169,23 +169,9 @@ class LoqaField(PointwiseField):
     ((5,), True)
     """
 
-    path = "closed_form"
-
-    def __init__(self, game, rule, hyper, options):
-        _repeated(game)
-        super().__init__(game, rule, hyper, options)
-
-    @property
-    def program(self):
-        """The naive learner's program (LOQA's value gradient at the modelled opponent)."""
-        return self.rule.derive(self.game).pruned()
-
-    def directions(self, theta1, theta2) -> tuple:
-        """The directions ``(g_1, g_2)`` at one point."""
-        return loqa_directions(self.game, theta1, theta2, self.hyper["tau"])
-
-    def __repr__(self) -> str:
-        return f"LoqaField(on {self.game.name}, tau={self.hyper['tau']})"
+    hyper_name = "tau"
+    formula = staticmethod(loqa_directions)
+    check_game = staticmethod(_repeated)
 
 
 def derive_loqa(game, **options):

@@ -11,11 +11,13 @@ finite) or ``"nan"`` (NaN rows) -- around a subclass's :meth:`~PointwiseField.di
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from lola_sym._validation import as_params, check_field_call
 
-__all__ = ["PointwiseField"]
+__all__ = ["PointwiseField", "ClosedFormField"]
 
 
 class PointwiseField:
@@ -84,3 +86,49 @@ class PointwiseField:
                                  f"finite at point {r} "
                                  f"({', '.join(np.array2string(p, precision=4) for p in pt)})")
         return tuple(o.reshape(shape + (d,)) for o, d in zip(out, dims))
+
+
+class ClosedFormField(PointwiseField):
+    r"""A closed form on the game's chain, evaluated per point (LOQA, Advantage Alignment).
+
+    A subclass sets :attr:`formula` ``(game, theta_1, theta_2, value) -> (g_1, g_2)``,
+    :attr:`hyper_name` (the rule's one hyper-parameter, passed as ``value``) and
+    :attr:`check_game` (refuses a game the formula cannot take).
+
+    Examples
+    --------
+    >>> from lola_sym.games import ipd
+    >>> from lola_sym.rules import get_rule
+    >>> class Scaled(ClosedFormField):         # a toy closed form: g_i = eta * theta_i
+    ...     hyper_name = "eta"
+    ...     formula = staticmethod(lambda game, t1, t2, eta: (eta * t1, eta * t2))
+    >>> f = Scaled(ipd(), get_rule("lola"), {"eta": 2.0}, {})
+    >>> f(np.ones(5), np.zeros(5))[0].tolist(), f
+    ([2.0, 2.0, 2.0, 2.0, 2.0], Scaled(on IPD, eta=2.0))
+    """
+
+    path = "closed_form"
+    #: the rule's hyper-parameter that :attr:`formula` takes
+    hyper_name = ""
+    #: ``formula(game, theta_1, theta_2, value)``: the directions at one point (set by each
+    #: subclass)
+    formula: Callable[..., tuple]
+    #: ``check_game(game)``: raises ValueError for a game the formula cannot take
+    check_game = staticmethod(lambda game: None)
+
+    def __init__(self, game, rule, hyper, options):
+        self.check_game(game)
+        super().__init__(game, rule, hyper, options)
+
+    @property
+    def program(self):
+        """The rule's derived program (the naive learner's: the formula's gradient part)."""
+        return self.rule.derive(self.game).pruned()
+
+    def directions(self, theta1, theta2) -> tuple:
+        """The directions ``(g_1, g_2)`` at one point."""
+        return self.formula(self.game, theta1, theta2, self.hyper[self.hyper_name])
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(on {self.game.name}, "
+                f"{self.hyper_name}={self.hyper[self.hyper_name]})")
