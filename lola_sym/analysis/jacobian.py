@@ -183,8 +183,8 @@ def jacobian_function(game, rule, *, backend=None, parameters=None, **settings):
     f = _field(game, rule, backend, **hyper)
     d = sum(game.dims)
     path = getattr(f, "path", "compiled")
-    if path == "proximal" and f.rule.name == "pola" and not f.options.get("weighted", 0):
-        def J(*thetas, **values):              # ideal POLA: the implicit-function theorem
+    if getattr(f, "has_jacobian", False):      # e.g. ideal POLA: the implicit-function theorem
+        def J(*thetas, **values):
             ts = player_arrays(game, thetas, "J")
             if values:
                 raise TypeError(f"{game.name} has no symbols; unexpected {sorted(values)}")

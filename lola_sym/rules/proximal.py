@@ -459,6 +459,12 @@ class ProximalField(PointwiseField):
             rows.append(-np.linalg.solve(H, np.hstack(cross)))
         return np.vstack(rows)
 
+    @property
+    def has_jacobian(self) -> bool:
+        """Whether :meth:`jacobian` is this field's exact Jacobian: ideal POLA (the Newton
+        solve) with the unweighted KL; the outer loop stops short of the optimum."""
+        return self.solver == "newton" and not self.options.get("weighted", 0)
+
     def jacobian(self, *thetas) -> np.ndarray:
         """Jacobian of the field :math:`g = \\theta^+ - \\theta` (ideal POLA), ``(d, d)``."""
         M = self.map_jacobian(*thetas)
