@@ -16,7 +16,7 @@ def _max_abs(g):
     return max(float(np.max(np.abs(g[0]))), float(np.max(np.abs(g[1]))))
 
 
-@pytest.mark.parametrize("rule", [pytest.param(r, marks=pytest.mark.slow) if r == "pola" else r
+@pytest.mark.parametrize("rule", [pytest.param(r, marks=pytest.mark.slow) if r.startswith("pola") else r
                                   for r in ALL_RULES])   # POLA compiles exact LOLA: slow tier
 @pytest.mark.parametrize("game", ["imp", "matching_pennies", "hamiltonian"])
 def test_nash_point_is_a_fixed_point_of_every_rule(rule, game):

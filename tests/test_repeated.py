@@ -389,6 +389,7 @@ def _mp_exact_lola(game, th, i, eta, dps=40):
         return np.array([float(x) for x in out])
 
 
+@pytest.mark.slow
 def test_n_player_rules_match_mpmath_differences():
     """3-player contribution game: NL, n-player LOLA and exact LOLA against 40-digit
     finite differences of an independently built chain."""
