@@ -27,6 +27,7 @@ import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import sympy as sp
@@ -108,7 +109,18 @@ def _openmp_flags() -> tuple:
 
 
 def available() -> bool:
-    """Whether a C compiler is on the PATH."""
+    """Whether a C compiler is on the PATH.
+
+    The compiler is ``$CC`` if set and found, else the first of ``cc``, ``gcc``,
+    ``clang`` found.
+
+    Examples
+    --------
+    >>> import os
+    >>> found = [c for c in (os.environ.get("CC"), "cc", "gcc", "clang") if c and shutil.which(c)]
+    >>> available() == bool(found)
+    True
+    """
     return _compiler() is not None
 
 
@@ -214,6 +226,23 @@ def build_library(source: str, out_dir: Path) -> Path:
     ``OPTIMISE_MAX_STATEMENTS`` statements (then ``-O0``). The library is named by the
     source's digest and written atomically, so processes building the same
     source at once all succeed. ``OSError`` if ``out_dir`` cannot be written.
+
+    Examples
+    --------
+    The same source gives the same library name, however often it is built:
+
+    >>> if not available():                              # no C compiler here
+    ...     import pytest; pytest.skip("backend 'c' needs a C compiler")
+    >>> a0, a1, s0 = sp.symbols("a0 a1 s0")
+    >>> source = c_source([(s0, a0 * a1)], [s0 + 1], [a0, a1])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     lib = build_library(source, Path(d))
+    ...     again = build_library(source, Path(d))
+    ...     f = load(lib, 2, 1)
+    ...     lib == again, [p.name for p in Path(d).iterdir()] == [lib.name]
+    (True, True)
+    >>> f.point(np.array([2.0, 3.0]))                   # 2 * 3 + 1
+    array([7.])
     """
     cc = _compiler()
     if cc is None:
@@ -255,9 +284,11 @@ class CFunction:
         self._fn = fn
         self.threads = threads or os.cpu_count() or 1
         self._local = threading.local()
+        self._omp_max: Callable[[], int] | None
         try:                                    # libgomp's limit (OMP_NUM_THREADS, threadpoolctl)
-            self._omp_max = self._lib.omp_get_max_threads
-            self._omp_max.restype = ctypes.c_int
+            omp_max = self._lib.omp_get_max_threads
+            omp_max.restype = ctypes.c_int
+            self._omp_max = omp_max
         except AttributeError:                  # built without OpenMP
             self._omp_max = None
 
@@ -286,7 +317,22 @@ class CFunction:
 
 
 def load(path: Path, n_args: int, n_out: int) -> CFunction:
-    """Load a library built by :func:`build`."""
+    """Load a library built by :func:`build` or :func:`build_library`.
+
+    Examples
+    --------
+    >>> if not available():                              # no C compiler here
+    ...     import pytest; pytest.skip("backend 'c' needs a C compiler")
+    >>> a0, a1, s0 = sp.symbols("a0 a1 s0")
+    >>> source = c_source([(s0, sp.exp(a0))], [s0 * a1, a1], [a0, a1])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     f = load(build_library(source, Path(d)), 2, 2)
+    >>> f.n_args, f.n_out
+    (2, 2)
+    >>> y = f.point(np.array([1.0, 2.0]))               # (e * 2, 2)
+    >>> bool(abs(y[0] - 2 * np.e) <= 4 * np.finfo(float).eps * 2 * np.e), y[1]
+    (True, np.float64(2.0))
+    """
     return CFunction(path, n_args, n_out)
 
 
@@ -300,32 +346,137 @@ def _private_lib_dir() -> Path:
 
 
 def build(ordered, outs, args, prog, prog_args, n_out, lib_dir):
-    """C source of the CSE'd steps, compiled into ``lib_dir`` (default: private) and loaded."""
+    r"""C source of the CSE'd steps, compiled into ``lib_dir`` (default: private) and loaded.
+
+    Normally called by :func:`~lola_sym.compile.compile_field`, which renames the
+    program's symbols to ``a<i>`` (arguments) and ``s<j>``/``c<j>`` (steps) first;
+    ``prog`` and ``prog_args`` are not used by this backend.
+
+    Returns
+    -------
+    (CFunction, str)
+        The loaded function and its C source.
+
+    Examples
+    --------
+    :math:`y = (\sigma(a_0)\,a_1,\ a_0 + a_1)` at :math:`a = (2, 3)`, against the
+    exact value and the numpy backend:
+
+    >>> if not available():                              # no C compiler here
+    ...     import pytest; pytest.skip("backend 'c' needs a C compiler")
+    >>> from lola_sym.compile import backend_numpy
+    >>> from lola_sym.program import sigmoid
+    >>> a0, a1, s0, s1 = sp.symbols("a0 a1 s0 s1")
+    >>> steps, outs = [(s0, sigmoid(a0)), (s1, s0 * a1)], [s1, a0 + a1]
+    >>> raw, source = build(steps, outs, [a0, a1], None, None, 2, None)
+    >>> y = raw.point(np.array([2.0, 3.0]))
+    >>> exact = float(3 / (1 + sp.exp(-2)))
+    >>> bool(abs(y[0] - exact) <= 4 * np.finfo(float).eps * exact), y[1]
+    (True, np.float64(5.0))
+    >>> ref, _ = backend_numpy.build(steps, outs, [a0, a1], None, None, 2, None)
+    >>> bool(np.allclose(y, ref(2.0, 3.0), rtol=4 * np.finfo(float).eps, atol=0))
+    True
+    >>> "const double s0 = (1.0/(1.0 + exp(-(a0))));" in source
+    True
+    """
     source = c_source(ordered, outs, args)
     path = build_library(source, Path(lib_dir) if lib_dir else _private_lib_dir())
     return load(path, len(args), n_out), source
 
 
 def call(raw, X, n_out):
-    """Evaluate the rows of the C-contiguous ``X`` (OpenMP over large batches)."""
+    """Evaluate the rows of the C-contiguous ``X`` (OpenMP over large batches).
+
+    Examples
+    --------
+    Every row is computed on its own, so a batch split over threads gives the
+    one-point results bit for bit:
+
+    >>> if not available():                              # no C compiler here
+    ...     import pytest; pytest.skip("backend 'c' needs a C compiler")
+    >>> a0, a1, s0 = sp.symbols("a0 a1 s0")
+    >>> raw, _ = build([(s0, a0 * a1)], [s0 + 1, a0], [a0, a1], None, None, 2, None)
+    >>> call(raw, np.array([[2.0, 3.0], [-1.0, 4.0]]), 2)       # a0 * a1 + 1 and a0
+    array([[ 7.,  2.],
+           [-3., -1.]])
+    >>> X = np.random.default_rng(0).normal(size=(THREADS_MIN_BATCH, 2))
+    >>> Y = call(raw, X, 2)
+    >>> bool((Y == np.array([point(raw, x, 2) for x in X])).all())
+    True
+
+    Against numpy, within rounding (the compiler may fuse ``a0 * a1 + 1`` into one
+    multiply-add, rounded once instead of twice):
+
+    >>> ref = X[:, 0] * X[:, 1] + 1
+    >>> err = np.abs(Y[:, 0] - ref) / (np.abs(X[:, 0] * X[:, 1]) + 1)
+    >>> bool(err.max() <= 2 * np.finfo(float).eps), bool((Y[:, 1] == X[:, 0]).all())
+    (True, True)
+    """
     out = np.empty((X.shape[0], n_out))
     raw(X, out)
     return out
 
 
 def point(raw, x, n_out):
-    """One point, through the preallocated buffers of :meth:`CFunction.point`."""
+    """One point, through the preallocated buffers of :meth:`CFunction.point`.
+
+    Examples
+    --------
+    >>> if not available():                              # no C compiler here
+    ...     import pytest; pytest.skip("backend 'c' needs a C compiler")
+    >>> a0, a1, s0 = sp.symbols("a0 a1 s0")
+    >>> raw, _ = build([(s0, a0 * a1)], [s0 + 1, a0], [a0, a1], None, None, 2, None)
+    >>> x = np.array([2.0, 3.0])
+    >>> y = point(raw, x, 2)
+    >>> y, bool((y == call(raw, x[None, :], 2)[0]).all())
+    (array([7., 2.]), True)
+    >>> point(raw, np.array([0.5, 4.0]), 2), y      # a new array each call: y is kept
+    (array([3. , 0.5]), array([7., 2.]))
+    """
     return raw.point(x)
 
 
 def to_payload(raw) -> dict:
-    """The library's file name and SHA-256 (the file itself stays in ``lib/``)."""
+    """The library's file name and SHA-256 (the file itself stays in ``lib/``).
+
+    Examples
+    --------
+    >>> if not available():                              # no C compiler here
+    ...     import pytest; pytest.skip("backend 'c' needs a C compiler")
+    >>> a0, s0 = sp.symbols("a0 s0")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     raw, _ = build([(s0, a0 * a0)], [s0], [a0], None, None, 1, d)
+    ...     payload = to_payload(raw)
+    ...     digest = hashlib.sha256((Path(d) / payload["lib"]).read_bytes()).hexdigest()
+    >>> sorted(payload), payload["lib"] == raw.path.name, payload["sha256"] == digest
+    (['lib', 'sha256'], True, True)
+    """
     data = raw.path.read_bytes()
     return {"lib": raw.path.name, "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def from_payload(payload, n_args, n_out, lib_dir):
-    """Load the recorded library after checking its name and SHA-256."""
+    """Load the recorded library after checking its name and SHA-256.
+
+    ``ValueError`` if the library is missing or does not hash to the recorded SHA-256.
+
+    Examples
+    --------
+    >>> if not available():                              # no C compiler here
+    ...     import pytest; pytest.skip("backend 'c' needs a C compiler")
+    >>> a0, s0 = sp.symbols("a0 s0")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     raw, _ = build([(s0, a0 * a0)], [s0 + 1], [a0], None, None, 1, d)
+    ...     again = from_payload(to_payload(raw), 1, 1, d)
+    ...     forged = {**to_payload(raw), "sha256": "0" * 64}
+    ...     try:
+    ...         from_payload(forged, 1, 1, d)
+    ...     except ValueError as exc:
+    ...         print(exc)
+    cached library does not match its recorded hash
+    >>> again.point(np.array([3.0])), raw.point(np.array([3.0]))      # 3 * 3 + 1
+    (array([10.]), array([10.]))
+    """
     path = Path(lib_dir) / payload["lib"]
     if path.name != payload["lib"] or not path.is_file():
         raise ValueError("cached library is missing")

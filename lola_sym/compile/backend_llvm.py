@@ -19,7 +19,19 @@ LLVM_MAX_STEPS = 1200
 
 
 def available() -> bool:
-    """Whether symengine with LLVM support is importable."""
+    """Whether symengine with LLVM support is importable.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> if importlib.util.find_spec("symengine") is None:
+    ...     expected = False
+    ... else:
+    ...     import symengine
+    ...     expected = bool(symengine.have_llvm)
+    >>> available() == expected
+    True
+    """
     return _llvm_available()
 
 
@@ -44,7 +56,7 @@ def _to_symengine(prog: Program, args):
     import symengine as se
 
     env = {a: se.Symbol(f"a{i}") for i, a in enumerate(args)}
-    sig = {}
+    sig: dict = {}              # logit -> (sigmoid, 1 - sigmoid), shared by +x and -x
 
     def sigmoid_of(x):
         if x in sig:
@@ -87,7 +99,37 @@ def _to_symengine(prog: Program, args):
 
 
 def build(ordered, outs, args, prog, prog_args, n_out, lib_dir):
-    """Lambdify the program's outputs over ``prog_args`` with LLVM (CSE by symengine)."""
+    r"""Lambdify the program's outputs over ``prog_args`` with LLVM (CSE by symengine).
+
+    This backend translates the program ``prog`` itself: the CSE'd ``ordered``,
+    ``outs`` and ``args`` that :func:`~lola_sym.compile.compile_field` passes are
+    not used, nor is ``lib_dir`` (the machine code lives in the returned object).
+
+    Returns
+    -------
+    (symengine.Lambdify, str)
+        The compiled function and an empty source.
+
+    Examples
+    --------
+    :math:`(\sigma(x)\,y,\ x + y)` at :math:`(2, 3)`, against the exact value:
+
+    >>> if not available():                              # no symengine with LLVM here
+    ...     import pytest; pytest.skip("backend 'llvm' needs symengine with LLVM")
+    >>> from lola_sym.program import Program, sigmoid
+    >>> x, y, p, u = sp.symbols("x y p u")
+    >>> prog = Program.from_steps((x, y), [(p, sigmoid(x)), (u, p * y)]).with_outputs([u, x + y])
+    >>> raw, _ = build([], [], [], prog, [x, y], 2, None)
+    >>> out = point(raw, np.array([2.0, 3.0]), 2)
+    >>> exact = float(3 / (1 + sp.exp(-2)))
+    >>> bool(abs(out[0] - exact) <= 4 * np.finfo(float).eps * exact), out[1]
+    (True, np.float64(5.0))
+
+    Saturated logits give exact limits, not NaN:
+
+    >>> point(raw, np.array([-800.0, 3.0]), 2)
+    array([   0., -797.])
+    """
     import symengine as se
     if len(prog.steps) > LLVM_MAX_STEPS:
         raise ValueError(f"program of {len(prog.steps)} steps is too deep for the llvm "
@@ -101,19 +143,69 @@ def build(ordered, outs, args, prog, prog_args, n_out, lib_dir):
 
 
 def call(raw, X, n_out):
-    """Evaluate the rows of ``X``."""
+    """Evaluate the rows of ``X``.
+
+    Examples
+    --------
+    >>> if not available():                              # no symengine with LLVM here
+    ...     import pytest; pytest.skip("backend 'llvm' needs symengine with LLVM")
+    >>> from lola_sym.program import Program, sigmoid
+    >>> x, y, p, u = sp.symbols("x y p u")
+    >>> prog = Program.from_steps((x, y), [(p, sigmoid(x)), (u, p * y)]).with_outputs([u, x + y])
+    >>> raw, _ = build([], [], [], prog, [x, y], 2, None)
+    >>> X = np.array([[2.0, 3.0], [0.0, 1.0]])
+    >>> Y = call(raw, X, 2)
+    >>> Y[1], bool((Y[0] == point(raw, X[0], 2)).all())         # sigma(0) * 1 = 1/2
+    (array([0.5, 1. ]), True)
+    """
     return raw(X)
 
 
 def point(raw, x, n_out):
-    """One point."""
+    """One point.
+
+    Examples
+    --------
+    >>> if not available():                              # no symengine with LLVM here
+    ...     import pytest; pytest.skip("backend 'llvm' needs symengine with LLVM")
+    >>> from lola_sym.program import Program, sigmoid
+    >>> x, y, p, u = sp.symbols("x y p u")
+    >>> prog = Program.from_steps((x, y), [(p, sigmoid(x)), (u, p * y)]).with_outputs([u, x + y])
+    >>> raw, _ = build([], [], [], prog, [x, y], 2, None)
+    >>> out = point(raw, np.array([0.0, 4.0]), 2)               # sigma(0) * 4, 0 + 4
+    >>> out
+    array([2., 4.])
+    >>> point(raw, np.array([1.0, 1.0]), 2)[1], out[1]           # a new array each call
+    (np.float64(2.0), np.float64(4.0))
+    """
     out = np.empty(n_out)
     raw.unsafe_real(x, out)
     return out
 
 
 def to_payload(raw) -> dict:
-    """symengine's own serialisation of the compiled function."""
+    """symengine's own serialisation of the compiled function.
+
+    JSON-able apart from one ``bytes`` value (the machine code), which the disk
+    cache (:mod:`lola_sym.compile.cache`) stores base64-encoded.
+
+    Examples
+    --------
+    >>> if not available():                              # no symengine with LLVM here
+    ...     import pytest; pytest.skip("backend 'llvm' needs symengine with LLVM")
+    >>> from lola_sym.program import Program, sigmoid
+    >>> x, y, p, u = sp.symbols("x y p u")
+    >>> prog = Program.from_steps((x, y), [(p, sigmoid(x)), (u, p * y)]).with_outputs([u, x + y])
+    >>> raw, _ = build([], [], [], prog, [x, y], 2, None)
+    >>> payload = to_payload(raw)
+    >>> args = payload["reduce"]
+    >>> len(args), args[7], type(args[8]).__name__
+    (9, 'float64', 'bytes')
+    >>> again = from_payload(payload, 2, 2, None)
+    >>> x = np.array([2.0, 3.0])
+    >>> bool((point(again, x, 2) == point(raw, x, 2)).all())
+    True
+    """
     func, args = raw.__reduce__()
     args = list(args)
     args[7] = np.dtype(args[7]).name
@@ -121,7 +213,28 @@ def to_payload(raw) -> dict:
 
 
 def from_payload(payload, n_args, n_out, lib_dir):
-    """Rebuild from :func:`to_payload`, after checking its layout."""
+    """Rebuild from :func:`to_payload`, after checking its layout.
+
+    ``ValueError`` if the payload does not have the layout :func:`to_payload` writes.
+
+    Examples
+    --------
+    >>> if not available():                              # no symengine with LLVM here
+    ...     import pytest; pytest.skip("backend 'llvm' needs symengine with LLVM")
+    >>> from lola_sym.program import Program, sigmoid
+    >>> x, y, p, u = sp.symbols("x y p u")
+    >>> prog = Program.from_steps((x, y), [(p, sigmoid(x)), (u, p * y)]).with_outputs([u, x + y])
+    >>> raw, _ = build([], [], [], prog, [x, y], 2, None)
+    >>> again = from_payload(to_payload(raw), 2, 2, None)
+    >>> point(again, np.array([0.0, 4.0]), 2)                   # sigma(0) * 4, 0 + 4
+    array([2., 4.])
+    >>> bad = to_payload(raw)
+    >>> bad["reduce"][7] = "float32"
+    >>> from_payload(bad, 2, 2, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: unexpected cached function layout
+    """
     from symengine.lib.symengine_wrapper import llvm_loading_func
     args = list(payload["reduce"])
     if len(args) != 9 or not isinstance(args[8], bytes) or args[7] != "float64":

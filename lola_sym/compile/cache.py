@@ -115,7 +115,28 @@ def enabled() -> bool:
 
 
 def cache_dir() -> Path:
-    """The configured cache directory (not created; see :func:`location` for the one in use)."""
+    """The configured cache directory (not created; see :func:`location` for the one in use).
+
+    Examples
+    --------
+    ``$LOLA_SYM_CACHE_DIR`` first, then ``$XDG_CACHE_HOME/lola_sym``, then
+    ``~/.cache/lola_sym`` (the environment is patched here and restored after each
+    ``with`` block):
+
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"LOLA_SYM_CACHE_DIR": "/srv/cache/ls",
+    ...                                   "XDG_CACHE_HOME": "/srv/xdg"}):
+    ...     print(cache_dir().as_posix())
+    /srv/cache/ls
+    >>> with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": "/srv/xdg"}):
+    ...     _ = os.environ.pop("LOLA_SYM_CACHE_DIR", None)
+    ...     print(cache_dir().as_posix())
+    ...     del os.environ["XDG_CACHE_HOME"]
+    ...     cache_dir() == Path.home() / ".cache" / "lola_sym"
+    /srv/xdg/lola_sym
+    True
+    """
     if os.environ.get(_ENV_DIR):
         return Path(os.environ[_ENV_DIR])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -292,6 +313,28 @@ def location() -> Path:
     :func:`cache_dir` when entries and libraries can be written there;
     otherwise (read-only, a file in the way, ...) a directory inside
     :func:`private_dir`, with one :class:`CacheWarning` per directory and cause.
+
+    Examples
+    --------
+    A fresh directory is created with its ``lib`` directory and its secret:
+
+    >>> import os, tempfile, warnings
+    >>> from unittest import mock
+    >>> with (tempfile.TemporaryDirectory() as d,
+    ...       mock.patch.dict(os.environ, {"LOLA_SYM_CACHE_DIR": os.path.join(d, "c")})):
+    ...     root = location()
+    ...     root == Path(d) / "c", sorted(p.name for p in root.iterdir())
+    (True, ['lib', 'secret.key'])
+
+    A file in the way: one warning, and a private directory instead:
+
+    >>> with (tempfile.NamedTemporaryFile() as f,
+    ...       mock.patch.dict(os.environ, {"LOLA_SYM_CACHE_DIR": f.name}),
+    ...       warnings.catch_warnings(record=True) as caught):
+    ...     warnings.simplefilter("always")
+    ...     root = location()
+    >>> root == private_dir() / "cache", [w.category.__name__ for w in caught]
+    (True, ['CacheWarning'])
     """
     root = cache_dir()
     try:
@@ -380,6 +423,24 @@ def load(key: str, *, root: Path | None = None) -> dict | None:
     """The verified payload of ``key``, or ``None`` (missing, or invalid with a warning).
 
     A verified entry is touched (its modification time is the last use).
+
+    Examples
+    --------
+    >>> import tempfile, warnings
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     root = Path(d)
+    ...     missing = load("a" * 64, root=root)
+    ...     path = store("a" * 64, {"x": [1, 2]}, root=root)
+    ...     good = load("a" * 64, root=root)
+    ...     _ = path.write_bytes(path.read_bytes().replace(b"[1, 2]", b"[1, 3]"))   # tamper
+    ...     with warnings.catch_warnings(record=True) as caught:
+    ...         warnings.simplefilter("always")
+    ...         tampered = load("a" * 64, root=root)
+    ...     gone = not path.exists()
+    >>> missing, good, tampered, gone
+    (None, {'x': [1, 2]}, None, True)
+    >>> "failed its integrity check" in str(caught[0].message)
+    True
     """
     root = location() if root is None else root
     path = _path(root, key)
@@ -534,6 +595,22 @@ def clear() -> int:
 
     The secret is kept. Safe while other processes use the cache: they
     rebuild what they miss (a loaded library stays usable).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from unittest import mock
+    >>> with (tempfile.TemporaryDirectory() as d,
+    ...       mock.patch.dict(os.environ, {"LOLA_SYM_CACHE_DIR": d})):
+    ...     for key in ("a" * 64, "b" * 64):
+    ...         _ = store(key, {"x": 1})
+    ...     _ = (lib_dir() / "lola_x.so").write_bytes(b"")
+    ...     before = info()["entries"], info()["libraries"]
+    ...     removed = clear()
+    ...     after = info()["entries"], info()["libraries"]
+    ...     kept = sorted(p.name for p in Path(d).iterdir())
+    >>> before, removed, after, kept
+    ((2, 1), 2, (0, 0), ['lib', 'secret.key'])
     """
     root = cache_dir()
     n = 0

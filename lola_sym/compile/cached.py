@@ -82,6 +82,40 @@ def compiled_for(game, label: str, build: Callable, *, hyper=(), n_out, stack: b
         and ``from_cache``. A cache directory that cannot be used never fails the
         compilation: :mod:`lola_sym.compile.cache` warns once and the code is built in a
         private temporary directory instead.
+
+    Examples
+    --------
+    The values of matching pennies,
+    :math:`V^1 = -V^2 = -\\tanh(\\theta_1/2)\\tanh(\\theta_2/2)`, compiled once, then
+    (in a new process, here after :func:`forget`) read from a disk cache in a
+    temporary directory:
+
+    >>> import os, tempfile
+    >>> from unittest import mock
+    >>> import numpy as np
+    >>> from lola_sym.compile import backend_c
+    >>> from lola_sym.games import matching_pennies
+    >>> if not backend_c.available():                    # no C compiler here
+    ...     import pytest; pytest.skip("backend 'c' needs a C compiler")
+    >>> game = matching_pennies()
+    >>> def build(g):
+    ...     return g.value_program(), 0.0               # (program, seconds to derive it)
+    >>> forget()
+    >>> with (tempfile.TemporaryDirectory() as d,
+    ...       mock.patch.dict(os.environ, {"LOLA_SYM_CACHE_DIR": d})):
+    ...     fn, meta = compiled_for(game, "value", build, n_out=(2,), stack=True, backend="c")
+    ...     forget()
+    ...     again, meta_again = compiled_for(game, "value", build, n_out=(2,), stack=True,
+    ...                                      backend="c")
+    >>> meta["from_cache"], meta_again["from_cache"]
+    (False, True)
+    >>> t1, t2 = np.array([0.3]), np.array([-1.2])
+    >>> v = again(t1, t2)
+    >>> exact = -np.tanh(t1 / 2) * np.tanh(t2 / 2)
+    >>> bool(np.allclose(v, [exact[0], -exact[0]], rtol=8 * np.finfo(float).eps, atol=0))
+    True
+    >>> bool((v == fn(t1, t2)).all())
+    True
     """
     family = game.family() if hasattr(game, "family") else None
     if family is not None:
