@@ -217,7 +217,37 @@ def _spectra_at(branch, X):
 
 
 def detect(branch: Branch) -> list:
-    """``[(k, test)]``: the segments ``k, k+1`` on which a test function changes sign."""
+    r"""``[(k, test)]``: the segments ``k, k+1`` on which a test function changes sign.
+
+    Parameters
+    ----------
+    branch : Branch
+        A branch of fixed points
+        (:func:`~lola_sym.analysis.continuation.continue_branch`).
+
+    Returns
+    -------
+    list of (int, str)
+        Segment index and the name of the test function (:data:`MAP_TESTS` or
+        :data:`FLOW_TESTS`, by ``branch.system``); :func:`locate` finds the zero.
+
+    Examples
+    --------
+    Matching pennies under LOLA (:math:`\eta = 1`): the Nash point loses
+    stability at :math:`\delta^* = 32/17` through a complex pair of multipliers.
+    The segment found holds that value, and the branch's stability flags (from
+    the multipliers' moduli) change there:
+
+    >>> from lola_sym import games
+    >>> from lola_sym.analysis.continuation import continue_branch, learning_map
+    >>> m = learning_map(games.matching_pennies(), "lola", eta=1.0)
+    >>> b = continue_branch(m, [0.0, 0.0], "delta", 3.0, start=1.0, step=0.25)
+    >>> [(k, test)] = detect(b)
+    >>> test, bool(b.values[k] < 32 / 17 < b.values[k + 1])
+    ('neimark-sacker', True)
+    >>> bool(b.stable[k]), bool(b.stable[k + 1])
+    (True, False)
+    """
     found = []
     tests = MAP_TESTS if branch.system == "map" else FLOW_TESTS
     values = [detection_functions(lam, mu, branch.system)

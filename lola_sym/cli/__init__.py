@@ -203,7 +203,22 @@ def _package_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``lola-sym``."""
+    """The argument parser of ``lola-sym``.
+
+    Every subcommand's parser sets ``args.func``, the runner :func:`main` calls;
+    exact numbers (``--eta 1/2``) are parsed as :class:`fractions.Fraction`.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["train", "--game", "ipd", "--rule", "lola",
+    ...                                   "--rule2", "nl", "--eta", "1/2", "--runs", "5"])
+    >>> args.command, args.game, args.rule, args.rule2, args.eta, args.runs, args.steps
+    ('train', 'ipd', 'lola', 'nl', Fraction(1, 2), 5, 200)
+    >>> args.func.module, args.func.runner
+    ('commands', 'train_cmd')
+    >>> build_parser().parse_args(["sweep", "--rules", "nl,lola", "--eta", "0.5:2:4"]).eta
+    [0.5, 1.0, 1.5, 2.0]
+    """
     parser = _Parser(prog="lola-sym", description="Exact gradients of learning in games.",
                      epilog="Run 'lola-sym <command> --help' for a command's options.")
     parser.add_argument("--traceback", action="store_true",
@@ -427,7 +442,49 @@ def _show_warnings(prog, caught) -> None:
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``lola-sym`` console script; returns the exit code."""
+    r"""Entry point of the ``lola-sym`` console script; returns the exit code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 on arguments that do not fit together, 1 on a failure
+        while running (the module docstring); the message is one line on stderr.
+        ``--help``, ``--version`` and malformed arguments exit through
+        :class:`SystemExit` as argparse does (code 0, 0 and 2).
+
+    Examples
+    --------
+    Naive learning on matching pennies at the Nash point: the Jacobian's
+    eigenvalues are :math:`\pm i/4` (:math:`\partial^2 V^1 / \partial\theta_1
+    \partial\theta_2 = 4\,\sigma'(0)^2 = 1/4`), a centre of the flow.
+
+    >>> main(["stability", "--game", "matching_pennies", "--rule", "nl",
+    ...       "--theta1", "0", "--theta2", "0"])
+    nl on matching pennies at theta1 = [0.0], theta2 = [0.0]
+    residual max|g|: 0  (a fixed point)
+    eigenvalues of J: +0±0.25i
+    flow: centre
+    learning-rate threshold delta*: 0 (the map converges locally iff 0 < delta < delta*)
+    game view: stable fixed point yes, strict saddle no, differential Nash no
+    0
+
+    Options that do not fit together return 2 (the reason is on stderr:
+    ``--plot needs --x``); ``--version`` prints and exits:
+
+    >>> main(["sweep", "--plot", "grid.png"])
+    2
+    >>> import contextlib, io, re
+    >>> out = io.StringIO()
+    >>> with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+    ...     main(["--version"])
+    >>> re.fullmatch(r"lola-sym \d+\.\d+\.\d+\S*\n", out.getvalue()) is not None
+    True
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = f"lola-sym {args.command}"

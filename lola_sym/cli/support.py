@@ -78,10 +78,49 @@ def undefined(x, path: str = "") -> list:
 
 
 def emit(args, text: str, data=None, why: str = "") -> int:
-    """Print ``text`` (or ``data`` as JSON with ``--json``), or write it to ``--out``.
+    r"""Print ``text`` (or ``data`` as JSON with ``--json``), or write it to ``--out``.
 
     When ``data`` holds NaN (a mean over no runs, say), a one-line note on stderr
     names where and, with ``why``, the reason.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed arguments: ``command``, ``out`` and (optionally) ``json``.
+    text : str
+        The output for people (trailing newlines are trimmed to one).
+    data : optional
+        The same result as data, printed as JSON (:func:`plain`) with ``--json``.
+    why : str
+        Why a result can be NaN, for the note.
+
+    Returns
+    -------
+    int
+        The exit code, 0.
+
+    Examples
+    --------
+    >>> from argparse import Namespace
+    >>> emit(Namespace(command="train", out=None), "mean reward -1.0\n\n", {"r1": -1.0})
+    mean reward -1.0
+    0
+    >>> emit(Namespace(command="train", json=True, out=None), "mean reward -1.0",
+    ...      {"r1": np.float64(-1.0), "runs": np.int64(3)})
+    {
+      "r1": -1.0,
+      "runs": 3
+    }
+    0
+
+    ``--out`` writes the file, creating missing parent directories:
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = Path(d, "results", "train.txt")
+    ...     code = emit(Namespace(command="train", out=str(path)), "mean reward -1.0")
+    ...     code, path.read_text()
+    (0, 'mean reward -1.0\n')
     """
     bad = undefined(data)
     if bad:

@@ -354,6 +354,40 @@ def to_axelrod_game(game=None):
     ``R1[C][C] = -1``, ``R1[C][D] = -3``, ``R1[D][C] = 0``, ``R1[D][D] = -2``
     (the Axelrod default is 3, 0, 5, 1; all shifts and positive rescalings of a
     game give the same learning up to the same transformation of the rewards).
+
+    Raises
+    ------
+    ValueError
+        When ``game`` is not a symmetric 2x2 memory-1 iterated game.
+    ImportError
+        When the Axelrod library is not installed (``pip install axelrod``).
+
+    Examples
+    --------
+    The payoffs handed to Axelrod, player 1's rewards of CC, CD, DC, DD (so
+    ``r, s, t, p = -1, -3, 0, -2``):
+
+    >>> from lola_sym import games
+    >>> from lola_sym.sampling.markov import chain_shape
+    >>> chain_shape(games.ipd()).payoffs[0].tolist()
+    [-1.0, -3.0, 0.0, -2.0]
+
+    Games Axelrod cannot play are refused before the library is needed, and
+    without the library the error says how to install it (shown here by
+    hiding it, so that the example runs either way):
+
+    >>> to_axelrod_game(games.battle_of_sexes())
+    Traceback (most recent call last):
+    ...
+    ValueError: Axelrod games are symmetric 2x2 games; got 'battle of the sexes', which is not
+    >>> import sys
+    >>> from unittest import mock
+    >>> with mock.patch.dict(sys.modules, {"axelrod": None}):
+    ...     try:
+    ...         to_axelrod_game(games.ipd())
+    ...     except ImportError as exc:
+    ...         print(exc)                              # doctest: +ELLIPSIS
+    to_axelrod needs the Axelrod library: pip install axelrod ...
     """
     game = ipd() if game is None else game
     if getattr(game, "kind", None) not in ("iterated", "repeated"):
@@ -373,6 +407,40 @@ def simulate_axelrod(theta1, theta2, game=None, *, turns: int = 1000, repetition
     Each match has a fixed length of ``turns`` and a seed drawn from ``seed``;
     compare the mean with :func:`long_run_reward` (up to the start-up bias, see
     the module notes).
+
+    Raises
+    ------
+    ValueError
+        On a bad ``turns``, ``repetitions`` or parameter shape, or a game Axelrod
+        cannot play (:func:`to_axelrod_game`), before the library is needed.
+    ImportError
+        When the Axelrod library is not installed (``pip install axelrod``).
+
+    Examples
+    --------
+    The exact long-run average the matches' scores approach, for noisy TFT
+    against noisy WSLS on the IPD (:func:`long_run_reward`):
+
+    >>> from lola_sym import games
+    >>> from lola_sym.games.layout import policy
+    >>> long_run_reward(policy("tft", 3.0), policy("wsls", 3.0), games.ipd()).round(9)
+    array([-1.5, -1.5])
+
+    Arguments are checked first; without the library the error says how to
+    install it (shown here by hiding it, so that the example runs either way):
+
+    >>> simulate_axelrod(policy("tft"), policy("wsls"), turns=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: turns must be >= 1, got 0
+    >>> import sys
+    >>> from unittest import mock
+    >>> with mock.patch.dict(sys.modules, {"axelrod": None}):
+    ...     try:
+    ...         simulate_axelrod(policy("tft", 3.0), policy("wsls", 3.0), turns=10)
+    ...     except ImportError as exc:
+    ...         print(exc)                              # doctest: +ELLIPSIS
+    to_axelrod needs the Axelrod library: pip install axelrod ...
     """
     turns = check_positive_int(turns, "turns")
     repetitions = check_positive_int(repetitions, "repetitions")

@@ -60,7 +60,37 @@ def fill_value(name: str):
 
 
 def template(spec, grid: Grid, cache_keys: list, version: str):
-    """The dataset of ``spec`` with every cell not run yet (NaN / :data:`NOT_RUN`)."""
+    """The dataset of ``spec`` with every cell not run yet (NaN / :data:`NOT_RUN`).
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    grid : Grid
+        ``spec.grid(chunk_rows)``.
+    cache_keys : list
+        The compiled programs' disk-cache keys
+        (:func:`lola_sym.sweep.warm.cache_keys`), stored as an attribute.
+    version : str
+        The package version, stored as an attribute.
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Examples
+    --------
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("matching_pennies", ["nl", "lola"], seeds=3, steps=4)
+    >>> ds = template(spec, spec.grid(), [], "0.1.0")
+    >>> dict(ds.sizes), ds.rules.values.tolist()
+    ({'rules': 2, 'seed': 3, 'agent': 2, 'param': 1}, ['nl', 'lola'])
+    >>> list(ds.data_vars)
+    ['reward', 'distance', 'diverged_at', 'converged_at', 'theta']
+    >>> bool(ds.reward.isnull().all()), bool((ds.diverged_at == NOT_RUN).all())
+    (True, True)
+    >>> ds.attrs["spec_digest"] == spec.digest, ds.attrs["targets"]
+    (True, '{"matching pennies": "nash"}')
+    """
     import xarray as xr
 
     steps = Q.recorded_steps(spec.steps, spec.record_every)

@@ -53,7 +53,37 @@ def is_lost_worker(exc) -> bool:
 
 def executor_for(workers, executor, client, n_tasks: int):
     """``(executor or None, owned, label)``: None runs in this process; ``owned`` ones are
-    shut down by the sweep."""
+    shut down by the sweep.
+
+    Parameters
+    ----------
+    workers, executor, client
+        As in :func:`lola_sym.sweep.sweep` (at most one of ``executor`` and
+        ``client``; ``workers`` only without them).
+    n_tasks : int
+        Tasks to run: a single one runs in this process.
+
+    Examples
+    --------
+    >>> executor_for(1, None, None, n_tasks=8), executor_for(4, None, None, n_tasks=1)
+    ((None, False, 'in-process'), (None, False, 'in-process'))
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> with ThreadPoolExecutor(2) as ex:
+    ...     got, owned, label = executor_for(None, ex, None, n_tasks=8)
+    >>> got is ex, owned, label
+    (True, False, 'ThreadPoolExecutor')
+
+    A local pool (its processes start with its first task):
+
+    >>> pool, owned, label = executor_for(2, None, None, n_tasks=8)
+    >>> type(pool).__name__, owned, label
+    ('LocalPool', True, 'local pool of 2')
+    >>> pool.shutdown()
+    >>> executor_for(0, None, None, n_tasks=8)
+    Traceback (most recent call last):
+    ...
+    ValueError: workers must be a positive int, got 0
+    """
     given = [x is not None for x in (executor, client)]
     if sum(given) > 1:
         raise ValueError("give executor= or client=, not both")
@@ -86,6 +116,27 @@ def execute(tasks, on_result, *, executor=None, max_retries: int = 2, note=None)
     """Run every task, calling ``on_result(task, result)`` as each finishes; returns retries.
 
     ``executor`` None runs them here in order. ``note(text)`` is told of every retry.
+
+    Examples
+    --------
+    The chunks of a sweep, in this process and on two threads: the same results.
+
+    >>> import numpy as np
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from lola_sym.sweep.run import tasks_of
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("matching_pennies", "nl", seeds=3, steps=4)
+    >>> grid = spec.grid(chunk_rows=2)
+    >>> tasks = tasks_of(spec, grid, grid.chunks())
+    >>> here, threaded = {}, {}
+    >>> execute(tasks, lambda task, r: here.update({task.chunk: r["data"]["theta"]}))
+    0
+    >>> with ThreadPoolExecutor(2) as ex:
+    ...     execute(tasks, lambda task, r: threaded.update({task.chunk: r["data"]["theta"]}),
+    ...             executor=ex)
+    0
+    >>> sorted(here), all(np.array_equal(here[k], threaded[k]) for k in here)
+    ([0, 1], True)
     """
     if executor is None:
         for t in tasks:

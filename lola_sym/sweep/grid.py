@@ -186,7 +186,7 @@ class Grid:
 
     def chunks(self) -> list:
         """Every chunk, settings outer, row blocks inner, numbered in that order."""
-        out = []
+        out: list[Chunk] = []
         row_starts = [range(0, len(a), b) for a, b in zip(self.row_axes, self.block)]
         for setting in np.ndindex(*(len(a) for a in self.setting_axes)):
             for starts in np.ndindex(*(len(r) for r in row_starts)):

@@ -123,11 +123,11 @@ class LocalPool(Executor):
         self.workers, self.threads = workers, threads
         self._ctx = _context()
         self._lock = threading.Lock()
-        self._queue = deque()
+        self._queue: deque = deque()
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
-        self._slots = []
+        self._slots: list = []
         self._shutdown = False
-        self._manager = None
+        self._manager: threading.Thread | None = None
         self.lost = 0                       # tasks lost with their worker
         self._failed_starts = 0             # workers in a row that died before any task
 
@@ -137,7 +137,7 @@ class LocalPool(Executor):
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
-            f = Future()
+            f: Future = Future()
             self._queue.append((f, fn, args, kwargs, False))
             if self._manager is None:
                 self._slots = [_Slot(self._ctx, self.threads) for _ in range(self.workers)]

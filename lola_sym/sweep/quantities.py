@@ -242,6 +242,46 @@ def compute(game, tr, names, along, every, params, target, tol) -> dict:
 
     ``names``: end-of-run quantities; ``along``: those recorded every ``every``
     updates (as ``<name>_path``).
+
+    Parameters
+    ----------
+    game : game
+    tr : Trajectory
+        A run of :func:`lola_sym.train` (``on_divergence="mark"``).
+    names, along : sequence of str
+        Names from :data:`QUANTITIES` and :data:`ALONG`.
+    every : int
+        Updates between records along the run (:func:`recorded_steps`).
+    params : dict
+        Values of the game's symbols (``{}`` for a numeric game).
+    target : str or None
+        The target of ``distance`` (``"tft"``, ``"nash"``).
+    tol : float
+        The ``converge_tol`` of ``converged_at``.
+
+    Examples
+    --------
+    Matching pennies is one-shot, so the final reward (recorded by training) is
+    the value at the final parameters (computed again from the game), and the
+    last recorded distance is the final one:
+
+    >>> from lola_sym import games, train
+    >>> from lola_sym.dynamics.compare import target_distance
+    >>> g = games.matching_pennies()
+    >>> tr = train(g, "nl", runs=3, steps=5, seed=0, on_divergence="mark")
+    >>> q = compute(g, tr, ("reward", "value", "theta", "diverged_at"), ("distance",), 2,
+    ...             {}, "nash", 1e-6)
+    >>> {k: v.shape for k, v in q.items()}, recorded_steps(5, 2).tolist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ({'reward': (3, 2), 'value': (3, 2), 'theta': (3, 2, 1), 'diverged_at': (3,),
+      'distance_path': (3, 4)}, [0, 2, 4, 5])
+    >>> bool(np.allclose(q["reward"], q["value"], rtol=1e-12, atol=0)), q["diverged_at"]
+    (True, array([-1, -1, -1]))
+    >>> final = [t[-1] for t in tr.thetas]
+    >>> bool(np.array_equal(q["theta"][:, 1, 0], final[1][:, 0]))
+    True
+    >>> bool(np.allclose(q["distance_path"][:, -1], target_distance(g, "nash", *final)))
+    True
     """
     out = {}
     dead = tr.diverged

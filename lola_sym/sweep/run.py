@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class SweepResult:
         CPU time the workers' processes spent in the tasks computed (summed).
     """
 
-    dataset: object
+    dataset: Any                 # xarray.Dataset (xarray is imported when a sweep runs)
     chunks: int
     computed: int
     skipped: int
@@ -95,7 +96,31 @@ class Plan:
 
 
 def tasks_of(spec, grid, chunks, threads=None) -> list:
-    """The :class:`~lola_sym.sweep.task.Task` of every chunk in ``chunks``."""
+    """The :class:`~lola_sym.sweep.task.Task` of every chunk in ``chunks``.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    grid : Grid
+        ``spec.grid(chunk_rows)``.
+    chunks : sequence of Chunk
+        Chunks of ``grid`` (``grid.chunks()``, or those left to run).
+    threads : int, optional
+        Each task's thread cap (:func:`~lola_sym.sweep.task.cap_threads`).
+
+    Examples
+    --------
+    Settings outer, blocks of seeds inner:
+
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("matching_pennies", ["nl", "lola"], seeds=3, steps=4)
+    >>> grid = spec.grid(chunk_rows=2)
+    >>> tasks = tasks_of(spec, grid, grid.chunks())
+    >>> [(t.chunk, t.rules, t.seeds.tolist()) for t in tasks]
+    [(0, ('nl',), [0, 1]), (1, ('nl',), [2]), (2, ('lola',), [0, 1]), (3, ('lola',), [2])]
+    >>> tasks[0].game, tasks[0].delta, tasks[0].steps, tasks[0].target
+    ('matching_pennies', 1.0, 4, 'nash')
+    """
     games = spec.game_objects()
     out = []
     for c in chunks:
@@ -133,7 +158,31 @@ def _version() -> str:
 def run(spec, *, store=None, overwrite: bool = False, chunk_rows: int | None = None,
         workers: int | None = None, executor=None, client=None, threads="auto",
         max_retries: int = 2, progress=None) -> SweepResult:
-    """Run the sweep ``spec`` (see :func:`sweep`); returns a :class:`SweepResult`."""
+    """Run the sweep ``spec`` (see :func:`sweep`); returns a :class:`SweepResult`.
+
+    The keyword arguments are those of :func:`sweep`.
+
+    Examples
+    --------
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("matching_pennies", ["nl", "lola"], seeds=3, steps=4)
+    >>> result = run(spec, workers=1, chunk_rows=2)
+    >>> result.chunks, result.computed, result.skipped, result.engine
+    (4, 4, 0, 'in-process')
+
+    The results do not depend on the chunking, and a store is resumed (its
+    finished chunks are not computed again):
+
+    >>> run(spec, workers=1, chunk_rows=3).dataset.identical(result.dataset)
+    True
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "mp.zarr")
+    ...     first = run(spec, store=path, workers=1, chunk_rows=2)
+    ...     again = run(spec, store=path, workers=1)
+    >>> first.computed, again.computed, again.skipped, again.dataset.identical(result.dataset)
+    (4, 0, 4, True)
+    """
     t0 = time.perf_counter()
     if chunk_rows is None and store is not None and not overwrite:
         chunk_rows = S.stored_chunk_rows(store)
@@ -209,7 +258,20 @@ def run(spec, *, store=None, overwrite: bool = False, chunk_rows: int | None = N
 
 def plan(spec, *, chunk_rows: int | None = None, workers: int | None = None,
          probe_steps: int = 10) -> Plan:
-    """The grid's size and its estimated time from a timing probe (see :class:`Plan`)."""
+    """The grid's size and its estimated time from a timing probe (see :class:`Plan`).
+
+    Warms the compiled programs and times ``probe_steps`` updates of 8 and 128
+    rows of every (game, rules) pair; nothing is stored.
+
+    Examples
+    --------
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> p = plan(make_spec("matching_pennies", ["nl", "lola"], seeds=3, steps=4), workers=1)
+    >>> p.dims, p.cells, p.chunks, p.workers, p.estimate_seconds >= 0
+    ({'rules': 2, 'seed': 3}, 6, 2, 1, True)
+    >>> str(p).splitlines()[0]
+    'grid: rules 2 x seed 3 = 6 cells x 4 steps, in 2 chunks of at most 1024 rows'
+    """
     import os
     grid = spec.grid(chunk_rows)
     chunks = grid.chunks()

@@ -167,8 +167,11 @@ class SweepSpec:
         out += [Axis(n, v, v, d, True) for n, v, d in self.parameters]
         if self.inits is not None:
             out.append(Axis("init", self.inits, tuple(range(len(self.inits))), True, True))
-        else:
+        elif self.seeds is not None:
             out.append(Axis("seed", self.seeds, self.seeds, True, True))
+        else:
+            raise ValueError("a sweep needs seed indices or initial points; build it with "
+                             "make_spec")
         return tuple(out)
 
     def default_chunk_rows(self) -> int:
@@ -350,7 +353,7 @@ def make_spec(game, rules="lola", *, delta=1.0, delta2=None, seeds=None, seed: i
             raise ValueError("delta2 (agent 2's own learning rate) needs two-agent games; "
                              "give one delta for every agent of a larger game")
     used = {r for combo in rule_entries for r in combo}
-    takes = set().union(*(set(get_rule(r).hyper) | set(get_rule(r).options) for r in used))
+    takes = set[str]().union(*(set(get_rule(r).hyper) | set(get_rule(r).options) for r in used))
     hyper_axes = []
     for name, value in hyper.items():
         if name in RESERVED:

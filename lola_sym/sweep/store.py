@@ -55,6 +55,26 @@ def create(path, ds, grid, n_chunks: int, *, overwrite: bool = False) -> None:
 
     An existing sweep store is replaced only with ``overwrite``; any other
     existing path is refused.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from lola_sym.sweep.dataset import template
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("matching_pennies", "nl", seeds=3, steps=4)
+    >>> grid = spec.grid(chunk_rows=2)
+    >>> ds = template(spec, grid, [], "0.1.0")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "mp.zarr")
+    ...     create(path, ds, grid, len(grid.chunks()))
+    ...     stored = is_store(path), done_count(path), load(path, complete=False).identical(ds)
+    ...     try:
+    ...         create(path, ds, grid, len(grid.chunks()))
+    ...     except ValueError as exc:
+    ...         refused = str(exc).endswith("holds a sweep already; resume it or pass "
+    ...                                     "overwrite=True")
+    >>> stored, refused
+    ((True, 0, True), True)
     """
     p = Path(path)
     if p.exists():
@@ -81,7 +101,33 @@ def _layout(grid, n_chunks) -> dict:
 
 
 def reopen(path, spec_digest: str, grid, n_chunks: int) -> np.ndarray:
-    """The :data:`DONE` flags of the store at ``path`` (bool), after checking it matches."""
+    """The :data:`DONE` flags of the store at ``path`` (bool), after checking it matches.
+
+    Raises
+    ------
+    ValueError
+        When ``path`` is not a finished-to-create sweep store, holds another
+        sweep (``spec_digest``) or is cut into other chunks.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from lola_sym.sweep.dataset import template
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("matching_pennies", "nl", seeds=3, steps=4)
+    >>> grid = spec.grid(chunk_rows=2)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "mp.zarr")
+    ...     create(path, template(spec, grid, [], "0.1.0"), grid, 2)
+    ...     Writer(path).write_chunk(1, grid.region(grid.chunks()[1]), {})   # flag only
+    ...     flags = reopen(path, spec.digest, grid, 2)
+    ...     try:
+    ...         reopen(path, spec.digest, spec.grid(chunk_rows=1), 3)
+    ...     except ValueError as exc:
+    ...         message = str(exc).split(": ")[1]
+    >>> flags, message
+    (array([False,  True]), 'resume with chunk_rows=2 (or leave it unset)')
+    """
     p = Path(path)
     if not is_store(p):
         raise ValueError(f"{p} is not a sweep store")
@@ -105,7 +151,22 @@ def reopen(path, spec_digest: str, grid, n_chunks: int) -> np.ndarray:
 
 
 def stored_chunk_rows(path) -> int | None:
-    """The chunk rows a store was created with (None if ``path`` is not a ready store)."""
+    """The chunk rows a store was created with (None if ``path`` is not a ready store).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from lola_sym.sweep.run import run
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "mp.zarr")
+    ...     before = stored_chunk_rows(path)
+    ...     _ = run(make_spec("matching_pennies", "nl", seeds=3, steps=4), store=path,
+    ...             workers=1, chunk_rows=2)
+    ...     after = stored_chunk_rows(path)
+    >>> before, after
+    (None, 2)
+    """
     if not is_store(path):
         return None
     arr = _zarr().open_group(str(path), mode="r")[DONE]
@@ -135,7 +196,25 @@ class Writer:
 
 
 def done_count(path) -> int:
-    """How many chunks of the store at ``path`` are finished."""
+    """How many chunks of the store at ``path`` are finished.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from lola_sym.sweep.dataset import template
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("matching_pennies", "nl", seeds=3, steps=4)
+    >>> grid = spec.grid(chunk_rows=1)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "mp.zarr")
+    ...     create(path, template(spec, grid, [], "0.1.0"), grid, 3)
+    ...     counts = [done_count(path)]
+    ...     for c in grid.chunks()[:2]:
+    ...         Writer(path).write_chunk(c.index, grid.region(c), {})   # flags only
+    ...         counts.append(done_count(path))
+    >>> counts
+    [0, 1, 2]
+    """
     arr = _zarr().open_group(str(path), mode="r")[DONE]
     return int(np.count_nonzero(arr[:]))
 
@@ -144,6 +223,25 @@ def load(path, *, complete: bool = True):
     """The dataset of the store at ``path``, in memory, without the bookkeeping.
 
     With ``complete``, refuse a store whose chunks are not all finished.
+
+    Examples
+    --------
+    A store's dataset is the one the sweep returned:
+
+    >>> import os, tempfile
+    >>> from lola_sym.sweep.run import run
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("matching_pennies", "nl", seeds=3, steps=4)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "mp.zarr")
+    ...     result = run(spec, store=path, workers=1)
+    ...     ds = load(path)
+    >>> ds.identical(run(spec, workers=1).dataset), DONE in ds
+    (True, False)
+    >>> load("no-such-store.zarr")
+    Traceback (most recent call last):
+    ...
+    ValueError: no-such-store.zarr is not a sweep store
     """
     import xarray as xr
     if not is_store(path):

@@ -65,7 +65,17 @@ class Task:
 
     @property
     def n_rows(self) -> int:
-        return len(self.seeds) if self.seeds is not None else len(self.inits)
+        return len(_rows(self))
+
+
+def _rows(task: Task) -> np.ndarray:
+    """The task's per-row seed indices, else its initial points (one of them is set)."""
+    if task.seeds is not None:
+        return task.seeds
+    if task.inits is not None:
+        return task.inits
+    raise ValueError(f"task of chunk {task.chunk} has neither seed indices nor initial points; "
+                     f"build tasks with lola_sym.sweep.run.tasks_of")
 
 
 @lru_cache(maxsize=64)
@@ -74,7 +84,17 @@ def _game(entry):
 
 
 def os_threads() -> int:
-    """Threads of this process (Linux ``/proc``; 0 where unknown)."""
+    """Threads of this process (Linux ``/proc``; 0 where unknown).
+
+    Examples
+    --------
+    The operating system's count includes every Python thread:
+
+    >>> import threading
+    >>> n = os_threads()
+    >>> n >= threading.active_count() if os.path.exists("/proc/self/status") else n == 0
+    True
+    """
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -92,6 +112,21 @@ def cap_threads(threads: int | None):
     is loaded yet in this process, so that the limit reaches the C backend,
     and caps every loaded BLAS and OpenMP pool with
     :func:`threadpoolctl.threadpool_limits`.
+
+    Examples
+    --------
+    numpy's BLAS runs on one thread inside, as before after (the environment
+    is restored here too: the limit would otherwise stay set in this process):
+
+    >>> from unittest import mock
+    >>> from threadpoolctl import threadpool_info
+    >>> before = [p["num_threads"] for p in threadpool_info()]
+    >>> with mock.patch.dict(os.environ), cap_threads(1):
+    ...     inside = [p["num_threads"] for p in threadpool_info()]
+    >>> len(inside) > 0 and set(inside) == {1}, [p["num_threads"] for p in threadpool_info()] == before
+    (True, True)
+    >>> isinstance(cap_threads(None), contextlib.nullcontext)
+    True
     """
     if threads is None:
         return contextlib.nullcontext()
@@ -126,11 +161,35 @@ def cell_thetas(game, task: Task) -> list:
     Row ``k`` of a seeded task is ``initial_parameters(game, 1, seed_generator(entropy,
     seeds[k]), init_std)``: the draw of a one-run :func:`lola_sym.train` with that
     generator.
+
+    Examples
+    --------
+    >>> from lola_sym import games
+    >>> from lola_sym.dynamics.training import initial_parameters
+    >>> from lola_sym.sweep.run import tasks_of
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("matching_pennies", "nl", seeds=3, steps=4)
+    >>> grid = spec.grid()
+    >>> [task] = tasks_of(spec, grid, grid.chunks())
+    >>> g = games.matching_pennies()
+    >>> thetas = cell_thetas(g, task)
+    >>> [a.shape for a in thetas]
+    [(3, 1), (3, 1)]
+    >>> one = initial_parameters(g, 1, seed_generator(task.entropy, 2), task.init_std)
+    >>> bool(thetas[0][2, 0] == one[0][0, 0] and thetas[1][2, 0] == one[1][0, 0])
+    True
+
+    Given initial points, the columns are split by agent:
+
+    >>> spec = make_spec("matching_pennies", "nl", inits=[[0.5, -1.0], [2.0, 0.0]], steps=4)
+    >>> [task] = tasks_of(spec, spec.grid(), spec.grid().chunks())
+    >>> [a.ravel().tolist() for a in cell_thetas(g, task)]
+    [[0.5, 2.0], [-1.0, 0.0]]
     """
     if task.inits is not None:
         cuts = np.cumsum((0,) + tuple(game.dims))
         return [np.array(task.inits[:, a:b], dtype=np.float64) for a, b in zip(cuts, cuts[1:])]
-    rows = [_draw(game, task.entropy, int(s), task.init_std, task.max_abs) for s in task.seeds]
+    rows = [_draw(game, task.entropy, int(s), task.init_std, task.max_abs) for s in _rows(task)]
     return [np.concatenate([r[i] for r in rows], axis=0) for i in range(len(game.dims))]
 
 
@@ -149,6 +208,25 @@ def run_task(task: Task) -> dict:
     Returns ``{"chunk", "data": {quantity: array (rows, ...)}, "seconds", "cpu_seconds",
     "pid", "threads"}`` (``cpu_seconds``: CPU time of the worker's process during the task;
     ``threads``: the process's threads after the work, where known).
+
+    Examples
+    --------
+    The chunk's rows are the runs of :func:`lola_sym.train` from the same
+    initial parameters:
+
+    >>> from lola_sym import games, train
+    >>> from lola_sym.sweep.run import tasks_of
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("matching_pennies", "nl", seeds=3, steps=4)
+    >>> grid = spec.grid()
+    >>> [task] = tasks_of(spec, grid, grid.chunks())
+    >>> out = run_task(task)
+    >>> out["chunk"], sorted(out["data"]), out["data"]["theta"].shape
+    (0, ['converged_at', 'distance', 'diverged_at', 'reward', 'theta'], (3, 2, 1))
+    >>> g = games.matching_pennies()
+    >>> tr = train(g, "nl", thetas=cell_thetas(g, task), steps=4, delta=1.0)
+    >>> bool(np.array_equal(out["data"]["theta"][:, 1, 0], tr.thetas[1][-1, :, 0]))
+    True
     """
     t0, c0 = time.perf_counter(), time.process_time()
     from lola_sym.compile import default_backend
@@ -164,7 +242,9 @@ def run_task(task: Task) -> dict:
         params = dict(task.fixed_parameters)
         params.update((k, np.asarray(v, dtype=float)) for k, v in task.row_parameters)
         tr = train(game, rules=list(names), thetas=cell_thetas(game, task), steps=task.steps,
-                   delta=task.delta, method=task.method, on_divergence="mark",
+                   # train takes (delta1, delta2) too; its annotation says only float
+                   delta=task.delta,  # type: ignore[arg-type]
+                   method=task.method, on_divergence="mark",
                    max_abs=task.max_abs, parameters=params or None, **hyper)
         data = Q.compute(game, tr, task.quantities, task.along, task.record_every, params,
                          task.target, task.converge_tol)

@@ -39,7 +39,7 @@ def programs(spec) -> list:
             for name in dict.fromkeys(agent_rules(combo, game)):
                 rule = get_rule(name)
                 mine = [(n, v) for n, v in option_axes if n in rule.options]
-                grids = [[]]
+                grids: list[list] = [[]]
                 for n, vals in mine:
                     grids = [g + [(n, v)] for g in grids for v in vals]
                 for g in grids:
@@ -51,7 +51,22 @@ def programs(spec) -> list:
 
 
 def warm(spec) -> float:
-    """Build every field and value program of the sweep in this process; seconds taken."""
+    """Build every field and value program of the sweep in this process; seconds taken.
+
+    Examples
+    --------
+    Afterwards the disk cache holds every compiled program the sweep uses,
+    for the workers to load:
+
+    >>> from lola_sym.compile import cache
+    >>> from lola_sym.sweep.spec import make_spec
+    >>> spec = make_spec("matching_pennies", ["nl", "lola"], eta=[0.5, 1.0], seeds=2, steps=4,
+    ...                  backend="c")
+    >>> warm(spec) >= 0.0
+    True
+    >>> [(label, cache.load(key) is not None) for _, label, key in cache_keys(spec)]
+    [('nl', True), ('lola', True), ('value', True)]
+    """
     from lola_sym.field import update_field
     from lola_sym.games.values import compiled_value
     t0 = time.perf_counter()
