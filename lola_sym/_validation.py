@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 from fractions import Fraction
 from numbers import Number
+from typing import SupportsFloat, cast
 
 import numpy as np
 import sympy as sp
@@ -263,7 +264,7 @@ def check_real(x, name: str, *, positive: bool = False, nonnegative: bool = Fals
     if isinstance(x, bool) or not isinstance(x, (Number, np.number)) or isinstance(x, complex):
         raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
     try:
-        x = float(x)
+        x = float(cast(SupportsFloat, x))
     except OverflowError:                       # an int beyond double precision
         raise ValueError(f"{name} must be finite, got an int of {len(str(abs(int(x))))} digits") from None
     if not np.isfinite(x):

@@ -244,10 +244,9 @@ class Evaluation:
         r"""Every block :math:`\nabla_j V_i` as ``{(i, j): array (d_j,)}`` (1-based)."""
         if self._gradients is None:
             values = list(range(self.n))
-            acc = [0] * self.n
             weight, Q = self._weighted(values)
-            for j in range(self.n):
-                acc[j] = self._policy_gradient(j, weight, _marginal(Q, self.probs, j))
+            acc = [self._policy_gradient(j, weight, _marginal(Q, self.probs, j))
+                   for j in range(self.n)]
             self._gradients = {(i + 1, j + 1): acc[j][i] for i in values
                                for j in range(self.n)}
         return self._gradients
@@ -324,7 +323,7 @@ class Evaluation:
 
     def hvp(self, i: int, j: int, k: int, u):
         r""":math:`(\nabla_j \nabla_k V_i)\, u` for ``u`` of shape ``(d_k,)`` (players 1-based)."""
-        direction = [None] * self.n
+        direction: list[np.ndarray | None] = [None] * self.n
         direction[k - 1] = np.asarray(u)
         return self.jvp(direction, i, blocks=[j])[j]
 

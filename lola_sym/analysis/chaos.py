@@ -203,6 +203,7 @@ class ChaosMap:
                 + (f" {'moved':>7}" if self.moved is not None else ""))
         lines += [head, "-" * len(head)]
         frac, med = self.fraction_chaotic, self.median
+        cells: list[tuple[int, ...]]
         cells = ([(i,) for i in range(len(self.deltas))] if self.diagonal else
                  [(i, j) for i in range(len(self.deltas)) for j in range(len(self.etas))])
         for c in cells:
@@ -276,7 +277,7 @@ def chaos_map(game, rule, deltas, etas=None, *, runs: int = 100, steps: int = 20
         res = lyapunov_exponents(F, None, F.join(ts), steps, k=1, transient=transient,
                                  max_abs=1e4)
         largest[c] = res.largest
-        if perturbation:
+        if frac_moved is not None:
             p = perturbation_experiment(game, rule, delta=d, runs=runs, steps=steps, nudge=nudge,
                                         threshold=moved, outcome=outcome, seed=seed,
                                         init_std=init_std, parameters=parameters,

@@ -160,7 +160,8 @@ def evaluate_rational(prog: Program, env: dict, linear_in: tuple = ()) -> list:
         free |= o.free_symbols - steps - set(env)
     gens = sorted(free, key=sp.default_sort_key)
     A = RationalFunctions(gens)
-    vals = {g: (x, 1, {}) for g, x in zip(gens, A.ring.gens)}
+    # an element of A is a tuple (numerator, denominator, factors); see RationalFunctions
+    vals: dict[sp.Basic, tuple] = {g: (x, 1, {}) for g, x in zip(gens, A.ring.gens)}
     for k, v in env.items():
         if v.is_Rational:
             vals[k] = A.constant(v)
@@ -168,7 +169,8 @@ def evaluate_rational(prog: Program, env: dict, linear_in: tuple = ()) -> list:
             vals[k] = vals[v]
         else:
             raise NotRational
-    inverses, memo = {}, {}
+    inverses: dict[sp.Basic, tuple] = {}
+    memo: dict[sp.Basic, tuple] = {}
 
     def ev(e):
         if e in vals:

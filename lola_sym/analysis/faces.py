@@ -412,8 +412,8 @@ class FaceResult:
         for face, members in list(groups.values())[:limit]:
             p = members[0]
             pushes = [q.push_min_on_path for q in members if q.push_min_on_path is not None]
-            res = [max((z.real for z in q.eigenvalues), default=None) for q in members]
-            res = [r for r in res if r is not None]
+            tops = [max((z.real for z in q.eigenvalues), default=None) for q in members]
+            res = [r for r in tops if r is not None]
             rows.append(f"  {p.classification:<11}" + (f"{len(members):6d}" if group else "")
                         + "".join(f"{v:10.3f}" for v in p.values)
                         + (f"{min(pushes):10.3g}" if pushes else f"{'-':>10}")
@@ -552,7 +552,8 @@ def _points(s: _Setup, faces: np.ndarray, starts: int, draw, tol, zero_tol, delt
 
 
 def _dedupe(points, zero_tol) -> list:
-    out, by_face = [], {}
+    out: list[FacePoint] = []
+    by_face: dict[tuple, list[tuple[bool, np.ndarray]]] = {}
     for q in sorted(points, key=lambda x: x.residual):
         flat = np.concatenate(q.p)
         singular = bool(q.free) and np.min(np.abs(q.eigenvalues)) <= zero_tol

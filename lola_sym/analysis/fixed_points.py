@@ -277,7 +277,7 @@ def _key(p: FixedPoint, sig: bool) -> np.ndarray:
 
 
 def _dedupe(points, sig) -> list:
-    out = []
+    out: list[FixedPoint] = []
     for p in sorted(points, key=lambda q: (q.boundary, q.residual)):
         k = _key(p, sig)
         if not any(np.max(np.abs(k - _key(q, sig))) < 1e-5 for q in out):

@@ -46,6 +46,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -385,7 +386,7 @@ def classify(game, rule, *thetas, delta: float | None = None, tol: float = EIG_T
         raise ValueError("classify takes one point: every value of a game symbol must be a "
                          "scalar")
     J = jacobian(game, rule, *ts, parameters=values, **hyper)    # checks the values
-    given = {k: float(v) for k, v in values.items()}
+    given: dict[str, Any] = {k: float(v) for k, v in values.items()}
     f = update_field(game, rule, **hyper)
     res = float(max(np.max(np.abs(g)) for g in f(*ts, **given)))
     lam = np.linalg.eigvals(J)

@@ -189,7 +189,7 @@ def _eigen_factors(J) -> list:
     cp = sp.Poly(coeffs, _LAM).as_expr()
     # factor over the rationals in the rates (sympy would take sigmoid(eta) as a generator)
     factors = sp.factor_list(cp)[1] if rational else [(cp, 1)]
-    out = []
+    out: list[tuple] = []
     for f, _ in factors:
         if not f.has(_LAM):
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -151,11 +152,14 @@ def _coin_game(args) -> int:
     """The LOLA paper's coin game (Sec. 5.2), exact gradients: own-colour coins and rewards."""
     from lola_sym.report.coin_game import coin_game_reproduction
     bar = Progress(1, "coin game", progress_on(args))
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done)
+
     try:
         result = coin_game_reproduction(runs=args.runs, steps=args.steps, delta=args.delta,
-                                        eta=args.eta, seed=args.seed,
-                                        progress=lambda done, total: (
-                                            setattr(bar, "total", total), bar.update(done)))
+                                        eta=args.eta, seed=args.seed, progress=progress)
     finally:
         bar.close()
     if args.plot:
@@ -171,8 +175,10 @@ def _sos_tandem(args) -> int:
               init_std=0.1, on_divergence="mark", eta=args.eta)
     t0 = time.perf_counter()
     rows = []
-    for label, rule, extra, paper in (("LOLA", "lola_full", {}, 4 / 9),
-                                      ("SOS", "sos", {"a": 0.5, "b": 0.5}, 0.0)):
+    # (label, rule, its extra hyper-parameters, the paper's average loss)
+    settings: list[tuple[str, str, dict[str, Any], float]] = [
+        ("LOLA", "lola_full", {}, 4 / 9), ("SOS", "sos", {"a": 0.5, "b": 0.5}, 0.0)]
+    for label, rule, extra, paper in settings:
         tr = train(game, rule, **kw, **extra)
         loss = -tr.final_reward[~tr.diverged].mean(axis=1)    # per run, both agents
         m, s = mean_std(loss)
@@ -187,10 +193,10 @@ def _sos_tandem(args) -> int:
              f"theta ~ N(0, 0.1^2), seed {args.seed}",
              f"{'setting':8} {'loss (mean, std)':>22} {'paper':>8} {'diverged':>9}"]
     for r in rows:
-        paper = "4/9" if r["setting"] == "LOLA" else "0"
+        paper_text = "4/9" if r["setting"] == "LOLA" else "0"
         mean = round(r["loss_mean"], 6) + 0.0                 # no "-0.000000"
         loss = mean_std_text(mean, r["loss_std"], sign="", digits=6)
-        lines.append(f"{r['setting']:8} {loss:>22} {paper:>8} {r['diverged']:>9}")
+        lines.append(f"{r['setting']:8} {loss:>22} {paper_text:>8} {r['diverged']:>9}")
     lines.append("loss = -V at the end averaged over both agents, mean (std) over the runs that "
                  "did not diverge; LOLA overshoots the line x + y = 1, SOS does not.")
     lines.append(f"({seconds:.1f} s)")

@@ -231,7 +231,7 @@ def hyper_of(args, rules, *, exact=False, options=True) -> dict:
     ...
     lola_sym.cli.support.UsageError: rule 'lola' has no hyper-parameter 'beta'; it takes ['eta']
     """
-    given = {}
+    given: dict[str, int | float | Fraction | sp.Rational] = {}
     pairs = list(args.hyper)
     if getattr(args, "eta", None) is not None:
         pairs.insert(0, ("eta", args.eta))

@@ -75,7 +75,28 @@ REPORTS = {
 
 
 def run_report(args) -> int:
-    """Run ``REPORTS[args.paper]`` with the given options; print, plot and emit its results."""
+    r"""Run ``REPORTS[args.paper]`` with the given options; print, plot and emit its results.
+
+    Returns the exit code (0); an option the report does not take is a
+    :class:`~lola_sym.cli.support.UsageError`.
+
+    Examples
+    --------
+    The reduced matching-pennies report locates LOLA's Neimark-Sacker step size,
+    :math:`\delta = 32/17 = 1.88235\ldots` at :math:`\eta = 1` (the closed form
+    :math:`32\eta/(\eta^2 + 16)`, printed beside it):
+
+    >>> from lola_sym.cli import build_parser
+    >>> args = build_parser().parse_args(["reproduce", "matching-pennies-ns", "--reduced"])
+    >>> run_report(args)                # doctest: +ELLIPSIS
+    rule           eta   delta NS (located)          closed form     error
+    lola             1    1.882352941176471    1.882352941176471   ...
+    0
+    >>> run_report(build_parser().parse_args(["reproduce", "pola-ipd", "--eta", "2"]))
+    Traceback (most recent call last):
+    ...
+    lola_sym.cli.support.UsageError: reproduce pola-ipd does not take --eta; of these it takes --runs, --seed
+    """
     report = REPORTS[args.paper]
     fn, mod = report.load()
     kwargs = dict(getattr(mod, report.reduced)) if args.reduced else dict(report.defaults)
@@ -89,10 +110,14 @@ def run_report(args) -> int:
             raise UsageError(f"reproduce {args.paper} does not take --{name}; {takes}")
         kwargs[report.options[name]] = given
     bar = Progress(1, args.paper, progress_on(args))
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done)
+
     t0 = time.perf_counter()
     try:
-        result = fn(**kwargs, progress=lambda done, total: (setattr(bar, "total", total),
-                                                          bar.update(done)))
+        result = fn(**kwargs, progress=progress)
     finally:
         bar.close()
     seconds = time.perf_counter() - t0

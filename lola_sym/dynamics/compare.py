@@ -105,7 +105,7 @@ def target_distance(game, target, *thetas) -> np.ndarray:
     if len(thetas) != n:
         raise TypeError(f"target_distance takes one parameter array per agent: {game.name} has "
                         f"{n} players, got {len(thetas)}")
-    thetas = [np.asarray(t, dtype=float) for t in thetas]
+    thetas = tuple(np.asarray(t, dtype=float) for t in thetas)
     if callable(target):
         d = np.asarray(target(*thetas), dtype=float)
         if d.shape != thetas[0].shape[:-1]:
@@ -314,7 +314,7 @@ def _summarise(game, label, name, tr, target, near, seconds) -> Outcome:
     r = tr.final_reward[ok]
     final = [t[-1][ok] for t in tr.thetas]
 
-    def ms(x):
+    def ms(x) -> tuple[float, float]:
         return (float(np.mean(x)), float(np.std(x))) if x.size else (float("nan"), float("nan"))
 
     per_agent = [ms(r[:, k]) for k in range(r.shape[1])]

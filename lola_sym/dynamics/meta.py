@@ -37,6 +37,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +49,8 @@ __all__ = ["MetaResult", "mamaml", "good_shepherd", "MFOS_MAMAML", "ALPHA_MIN", 
 #: M-FOS's MAMAML settings (src/environments.py, generate_mamaml; batch from
 #: src/main_non_mfos.py): Adam rate, iterations, inner steps, opponent's step, std of
 #: the opponents' initial logits, batch.
-MFOS_MAMAML = dict(outer_lr=0.01, iterations=1000, inner_steps=100, inner_lr=1.0,
-                   init_std=1.0, batch=8192)
+MFOS_MAMAML: dict[str, Any] = dict(outer_lr=0.01, iterations=1000, inner_steps=100,
+                                   inner_lr=1.0, init_std=1.0, batch=8192)
 #: Smallest learned step alpha kept by :func:`mamaml`.
 ALPHA_MIN = 1e-6
 

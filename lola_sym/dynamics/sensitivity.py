@@ -48,12 +48,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
 from lola_sym._validation import check_int, check_real
 from lola_sym.analysis.jacobian import jacobian_function
-from lola_sym.field import update_field
+from lola_sym.field import UpdateField, update_field
 from lola_sym.rules import get_rule
 
 __all__ = ["Sensitivity", "train_sensitivity", "value_gradients", "hyper_derivative",
@@ -254,7 +255,9 @@ def train_sensitivity(game, rules, thetas, *, steps: int, delta=1.0, hyper=None,
     hyper = [{} for _ in range(n)] if hyper is None else [dict(h) for h in hyper]
     if len(hyper) != n:
         raise ValueError(f"hyper must hold one dict per player ({n}), got {len(hyper)}")
-    fields, jacs, fd = [], [], []
+    fields: list[UpdateField | None] = []
+    jacs: list[Callable | None] = []
+    fd: list[str] = []
     for i, (r, h) in enumerate(zip(rules, hyper)):
         if r is None:
             if h:
@@ -296,7 +299,7 @@ def train_sensitivity(game, rules, thetas, *, steps: int, delta=1.0, hyper=None,
         gv = value_gradients(game, *parts)[..., player - 1, :]
         return v, (gv[..., None, :] @ J)[..., 0, :]
 
-    for t in range(steps):
+    for step in range(steps):
         parts = split(theta)
         if outcome != "final":
             v, gj = accumulate(theta, J)
@@ -304,10 +307,11 @@ def train_sensitivity(game, rules, thetas, *, steps: int, delta=1.0, hyper=None,
         G = np.zeros(batch + (d,))
         Jg = np.zeros(batch + (d, d))
         for i in range(n):
-            if fields[i] is None:
+            f, jac = fields[i], jacs[i]
+            if f is None or jac is None:        # a static player (rule None): both are None
                 continue
-            G[..., rows[i]] = fields[i](*parts)[i]
-            Jg[..., rows[i], :] = jacs[i](*parts)[..., rows[i], :]
+            G[..., rows[i]] = f(*parts)[i]
+            Jg[..., rows[i], :] = jac(*parts)[..., rows[i], :]
         dG = Jg @ J
         for c, (i, k) in enumerate(cols_h):
             dG[..., rows[i], d + n + c] += hyper_derivative(game, rules[i], k, *parts,
@@ -317,7 +321,7 @@ def train_sensitivity(game, rules, thetas, *, steps: int, delta=1.0, hyper=None,
             J[..., rows[i], d + i] += G[..., rows[i]]
         theta = theta + dvec * G
         if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(J))):
-            raise ValueError(f"training left the finite numbers at step {t + 1}: lower delta")
+            raise ValueError(f"training left the finite numbers at step {step + 1}: lower delta")
     if outcome == "final":
         obj, grad = accumulate(theta, J)
     elif outcome == "mean" and steps:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lola_sym._validation import check_game, check_int, check_positive_int, check_real
-from lola_sym.games import ipd
+from lola_sym.games import IteratedGame, ipd
 from lola_sym.rules import get_rule, rule_names
 from lola_sym.dynamics.training import initial_parameters, train
 from lola_sym.sampling.memory_one import (INITIAL_MODES, from_memory_one, long_run_reward,  # noqa: F401
@@ -89,7 +89,7 @@ class Pairing:
 class TournamentResult:
     """The result of :func:`tournament`; ``pairings[(row, col)]`` is a :class:`Pairing`."""
 
-    game: object
+    game: IteratedGame
     rules: tuple
     pairings: dict
     runs: int

@@ -15,13 +15,14 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from lola_sym._validation import (as_params, check_game, check_int, check_positive_int, check_real,
                                   check_result_size)
-from lola_sym.field import update_field
+from lola_sym.field import UpdateField, update_field
 from lola_sym.rules import get_rule
 
 __all__ = ["train", "Trajectory", "DivergenceError", "as_generator", "initial_parameters",
@@ -311,7 +312,8 @@ def train(game, rule1=None, rule2=None, *, rules=None, runs: int | None = None,
 
 def _fields(game, names, own, shared) -> tuple:
     """The update fields, one per distinct (rule, settings), and which one each agent uses."""
-    made, which = [], []
+    made: list[tuple[str, dict, UpdateField]] = []
+    which: list[int] = []
     for name, h in zip(names, own):
         settings = get_rule(name).accepted({**shared, **h}, strict=False)
         for k, (other, s, _) in enumerate(made):
@@ -368,7 +370,7 @@ def _agent_hyper(game, names, hyper1, hyper2, hyper) -> list:
         if len(hyper) != n:
             raise ValueError(f"hyper must give one dict per agent: {game.name} has {n} players, "
                              f"got {len(hyper)}")
-        given = [(f"hyper[{i}]", h) for i, h in enumerate(hyper)]
+        given: list[tuple[str | None, Any]] = [(f"hyper[{i}]", h) for i, h in enumerate(hyper)]
     else:
         if n != 2 and (hyper1 is not None or hyper2 is not None):
             raise ValueError(f"hyper1/hyper2 are for two-player games; {game.name} has {n} "
@@ -409,8 +411,8 @@ def _start(game, runs, seed, init_std, max_abs, theta1, theta2, thetas) -> tuple
         labels = [f"thetas[{i}]" for i in range(n)]
         given = list(thetas)
     elif theta1 is None and theta2 is None:
-        ts = initial_parameters(game, 50 if runs is None else runs, seed, init_std, max_abs)
-        return ts, ts[0].shape[0]
+        drawn = initial_parameters(game, 50 if runs is None else runs, seed, init_std, max_abs)
+        return drawn, drawn[0].shape[0]
     elif n != 2:
         raise ValueError(f"theta1/theta2 are for two-player games; {game.name} has {n} "
                          f"players: give thetas=[...] (one array per agent)")

@@ -19,6 +19,7 @@ References
 from __future__ import annotations
 
 from itertools import product
+from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
@@ -59,7 +60,7 @@ def ipd(gamma=sp.Rational(24, 25), *, symbolic: bool = False):
         raise TypeError(f"symbolic must be a bool, got {type(symbolic).__name__}")
     if symbolic:
         return repeated([[[R, S], [T, P]], [[R, T], [S, P]]], GAMMA, name="IPD (symbolic)")
-    return IteratedGame([[-1, -3], [0, -2]], [[-1, 0], [-3, -2]], gamma, "IPD")
+    return IteratedGame(((-1, -3), (0, -2)), ((-1, 0), (-3, -2)), gamma, "IPD")
 
 
 def imp(gamma=sp.Rational(9, 10)) -> IteratedGame:
@@ -70,7 +71,7 @@ def imp(gamma=sp.Rational(9, 10)) -> IteratedGame:
     >>> imp().is_zero_sum
     True
     """
-    return IteratedGame([[1, -1], [-1, 1]], [[-1, 1], [1, -1]], gamma, "IMP")
+    return IteratedGame(((1, -1), (-1, 1)), ((-1, 1), (1, -1)), gamma, "IMP")
 
 
 def stag_hunt(gamma=sp.Rational(24, 25)) -> IteratedGame:
@@ -82,7 +83,7 @@ def stag_hunt(gamma=sp.Rational(24, 25)) -> IteratedGame:
     >>> g.r1, g.r2, g.gamma
     ((4, 0, 3, 2), (4, 3, 0, 2), 24/25)
     """
-    return IteratedGame([[4, 0], [3, 2]], [[4, 3], [0, 2]], gamma, "stag hunt")
+    return IteratedGame(((4, 0), (3, 2)), ((4, 3), (0, 2)), gamma, "stag hunt")
 
 
 def chicken(gamma=sp.Rational(24, 25)) -> IteratedGame:
@@ -96,7 +97,7 @@ def chicken(gamma=sp.Rational(24, 25)) -> IteratedGame:
     >>> g.r1, g.r2
     ((0, -1, 1, -100), (0, 1, -1, -100))
     """
-    return IteratedGame([[0, -1], [1, -100]], [[0, 1], [-1, -100]], gamma, "chicken")
+    return IteratedGame(((0, -1), (1, -100)), ((0, 1), (-1, -100)), gamma, "chicken")
 
 
 def battle_of_sexes(gamma=sp.Rational(24, 25)) -> IteratedGame:
@@ -108,7 +109,7 @@ def battle_of_sexes(gamma=sp.Rational(24, 25)) -> IteratedGame:
     >>> g.r1, g.r2
     ((3, 0, 0, 2), (2, 0, 0, 3))
     """
-    return IteratedGame([[3, 0], [0, 2]], [[2, 0], [0, 3]], gamma, "battle of the sexes")
+    return IteratedGame(((3, 0), (0, 2)), ((2, 0), (0, 3)), gamma, "battle of the sexes")
 
 
 def ipd_memory2(gamma=sp.Rational(24, 25)) -> RepeatedGame:
@@ -325,7 +326,7 @@ def chicken_one_shot() -> DifferentiableGame:
 
 
 #: The named games, by the name the CLI and reports use.
-CATALOGUE = {
+CATALOGUE: dict[str, Callable[..., Any]] = {
     "ipd": ipd,
     "imp": imp,
     "stag_hunt": stag_hunt,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from functools import reduce
 from operator import mul
+from typing import Any
 
 import sympy as sp
 
@@ -150,7 +151,7 @@ def value_program(game) -> Program:
         for i in range(n):
             transient[i] += gamma ** (length - 1) * sp.Add(*[w * rewards[i][h[-1]]
                                                               for h, w in q.items()])
-        nxt = {}
+        nxt: dict[tuple, Any] = {}
         for h, w in q.items():
             for h2, t in transitions(space, prob, h).items():
                 nxt[h2] = nxt.get(h2, 0) + w * t
@@ -178,9 +179,9 @@ def value_program(game) -> Program:
                 A[j][k] = sym
     name = (lambda i, k: f"{i}{k}") if N <= 10 else (lambda i, k: f"{i}_{k}")
     L = [[0] * N for _ in range(N)]
-    inv = [None] * N
+    inv: list[sp.Symbol] = []
     for k in range(N):
-        inv[k] = sp.Symbol(f"ipiv_{k}")
+        inv.append(sp.Symbol(f"ipiv_{k}"))
         steps.append((inv[k], 1 / A[k][k]))
         for i in range(k + 1, N):
             if A[i][k] == 0:
@@ -193,13 +194,13 @@ def value_program(game) -> Program:
                 sym = sp.Symbol(f"U{k + 1}_{name(i, j)}")
                 steps.append((sym, A[i][j] - L[i][k] * A[k][j]))
                 A[i][j] = sym
-    y = []
+    y: list[sp.Symbol] = []
     for i in range(N):
         sym = sp.Symbol(f"y_{i}")
         steps.append((sym, q.get(full[i], 0) - sp.Add(*[L[i][k] * y[k] for k in range(i)
                                                         if L[i][k] != 0])))
         y.append(sym)
-    u = [None] * N
+    u: dict[int, sp.Symbol] = {}                      # filled from the last index back
     for i in reversed(range(N)):
         sym = sp.Symbol(f"u_{lab[i]}")                 # discounted visitation
         steps.append((sym, (y[i] - sp.Add(*[A[i][j] * u[j] for j in range(i + 1, N)

@@ -223,12 +223,12 @@ class DifferentiableGame:
                                      f"{wording}, got {float(np.ravel(bad)[0])!r}")
             arrays.append(a)
         try:
-            arrays = np.broadcast_arrays(*arrays)
+            broadcast = np.broadcast_arrays(*arrays)
         except ValueError:
             shapes = ", ".join(f"{n}: {a.shape}" for n, a in zip(names, arrays))
             raise ValueError(f"the values of {self.name}'s symbols do not broadcast together "
                              f"({shapes})") from None
-        return np.stack(arrays, axis=-1)
+        return np.stack(broadcast, axis=-1)
 
     def substitute(self, **values) -> "DifferentiableGame":
         """The game with numbers for some or all of its symbols (kept exact).

@@ -153,11 +153,11 @@ class MarkovGame:
 
     name: str
     actions: tuple
-    gamma: object
+    gamma: sp.Rational
     horizon: int | None
     start: np.ndarray
-    transitions: tuple
-    chance: tuple
+    transitions: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    chance: tuple[np.ndarray, np.ndarray, np.ndarray]
     rewards: np.ndarray
     views: tuple
     rows: tuple

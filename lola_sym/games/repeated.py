@@ -134,7 +134,7 @@ class RepeatedGame:
 
     payoffs: tuple
     actions: tuple
-    gamma: object
+    gamma: sp.Expr
     memory: int = 1
     labels: tuple = ()
     name: str = "custom"
@@ -344,13 +344,13 @@ class RepeatedGame:
         if missing:
             raise ValueError(f"{self.name} needs a value for each of its symbols {names}; "
                              f"missing {missing}")
-        arrays = []
+        columns = []
         for n in names:
             a = as_numeric_array(values[n], n).astype(float)
             if not np.isfinite(a).all() or (np.abs(a) > 1e300).any():
                 raise ValueError(f"{n} must be finite and at most 1e300 in magnitude")
-            arrays.append(a)
-        arrays = np.broadcast_arrays(*arrays)
+            columns.append(a)
+        arrays = np.broadcast_arrays(*columns)
         out = np.stack(arrays, axis=-1)
         if sp.sympify(self.gamma).free_symbols:
             g = _gamma_function(self)(*arrays)

@@ -39,17 +39,19 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
 from lola_sym._validation import check_int, check_real
+from lola_sym.analysis.chaos import ChaosMap
 
 __all__ = ["letcher_cycles_reproduction", "LetcherResult", "ipd_chaos_reproduction",
            "IPDChaosResult", "LETCHER_METHODS", "LETCHER_DEFAULTS", "LETCHER_REDUCED",
            "IPD_CHAOS_DEFAULTS", "IPD_CHAOS_REDUCED", "ISSUE_MOVED", "REDUCED"]
 
 #: Letcher's methods: label -> (rule, step method, hyper-parameters; "alpha" = the rate).
-LETCHER_METHODS = {
+LETCHER_METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "NL": ("nl", "simultaneous", {}),
     "EG": ("nl", "extragradient", {}),
     "OMD": ("nl", "optimistic", {}),
@@ -61,12 +63,12 @@ LETCHER_METHODS = {
     "CGD": ("cgd", "simultaneous", {"eta": "alpha"}),
 }
 #: The paper's setting (issue 14): rate 0.01, 3,000 updates, initial std 1.
-LETCHER_DEFAULTS = dict(runs=4, steps=3000, alpha=0.01, init_std=1.0, tail=0.7)
+LETCHER_DEFAULTS: dict[str, Any] = dict(runs=4, steps=3000, alpha=0.01, init_std=1.0, tail=0.7)
 #: A reduced setting that runs in seconds (CI).
 LETCHER_REDUCED = dict(runs=1, steps=400, alpha=0.05)
 #: The issue's chaos measurement: delta = eta from 0.25 to 2, 1,000 runs, 200 updates.
-IPD_CHAOS_DEFAULTS = dict(deltas=tuple(np.round(np.arange(0.25, 2.001, 0.25), 2)), runs=1000,
-                          steps=200, init_std=1.0)
+IPD_CHAOS_DEFAULTS: dict[str, Any] = dict(
+    deltas=tuple(np.round(np.arange(0.25, 2.001, 0.25), 2)), runs=1000, steps=200, init_std=1.0)
 #: A reduced setting that runs in seconds (CI).
 IPD_CHAOS_REDUCED = dict(deltas=(1.0, 2.0), runs=20, steps=40)
 #: Both reduced settings, by reproduction.
@@ -205,16 +207,17 @@ def letcher_cycles_reproduction(runs: int = LETCHER_DEFAULTS["runs"],
 class IPDChaosResult:
     """The chaos map of LOLA on the IPD along δ = η (:func:`ipd_chaos_reproduction`)."""
 
-    chaos_map: object
+    chaos_map: ChaosMap
     parameters: dict = field(default_factory=dict)
 
     def rows(self) -> list:
         """One dict per rate: chaotic and moved fractions, median exponent, the issue's number."""
         m = self.chaos_map
+        moved = cast(np.ndarray, m.moved)           # the reproduction measures it
         n = self.parameters["runs"]
         return [{"delta": float(d), "median_ftle": float(m.median[i]),
-                 "chaotic": float(m.fraction_chaotic[i]), "moved": float(m.moved[i]),
-                 "moved_count": int(round(m.moved[i] * n)),
+                 "chaotic": float(m.fraction_chaotic[i]), "moved": float(moved[i]),
+                 "moved_count": int(round(moved[i] * n)),
                  "issue_moved": ISSUE_MOVED.get(float(d))}
                 for i, d in enumerate(m.deltas)]
 

@@ -101,6 +101,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -120,8 +121,9 @@ STUDY = (("grad", "reinforce"), ("grad", "reinforce_baseline"), ("grad", "dice_b
          ("correction", "lola_pg"), ("correction", "dice"), ("correction", "dice_baseline"),
          ("lola", "lola_pg"), ("lola", "dice_baseline"))
 #: The defaults of :func:`coin_estimators_reproduction`.
-DEFAULTS = dict(side=3, batches=(16, 64, 256, 1024, 4096), horizons=(10, 50, 150), repeats=8,
-                groups=16, eta=COIN_DEFAULTS["eta"], init_std=COIN_DEFAULTS["init_std"])
+DEFAULTS: dict[str, Any] = dict(side=3, batches=(16, 64, 256, 1024, 4096), horizons=(10, 50, 150),
+                                repeats=8, groups=16, eta=COIN_DEFAULTS["eta"],
+                                init_std=COIN_DEFAULTS["init_std"])
 #: A reduced setting that runs in seconds (CI).
 REDUCED = dict(side=2, batches=(8, 32), horizons=(5, 10), repeats=2, groups=4)
 #: Bootstrap resamples of the bias interval.
@@ -193,7 +195,7 @@ class CoinEstimatorsResult:
                 + f" {self.slope(T, q, e):6.2f}  {big['bias']:8.4f} "
                   f"[{big['bias_lo']:.4f}, {big['bias_hi']:.4f}] {big['noise']:7.4f}  "
                   f"{big['rmse_inf']:19.3f} {big['bias_inf']:6.4f}")
-        trunc = {}
+        trunc: dict[tuple, Any] = {}
         for x in self.cells:
             trunc.setdefault((x["T"], x["quantity"]), x["truncation"])
         lines.append("RMSE = sqrt(mean |g_hat - g|^2) / |g| of one batch of B episodes, against "
@@ -369,7 +371,7 @@ def coin_estimators_reproduction(side: int = DEFAULTS["side"], batches=DEFAULTS[
     cells, done, total = [], 0, repeats * len(horizons)
     for T in horizons:
         exact = markov_targets(game, *thetas, horizon=T, eta=eta)
-        errors = {(q, e, B): [] for q, e in study for B in batches}
+        errors: dict[tuple, list[np.ndarray]] = {(q, e, B): [] for q, e in study for B in batches}
         for _ in range(repeats):
             ro = markov_rollout(game, *thetas, batch=top, horizon=T, seed=rng)
             for B in batches:

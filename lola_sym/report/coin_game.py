@@ -38,6 +38,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -56,8 +57,8 @@ PAPER_CLAIM = {
 #: The settings: label -> rule of both agents.
 SETTINGS = {"NL-Ex": "nl", "LOLA-Ex": "lola"}
 #: The defaults of :func:`coin_game_reproduction`.
-DEFAULTS = dict(runs=50, steps=200, delta=30.0, eta=1000.0, side=3, init_std=0.5,
-                record_every=5)
+DEFAULTS: dict[str, Any] = dict(runs=50, steps=200, delta=30.0, eta=1000.0, side=3,
+                                init_std=0.5, record_every=5)
 #: A reduced setting that runs in seconds (CI): a few runs, a few updates.
 REDUCED = dict(runs=2, steps=6, record_every=2)
 
@@ -242,8 +243,8 @@ def coin_game_reproduction(runs: int = DEFAULTS["runs"], steps: int = DEFAULTS["
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     start = [rng.normal(0.0, init_std, (runs, d)) for d in game.dims]
     recorded = sorted(set(range(0, steps + 1, record_every)) | {steps})
-    out = {k: {} for k in ("own", "both", "reward", "coins")}
-    runs_of = []                                   # (label, rule, hyper)
+    out: dict[str, dict[str, np.ndarray]] = {k: {} for k in ("own", "both", "reward", "coins")}
+    runs_of: list[tuple[str, str, dict[str, Any]]] = []         # (label, rule, hyper)
     for label in settings:
         rule = SETTINGS[label]
         if rule == "nl":

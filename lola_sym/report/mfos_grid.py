@@ -41,13 +41,14 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable, cast
 
 import numpy as np
 import sympy as sp
 
 from lola_sym._validation import check_int, check_real
 from lola_sym.analysis.zd import zd_check
-from lola_sym.dynamics.meta import MFOS_MAMAML, good_shepherd, mamaml
+from lola_sym.dynamics.meta import MFOS_MAMAML, MetaResult, good_shepherd, mamaml
 from lola_sym.field import update_field
 from lola_sym.games.catalogue import chicken_one_shot, ipd
 from lola_sym.games.iterated import IteratedGame
@@ -60,8 +61,8 @@ PLAYERS = {"STATIC": (None, {}), "NL": ("nl", {}), "LOLA": ("lola_full", {"eta":
            "MAMAML": ("nl", {})}
 #: The defaults: main_non_mfos.py's batch 8192 and 100 steps, N(0, 1) starts, lr 1; MAMAML
 #: trained with generate_mamaml's settings, 10 seeds (mamaml_IPD_0.th ... _9.th).
-DEFAULTS = dict(batch=8192, steps=100, init_std=1.0, lr=1.0, mamaml_seeds=10,
-                mamaml_options=dict(MFOS_MAMAML), shepherd=True)
+DEFAULTS: dict[str, Any] = dict(batch=8192, steps=100, init_std=1.0, lr=1.0, mamaml_seeds=10,
+                                mamaml_options=dict(MFOS_MAMAML), shepherd=True)
 #: A reduced setting that runs in seconds (CI).
 REDUCED = dict(batch=8, steps=4, mamaml_seeds=1,
                mamaml_options=dict(batch=2, iterations=1, inner_steps=3), shepherd=False)
@@ -81,12 +82,13 @@ def mfos_imp() -> IteratedGame:
     >>> g.r1, float(g.gamma)
     ((1, -1, -1, 1), 0.96)
     """
-    return IteratedGame([[1, -1], [-1, 1]], [[-1, 1], [1, -1]], sp.Rational(24, 25),
+    return IteratedGame(((1, -1), (-1, 1)), ((-1, 1), (1, -1)), sp.Rational(24, 25),
                         "IMP (M-FOS)")
 
 
 #: The games: name -> (constructor, reward scale is (1 - gamma)).
-GAMES = {"IPD": (ipd, True), "IMP": (mfos_imp, True), "chicken": (chicken_one_shot, False)}
+GAMES: dict[str, tuple[Callable[[], Any], bool]] = {
+    "IPD": (ipd, True), "IMP": (mfos_imp, True), "chicken": (chicken_one_shot, False)}
 
 
 @dataclass(frozen=True)
@@ -262,8 +264,9 @@ def mfos_grid_reproduction(batch: int = DEFAULTS["batch"], steps: int = DEFAULTS
                 for m in inits:
                     start = [rng.normal(0.0, init_std, (batch, d)) for d in game.dims]
                     for i, name in enumerate((p1, p2)):
-                        if name == "MAMAML":
-                            start[i] = np.broadcast_to(m.theta0, (batch, game.dims[i])).copy()
+                        if name == "MAMAML":         # then inits are the MAMAML seeds
+                            theta0 = cast(MetaResult, m).theta0
+                            start[i] = np.broadcast_to(theta0, (batch, game.dims[i])).copy()
                     rew, th = _play(game, (p1, p2), start, steps, lr, scale)
                     r1.append(rew[..., 0].mean())
                     r2.append(rew[..., 1].mean())

@@ -18,6 +18,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, cast
 
 import numpy as np
 import sympy as sp
@@ -140,7 +141,8 @@ def matching_pennies_report(rules=REPORT_RULES, *, delta: float = 1.0, eta: floa
     >>> [(r.rule, r.flow, r.map, r.exact_threshold) for r in rep.rows]
     [('nl', 'centre', 'diverges', '0'), ('lola', 'stable', 'converges', '32*eta/(eta**2 + 16)')]
     """
-    chosen = {"one-shot": games.matching_pennies, "iterated": games.imp}
+    chosen: dict[str, Callable[[], games.DifferentiableGame | games.IteratedGame]] = {
+        "one-shot": games.matching_pennies, "iterated": games.imp}
     rules, include = _names(rules, "rules"), _names(include, "include")
     for r in rules:
         get_rule(r)
@@ -173,7 +175,8 @@ def matching_pennies_report(rules=REPORT_RULES, *, delta: float = 1.0, eta: floa
             dist = nash_distance(tr.theta1[-1][ok], tr.theta2[-1][ok])
             rows.append(NashRow(game.name, name, st.residual,
                                 tuple((float(v.real), float(v.imag)) for v in st.eigenvalues),
-                                st.flow, st.spectral_radius, st.map, st.lr_threshold, exact,
+                                st.flow, cast(float, st.spectral_radius),  # set: delta given
+                                cast(str, st.map), st.lr_threshold, exact,
                                 float(100 * np.mean(dist < near)) if dist.size else 0.0,
                                 float(np.median(dist)) if dist.size else float("nan"),
                                 int(tr.diverged.sum())))

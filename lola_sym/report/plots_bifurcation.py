@@ -369,7 +369,8 @@ def matching_pennies_reproduction(rules=DEFAULTS["rules"], etas=DEFAULTS["etas"]
         if rule not in MP_CLOSED_FORMS:
             raise ValueError(f"no closed form for rule {rule!r}; choose from {sorted(MP_CLOSED_FORMS)}")
         form = MP_CLOSED_FORMS[rule][1]
-        rows, first = [], None
+        rows: list[tuple] = []
+        first: tuple | None = None
         for eta in etas:
             want = form(float(eta))
             m = learning_map(mp, rule, eta=float(eta))
@@ -382,6 +383,8 @@ def matching_pennies_reproduction(rules=DEFAULTS["rules"], etas=DEFAULTS["etas"]
             rows.append((float(eta), ns[0].value, want))
             first = first or (m, ns[0])
         points[rule] = rows
+        if first is None:
+            raise ValueError(f"etas must hold at least one eta, got {etas!r}")
         m, ns = first
         up = continue_bifurcation(m, ns, "eta", hi, step=step, max_steps=2000)
         down = continue_bifurcation(m, ns, "eta", lo, step=step, max_steps=2000)

@@ -42,6 +42,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -60,8 +61,8 @@ __all__ = ["fiez_bimatrix", "stackelberg_bimatrix_reproduction", "StackelbergBim
 #: experiments/bimatrix-games.ipynb, cells 2-3): temperature, shift of config_softmax1, L2
 #: weight, step gamma = 2e-2, num_iter = 1e4, follower/leader step ratios, the box of the
 #: plots; ``grid`` adds a grid x grid of cell-centre starts to its two starts (for the portrait).
-DEFAULTS = dict(temperature=2.5, shift=1.0, l2=0.1, step=0.02, iterations=10_000,
-                ratios=(1.0, 10.0), grid=4, box=2.0)
+DEFAULTS: dict[str, Any] = dict(temperature=2.5, shift=1.0, l2=0.1, step=0.02,
+                                iterations=10_000, ratios=(1.0, 10.0), grid=4, box=2.0)
 #: The notebook's two starts (its ``grid = np.array([[-1., -1], [1, -1]])``).
 NOTEBOOK_STARTS = ((-1.0, -1.0), (1.0, -1.0))
 #: End points printed by the notebook (shift 1, start (-1, -1)): (dynamics, ratio) -> (x, y).
@@ -241,13 +242,13 @@ def stackelberg_bimatrix_reproduction(grid: int = DEFAULTS["grid"],
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
     game = fiez_bimatrix(temperature, l2, shift)
-    starts = [np.array(NOTEBOOK_STARTS)]
+    blocks = [np.array(NOTEBOOK_STARTS)]
     if grid:
         c = box / grid
         axis = np.linspace(-box + c, box - c, grid)
         X, Y = np.meshgrid(axis, axis)
-        starts.append(np.stack([X.ravel(), Y.ravel()], axis=-1))
-    starts = np.concatenate(starts)
+        blocks.append(np.stack([X.ravel(), Y.ravel()], axis=-1))
+    starts = np.concatenate(blocks)
     ends, points = {}, []
     runs = [(rule, ratio) for rule in ("nl", "stackelberg") for ratio in ratios]
     for n_run, (rule, ratio) in enumerate(runs):
@@ -259,7 +260,7 @@ def stackelberg_bimatrix_reproduction(grid: int = DEFAULTS["grid"],
             if progress is not None:
                 progress(n_run * iterations + k + 1, len(runs) * iterations)
         ends[(rule, ratio)] = np.concatenate([x, y], axis=-1)
-        found = []
+        found: list[dict[str, Any]] = []
         for z in ends[(rule, ratio)]:
             if not np.all(np.isfinite(z)):
                 continue

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from numbers import Number
 from types import MappingProxyType
-from typing import Callable
+from typing import Any, Callable, SupportsFloat, cast
 
 import numpy as np
 import sympy as sp
@@ -112,7 +112,8 @@ class Rule:
     name: str
     title: str
     derive: Callable
-    hyper: dict = field(default_factory=dict)
+    #: given as a tuple of Hyper or a dict of defaults; a dict name -> default once constructed
+    hyper: Any = field(default_factory=dict)
     order: int = 1
     needs_hessian: bool = False
     reference: str = ""
@@ -342,7 +343,7 @@ class Rule:
                 raise TypeError(f"{name} must be a real number (rule {self.name!r}), "
                                 f"got {type(v).__name__} {v!r}")
             try:
-                v = float(v)
+                v = float(cast(SupportsFloat, v))   # a real number (checked above)
             except OverflowError:               # an int beyond double precision
                 v = math.inf
             if not math.isfinite(v):

@@ -247,7 +247,7 @@ def _critic(ro, of):
     return table[idx + (np.arange(T), st)] * ro.mask
 
 
-def _mean(samples, ro, what, stderr=True):
+def _mean(samples, ro, what, stderr=True) -> tuple[np.ndarray, np.ndarray | None]:
     """Mean over episodes and its standard error, finite for any finite samples."""
     axis = len(ro.lead)
     if not np.all(np.isfinite(samples)):
@@ -472,13 +472,16 @@ def estimate(ro: Rollouts, quantity: str = "grad", estimator: str = "reinforce",
         h_ro, g_ro = ro.select(slice(0, None, 2)), ro.select(slice(1, None, 2))
     else:
         h_ro = g_ro = ro
-    corr = None
+    terms = []                                  # one per opponent j (at least one)
     for j in js:
         H = _hessian(h_ro, method, i, j, baseline)[0]
         cross = _first(g_ro, method, i, j, baseline).value
         with _quiet():
-            term = np.einsum("...kl,...l->...k", H, cross)
-            corr = term if corr is None else corr + term
+            terms.append(np.einsum("...kl,...l->...k", H, cross))
+    corr = terms[0]
+    with _quiet():
+        for term in terms[1:]:
+            corr = corr + term
     if not np.all(np.isfinite(corr)):
         raise _overflowed(ro, "the LOLA correction (Hessian times cross gradient)")
     if quantity == "correction":

@@ -326,12 +326,12 @@ def check_gradient(fn, game, *, rule: str = "nl", points: int = 8, seed=0, scale
         expected[:, i, :dims[i]] = e
     got = np.full_like(expected, np.nan)
     got[:, :, :] = np.where(np.arange(width) < np.array(dims)[:, None], np.nan, 0.0)
-    agents = None
+    agents: tuple[int, ...] = ()                # the agents fn returns gradients of (points >= 1)
     fname = getattr(fn, "__name__", "fn")
     for k in range(points):
         parts = _as_directions(fn(*(t[k].copy() for t in thetas)), fname, dims)
         these = tuple(i + 1 for i, p in enumerate(parts) if p is not None)
-        if agents is not None and these != agents:
+        if k > 0 and these != agents:
             raise ValueError(f"fn returned one gradient at some points and {_COUNT[n]} at others")
         agents = these
         for i, p in enumerate(parts):

@@ -45,6 +45,7 @@ from scipy.special import expit
 
 from lola_sym._validation import as_params, check_positive_int, check_result_size
 from lola_sym.games.chain import first_move, transitions
+from lola_sym.games.repeated import RepeatedGame
 
 __all__ = ["ChainShape", "chain_shape", "sampling_game", "policy_probabilities", "split_args",
            "chain", "joint_distribution", "check_player"]
@@ -134,7 +135,7 @@ class ChainShape:
         memory 0 every entry is -1).
     """
 
-    game: object
+    game: RepeatedGame
     dims: tuple
     offsets: tuple
     histories: tuple

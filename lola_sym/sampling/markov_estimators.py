@@ -416,7 +416,8 @@ def _correction(ro, i, estimator, baseline, independent):
 
 
 def lola_direction(ro: MarkovRollouts, agent: int = 1, estimator: str = "lola_pg",
-                   eta: float = 1.0, baseline=_DEFAULT, independent: bool = True) -> Estimate:
+                   eta: float | None = 1.0, baseline=_DEFAULT,
+                   independent: bool = True) -> Estimate:
     r"""The LOLA direction :math:`\nabla_i V_i + \eta \sum_{j \ne i} (\nabla_i \nabla_j V_j)
     \nabla_j V_i` of ``agent`` from rollouts (Eq. 4.4 of Foerster et al. (2018)).
 

@@ -309,7 +309,7 @@ def markov_rollout(game, *thetas, batch: int, horizon: int | None = None,
         rewards[:, :, t] = game.rewards[:, s, joint]
         s = step_table.draw(s * A + joint, u_next)
         at_chance = s >= S
-        if at_chance.any():
+        if chance_table is not None and at_chance.any():    # only with chance nodes
             z = s[at_chance] - S
             s[at_chance] = chance_table.draw(z, u_chance[at_chance])
     thetas_ro = []
@@ -317,7 +317,8 @@ def markov_rollout(game, *thetas, batch: int, horizon: int | None = None,
         c = np.array(t_, dtype=float)
         c.setflags(write=False)
         thetas_ro.append(c)
-    for arr in (states, actions, rows, rewards, *scores):
+    read_only: list[np.ndarray] = [states, actions, rows, rewards, *scores]
+    for arr in read_only:
         arr.setflags(write=False)
     return MarkovRollouts(game, tuple(thetas_ro), states, actions, rows, rewards, tuple(scores),
                           float(game.gamma))

@@ -30,7 +30,9 @@ import numpy as np
 from lola_sym._validation import as_params, check_positive_int, check_real, check_result_size
 from lola_sym.dynamics.training import DivergenceError, as_generator
 from lola_sym.field import update_field
+from lola_sym.games.iterated import IteratedGame
 from lola_sym.games.outcomes import tft_like
+from lola_sym.games.repeated import RepeatedGame
 from lola_sym.rules import get_rule, rule_names
 from lola_sym.sampling.estimators import (ESTIMATORS, _check_estimator, estimate,
                                           estimator_bytes_per_step)
@@ -76,7 +78,7 @@ class SampleTrajectory:
         if it never did; a diverged run keeps its last finite parameters.
     """
 
-    game: object
+    game: IteratedGame | RepeatedGame
     thetas: tuple
     reward: np.ndarray
     rules: tuple

@@ -42,11 +42,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import SupportsFloat, cast
 
 import numpy as np
 
 from lola_sym._validation import check_positive_int, check_result_size
 from lola_sym.dynamics.training import as_generator
+from lola_sym.games.iterated import IteratedGame
+from lola_sym.games.repeated import RepeatedGame
 from lola_sym.sampling.markov import (chain, chain_shape, joint_distribution,
                                       policy_probabilities, sampling_game, split_args)
 from lola_sym.sampling.targets import QUANTITIES, Targets, exact_targets, truncation_bias
@@ -117,7 +120,7 @@ class Rollouts:
         continuation probability).
     """
 
-    game: object
+    game: IteratedGame | RepeatedGame
     thetas: tuple
     states: np.ndarray
     actions: np.ndarray
@@ -347,11 +350,13 @@ def rollout(game, *args, batch: int | None = None, horizon: int | None = None, s
         raise ValueError(f"the logits broadcast to the leading shape {lead}, which holds no "
                          f"parameter {what}: give at least one {what} of shapes "
                          f"{' and '.join(f'(..., {d})' for d in g.dims)}")
-    gamma = float(g.gamma)
-    steps = horizon
-    if termination == "geometric":          # until every episode ended (or the cap)
+    gamma = float(cast(SupportsFloat, g.gamma))     # a number: sampling_game checked the game
+    if horizon is None:                     # geometric: until every episode ended
         steps = _longest_episode(n * batch, g.gamma)
-        steps = steps if horizon is None else min(horizon, steps)
+    elif termination == "geometric":        # ... or the cap
+        steps = min(horizon, _longest_episode(n * batch, g.gamma))
+    else:                                   # fixed
+        steps = horizon
     if steps > MAX_HORIZON:
         how = (f"horizon={horizon:,}" if horizon is not None else
                f"geometric termination with gamma={gamma:g} and {n * batch:,} episodes would "

@@ -37,6 +37,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -122,11 +123,12 @@ class Targets:
     @property
     def n(self) -> int:
         """Number of players."""
-        return len(self.dims)
+        return len(cast(tuple, self.dims))              # set by __post_init__
 
     def _block(self, player: int) -> slice:
-        start = sum(self.dims[:player - 1])
-        return slice(start, start + self.dims[player - 1])
+        dims = cast(tuple, self.dims)                   # set by __post_init__
+        start = sum(dims[:player - 1])
+        return slice(start, start + dims[player - 1])
 
     def grad(self, of: int, wrt: int) -> np.ndarray:
         r""":math:`\nabla_{wrt} V_{of}`, shape (d_wrt,)."""
@@ -204,7 +206,7 @@ def _check_quantity(name):
 
 
 # ------------------------------------------------------------------ linear algebra
-def _start_value(q, dq, q2, P, dP, P2, gamma, r):
+def _start_value(q, dq, q2, P, dP, P2, gamma, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Derivatives of :math:`q^\top (I - \gamma P)^{-1} r_i` for a start distribution ``q(θ)``.
 
     ``q2(w)`` is :math:`\sum_i \partial^2 q_i\, w_{ik}` and ``P2(u, w)`` is
@@ -254,7 +256,7 @@ def _power(P, dP, d2P, k: int):
     return result
 
 
-def _truncated_sum(cj, gamma, r, T):
+def _truncated_sum(cj, gamma, r, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r""":math:`V^T` and its derivatives by the forward sum with the adjoint recursion.
 
     The sums over steps of outer products, :math:`Z = \sum_t f_t \otimes b_{T-1-t}` and

@@ -28,6 +28,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import SupportsFloat, cast
 
 import numpy as np
 
@@ -265,7 +266,7 @@ def bias_variance(game, *thetas, quantity: str = "grad", estimators=("reinforce"
         horizons = [check_positive_int(T, "horizon") for T in horizons]
     else:
         raise ValueError(f"unknown termination {termination!r}; choose 'fixed' or 'geometric'")
-    mean_len = 3.0 / (1.0 - float(sh.game.gamma))
+    mean_len = 3.0 / (1.0 - float(cast(SupportsFloat, sh.game.gamma)))    # a number here
     _check_work(game, batch_sizes, [mean_len if T < 0 else T for T in horizons], replicates,
                 len(specs))
     batch_sizes, horizons = np.array(batch_sizes), np.array(horizons)
@@ -281,7 +282,7 @@ def bias_variance(game, *thetas, quantity: str = "grad", estimators=("reinforce"
         for h, T in enumerate(horizons):
             steps = N * (mean_len if T < 0 else T)
             chunk = int(max(1, min(replicates, CHUNK_STEPS // max(steps, 1))))
-            values = [[] for _ in specs]
+            values: list[list[np.ndarray]] = [[] for _ in specs]
             done = 0
             while done < replicates:
                 n = min(chunk, replicates - done)
