@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -27,7 +28,7 @@ from lola_sym.compile.cached import compiled_for
 from lola_sym.rules import Rule, get_rule
 from lola_sym.rules.advantage_alignment import build_field as _aa_field
 from lola_sym.rules.loqa import build_field as _loqa_field
-from lola_sym.rules.pola import proximal_solver
+from lola_sym.rules.pola import derive_pola_full, proximal_solver
 
 __all__ = ["update_field", "UpdateField", "FieldError", "derive", "derive_jacobian",
            "compiled_program", "forget_compiled"]
@@ -173,14 +174,17 @@ class UpdateField:
 
     path = "compiled"
 
-    game: object
+    game: Any
     rule: Rule
     hyper: dict
-    compiled: object
+    compiled: Any
     derive_seconds: float
     compile_seconds: float
     from_cache: bool = False
     options: dict = field(default_factory=dict)
+    #: the compiled hyper-parameters' values, in the program's order (set from ``hyper``)
+    _program_hyper: tuple = field(init=False, repr=False, compare=False)
+    _hyper_array: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         names = self.rule.compiled_hyper()
@@ -329,7 +333,7 @@ class UpdateField:
         if not MIN_DPS <= dps <= MAX_DPS:
             raise ValueError(f"dps must be between {MIN_DPS} (double precision) and {MAX_DPS} "
                              f"digits, got {dps}")
-        vals = {}
+        vals: dict = {}
         for sym, t in zip(self.game.theta, ts):
             vals.update(zip(sym, (sp.Float(repr(float(x)), dps) for x in t)))
         extra = self._parameter_group(parameters)
@@ -355,7 +359,7 @@ class UpdateField:
         return f"UpdateField({self.rule.name!r} on {self.game.name}{', ' + hyper if hyper else ''})"
 
 
-def update_field(game, rule, backend: str | None = None, **hyper) -> UpdateField:
+def update_field(game, rule, backend: str | None = None, **hyper) -> Any:
     r"""Derive ``rule`` exactly on ``game`` and compile it.
 
     Parameters
@@ -420,21 +424,56 @@ CLOSED_FORM_FIELDS = {"advantage_alignment": _aa_field, "loqa": _loqa_field}
 
 
 def _proximal_field(game, rule, values, options, backend, solver):
-    """POLA's numeric field (:class:`~lola_sym.rules.proximal.ProximalField`), built from the
-    compiled exact-LOLA field at lookahead ``eta``, its exact Jacobian and the naive field."""
+    """POLA's numeric field (:class:`~lola_sym.rules.proximal.ProximalField`), built from
+    compiled programs of ``game``: for ``"pola"`` and ``"pola_outer"`` the exact-LOLA field at
+    lookahead ``eta`` and its exact Jacobian (compiled at first use); for ``"pola_full"`` the
+    value gradients and the naive field's exact Jacobian. On a
+    :class:`~lola_sym.games.reparameterised.Reparameterised` game the KL compares the base
+    game's policies at logits :math:`M_i x`."""
     from lola_sym.rules.proximal import ProximalField
     rule.check_players(game)
     if getattr(game, "parameters", ()):
         raise ValueError(f"rule {rule.name!r} solves a proximal step numerically; give "
                          f"{game.name}'s symbols values first (game.substitute(...))")
+    d = sum(game.dims)
+    naive = update_field(game, "nl", backend)
+
+    def lazy_jacobian(name, *hyper):
+        """The compiled ``(d, d)`` Jacobian of rule ``name``'s field, compiled at first use."""
+        held = []
+
+        def jac(*thetas):
+            if not held:
+                held.append(compiled_program(game, name, backend, (), jacobian=True)[0])
+            (flat,) = held[0](*(np.asarray(t, dtype=float) for t in thetas), *hyper)
+            return flat.reshape(d, d)
+        return jac
+
+    policy = {}
+    if hasattr(game, "maps") and hasattr(game, "base"):          # theta = M phi
+        policy = dict(policy_game=game.base,
+                      policy_maps=tuple(game.matrix(i) for i in range(len(game.dims))))
+    if solver == "nested":
+        return ProximalField(game, rule, values, options, None, None, game.value, naive,
+                             solver, naive_jac=lazy_jacobian("nl"),
+                             value_grads=_value_gradients(game, backend), **policy)
     eta = values["eta"]
     grad = update_field(game, "exact_lola", backend, eta=eta)
-    naive = update_field(game, "nl", backend)
-    jac_fn, _ = compiled_program(game, "exact_lola", backend, (), jacobian=True)
-    d = sum(game.dims)
+    return ProximalField(game, rule, values, options, grad, lazy_jacobian("exact_lola", eta),
+                         game.value, naive, solver, **policy)
 
-    def jac(*thetas):
-        (flat,) = jac_fn(*(np.asarray(t, dtype=float) for t in thetas), eta)
-        return flat.reshape(d, d)
 
-    return ProximalField(game, rule, values, options, grad, jac, game.value, naive, solver)
+def _value_gradients(game, backend):
+    r"""``f(t1, t2) -> ((grad_1 V1, grad_2 V1), (grad_1 V2, grad_2 V2))``, compiled (two players)."""
+    dims = tuple(game.dims)
+
+    def build(g):
+        t0 = time.perf_counter()
+        return derive_pola_full(g).pruned(), time.perf_counter() - t0
+    fn, _ = compiled_for(game, "value_gradients", build, hyper=(), n_out=dims + dims,
+                         backend=backend)
+
+    def grads(*thetas):
+        out = fn(*(np.asarray(t, dtype=float) for t in thetas))
+        return (out[0], out[1]), (out[2], out[3])
+    return grads

@@ -48,7 +48,7 @@ class GameContract:
         symbols = [s for t in g.theta for s in t]
         assert len(set(symbols)) == len(symbols)
         assert isinstance(g.name, str) and g.kind in ("iterated", "repeated", "differentiable",
-                                                      "markov")
+                                                      "markov", "reparameterised")
 
     def test_spec_is_exact_json_and_identifies_the_game(self):
         g = self.game()

@@ -11,7 +11,10 @@ JSON-able description for cache keys). Three implementations:
 * :class:`RepeatedGame`: any finite repeated game, 2..5 players with 2..4
   actions each and memory 0, 1 or 2, with numeric or symbolic payoffs and
   discount;
-* :class:`DifferentiableGame`: one-shot games given by value functions.
+* :class:`DifferentiableGame`: one-shot games given by value functions;
+
+and :class:`Reparameterised`, any of them played in new parameters
+:math:`\theta_i = M_i \phi_i` (e.g. POLA's pre-conditioned policies).
 
 References
 ----------
@@ -22,8 +25,10 @@ References
 from lola_sym.games.differentiable import DifferentiableGame, differentiable
 from lola_sym.games.iterated import JOINT_STATES, IteratedGame, iterated
 from lola_sym.games.repeated import MIN_ONE_MINUS_GAMMA, RepeatedGame, repeated
+from lola_sym.games.reparameterised import POLA_ILL_CONDITION, Reparameterised, reparameterised
 from lola_sym.games import catalogue
 from lola_sym.games.catalogue import *  # noqa: F401,F403  (every catalogue game, by its __all__)
 
 __all__ = ["IteratedGame", "iterated", "RepeatedGame", "repeated", "DifferentiableGame",
-           "differentiable", "JOINT_STATES", "MIN_ONE_MINUS_GAMMA", *catalogue.__all__]
+           "differentiable", "Reparameterised", "reparameterised", "POLA_ILL_CONDITION",
+           "JOINT_STATES", "MIN_ONE_MINUS_GAMMA", *catalogue.__all__]

@@ -14,17 +14,32 @@ cf in {1.1, 1.25, 1.33, 1.4, 1.6}, 20 runs each, with the README's commands:
   (the prox loop's rate), ``outer_beta`` = 0.1, threshold 1e-8, at most 5000
   iterations, 2 epochs;
 * **ideal POLA tabular**: the same proximal step solved by Newton (rule ``pola``),
-  not in the README: it shows what the threshold of the outer loop leaves out.
+  not in the README: it shows what the threshold of the outer loop leaves out;
+* **LOLA pre-conditioned tabular** (``--ill_condition``): both agents' logits are
+  :math:`M\phi` with POLA's matrix
+  (:data:`~lola_sym.games.reparameterised.POLA_ILL_CONDITION`) and every step is
+  taken in :math:`\phi`, exact LOLA differentiated in :math:`\phi`
+  (:func:`~lola_sym.games.reparameterised.reparameterised`). The README gives no
+  command ("could not get anything finding TFT at all"); this row uses LOLA
+  tabular's (:math:`\eta = 3`, :math:`\delta = 25`, 30 epochs);
+* **POLA pre-conditioned tabular**: outer POLA in :math:`\phi` with the README's
+  commands (``lr_policies_inner`` 0.4 / 0.5 / 0.4 / 0.3 / 0.3 per cf,
+  ``lr_policies_outer`` 0.05, ``outer_beta`` 0.5, 10 epochs); its KL compares the
+  policies at logits :math:`M\phi`;
+* **ideal POLA pre-conditioned**: the same step solved by Newton.
 
 A run "finds TFT" under the reference's criterion when both agents cooperate
 with probability < 0.65 in the two states where the opponent defected (CD and
 DD from their own view) and the agents' mean value exceeds
 :math:`0.8 (cf - 1)/(1 - \gamma)` (80 % of mutual cooperation's).
 
-**POLA pre-conditioned** (``--ill_condition``: logits :math:`M\phi` for both
-agents, the opponent's naive step taken in :math:`\phi`) is not run here: its
-opponent step is not the exact-LOLA program of the game; the README's claims
-are listed beside the table.
+The start logits are drawn per cf and shared by all methods: the tabular
+methods start from :math:`\theta`, the pre-conditioned ones from
+:math:`\phi = \theta` (the reference draws the parameters with the same
+standard deviation whatever they mean), so the pre-conditioned agents start
+from logits :math:`M\theta`. The README's seeds (1, and 2 for POLA
+pre-conditioned) seed PyTorch; ours is a numpy generator, so single runs differ
+and the comparison is of shares.
 
 References
 ----------
@@ -36,12 +51,14 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from lola_sym._validation import check_int, check_real
 from lola_sym.field import update_field
 from lola_sym.games import contribution
+from lola_sym.games.reparameterised import POLA_ILL_CONDITION, reparameterised
 
 __all__ = ["pola_ipd_reproduction", "PolaIpdResult", "METHODS", "README_CLAIMS",
            "CONTRIBUTION_FACTORS", "DEFAULTS", "REDUCED", "finds_tft"]
@@ -49,13 +66,22 @@ __all__ = ["pola_ipd_reproduction", "PolaIpdResult", "METHODS", "README_CLAIMS",
 #: The contribution factors of Fig. 3 (exact decimals).
 CONTRIBUTION_FACTORS = ("1.1", "1.25", "1.33", "1.4", "1.6")
 
-#: label -> (rule, epochs, delta, hyper-parameters, per-cf eta overrides)
-METHODS = {
-    "LOLA tabular": ("exact_lola", 30, 25.0, {"eta": 3.0}, {}),
+#: per-cf lr_policies_inner of the README's POLA pre-conditioned commands
+_PRECOND_ETA = {"1.1": 0.4, "1.25": 0.5, "1.33": 0.4, "1.4": 0.3, "1.6": 0.3}
+
+#: label -> (rule, epochs, delta, hyper-parameters, per-cf eta overrides, pre-conditioned)
+METHODS: dict[str, Any] = {
+    "LOLA tabular": ("exact_lola", 30, 25.0, {"eta": 3.0}, {}, False),
     "outer POLA tabular": ("pola_outer", 2, 1.0, {"eta": 5.0, "beta": 0.1, "lr_out": 0.3},
-                           {"1.4": 4.0, "1.6": 2.5}),
+                           {"1.4": 4.0, "1.6": 2.5}, False),
     "ideal POLA tabular": ("pola", 2, 1.0, {"eta": 5.0, "beta": 0.1},
-                           {"1.4": 4.0, "1.6": 2.5}),
+                           {"1.4": 4.0, "1.6": 2.5}, False),
+    "LOLA pre-conditioned tabular": ("exact_lola", 30, 25.0, {"eta": 3.0}, {}, True),
+    "POLA pre-conditioned tabular": ("pola_outer", 10, 1.0,
+                                     {"eta": 0.4, "beta": 0.5, "lr_out": 0.05},
+                                     _PRECOND_ETA, True),
+    "ideal POLA pre-conditioned": ("pola", 10, 1.0, {"eta": 0.4, "beta": 0.5}, _PRECOND_ETA,
+                                   True),
 }
 
 #: What the README says of each method (Fig. 3's bars were not available).
@@ -63,13 +89,14 @@ README_CLAIMS = {
     "LOLA tabular": "finds TFT (README command for cf 1.1-1.6)",
     "outer POLA tabular": "finds TFT (README commands per cf)",
     "ideal POLA tabular": "(not in the README)",
-    "LOLA pre-conditioned tabular": "\"Could not get anything finding TFT at all.\" (not run)",
-    "POLA pre-conditioned tabular": "finds TFT (README commands; not run here)",
+    "LOLA pre-conditioned tabular": "\"Could not get anything finding TFT at all.\"",
+    "POLA pre-conditioned tabular": "finds TFT (README commands per cf)",
+    "ideal POLA pre-conditioned": "(not in the README)",
     "LOLA func approx": "\"Could not get CF 1.25 or below finding TFT with probability > 0.\"",
 }
 
 #: The defaults of :func:`pola_ipd_reproduction` (the README's: 20 repeats, std 0.1).
-DEFAULTS = dict(runs=20, init_std=0.1, seed=1)
+DEFAULTS: dict[str, Any] = dict(runs=20, init_std=0.1, seed=1)
 #: A reduced setting that runs in seconds (CI).
 REDUCED = dict(runs=2, factors=("1.33",))
 
@@ -142,8 +169,7 @@ class PolaIpdResult:
                 f"{100 * r[cf]:8.0f}%" + (f" ({r['failed ' + cf]})" if r[f"failed {cf}"]
                                           else "    ") for cf in factors)
             lines.append(f"{r['method']:29}{cells}  {r['readme']}")
-        for m in ("LOLA pre-conditioned tabular", "POLA pre-conditioned tabular",
-                  "LOLA func approx"):
+        for m in ("LOLA func approx",):
             lines.append(f"{m:29}{'':{13 * len(factors)}}  {README_CLAIMS[m]}")
         return "\n".join(lines)
 
@@ -205,22 +231,32 @@ def pola_ipd_reproduction(runs: int = DEFAULTS["runs"], init_std: float = DEFAUL
         raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     starts = {cf: [rng.normal(0.0, init_std, (runs, 5)) for _ in range(2)] for cf in factors}
-    tft, score, failed, seconds = ({m: {} for m in methods} for _ in range(4))
+    tft: dict[str, dict] = {m: {} for m in methods}
+    score: dict[str, dict] = {m: {} for m in methods}
+    failed: dict[str, dict] = {m: {} for m in methods}
+    seconds: dict[str, dict] = {m: {} for m in methods}
     total, done = len(methods) * len(factors), 0
     for m in methods:
-        rule, epochs, delta, hyper, per_cf = METHODS[m]
+        rule, epochs, delta, hyper, per_cf, pre = METHODS[m]
         for cf in factors:
             t0 = time.perf_counter()
             game = contribution(2, cf)
-            h = dict(hyper)
+            played: Any = reparameterised(game, POLA_ILL_CONDITION) if pre else game
+            h: dict[str, Any] = dict(hyper)
             if "eta" in h and cf in per_cf:
                 h["eta"] = per_cf[cf]
-            f = update_field(game, rule, **h)
+            f = update_field(played, rule, **h)
             t1, t2 = (s.copy() for s in starts[cf])
-            for _ in range(epochs):
-                g1, g2 = f(t1, t2, failed="nan")
-                t1, t2 = t1 + delta * g1, t2 + delta * g2
-            bad = ~(np.isfinite(t1).all(-1) & np.isfinite(t2).all(-1))
+            for _ in range(epochs):                  # a failed run stays NaN, the rest go on
+                alive = np.isfinite(t1).all(-1) & np.isfinite(t2).all(-1)
+                if not alive.any():
+                    break
+                g1, g2 = f(t1[alive], t2[alive], failed="nan")
+                t1[alive] += delta * g1
+                t2[alive] += delta * g2
+            if pre:                                  # the logits M phi the agents play
+                t1, t2 = played.logits(t1, t2)
+            bad = np.asarray(~(np.isfinite(t1).all(-1) & np.isfinite(t2).all(-1)))
             ok = np.where(bad[:, None], 0.0, t1), np.where(bad[:, None], 0.0, t2)
             tft[m][cf] = finds_tft(game, *ok, cf) & ~bad
             score[m][cf] = np.where(bad, np.nan, game.value(*ok).mean(-1))

@@ -21,13 +21,26 @@ programs: :func:`lola_sym.update_field` builds a
 :class:`~lola_sym.rules.proximal.ProximalField` from the compiled exact-LOLA
 field and its Jacobian; the rule's ``derive`` gives that primitive program.
 
-Modelling choices, against the paper: the paper's full POLA makes the
-opponent's step proximal too (its inner ``beta_in``); the reference's
-exact-value IPD experiment (``update_th_exact_value_outer_exact_prox``, the
-README's "outer POLA") uses a naive opponent step, as here. With a naive
-inner step POLA is invariant to reparameterising the agent's *own* logits only
-when :math:`\eta = 0` (the opponent's gradient step depends on the opponent's
-parameterisation); the tests check the invariance there.
+``"pola_full"`` is the paper's POLA with the opponent's step proximal too
+(the reference's ``--inner_exact_prox``, weight ``beta_in``):
+
+.. math::
+
+    y^*(x) = \arg\max_y V^j(x, y) - \beta_{in} \sum_s w_s
+             \mathrm{KL}\big(\pi_{j,s}(\theta_j) \,\|\, \pi_{j,s}(y)\big), \qquad
+    \theta_i^+ = \arg\max_x V^i(x, y^*(x)) - \beta \sum_s w_s
+             \mathrm{KL}\big(\pi_{i,s}(\theta_i) \,\|\, \pi_{i,s}(x)\big),
+
+both solved by Newton, :math:`dy^*/dx` by the implicit-function theorem.
+
+Modelling choices, against the paper: the reference's exact-value IPD
+experiment (``update_th_exact_value_outer_exact_prox``, the README's "outer
+POLA") uses a naive opponent step, as ``"pola"`` and ``"pola_outer"`` do. With a
+naive inner step POLA is invariant to reparameterising the logits only when
+:math:`\eta = 0` (the opponent's gradient step depends on the opponent's
+parameterisation); with both steps proximal (``"pola_full"``) the new *policies*
+are invariant to any reparameterisation :math:`\theta = M \phi`
+(:func:`lola_sym.games.reparameterised.reparameterised`). The tests check both.
 
 References
 ----------
@@ -38,16 +51,18 @@ References
 from __future__ import annotations
 
 from lola_sym.rules.exact import derive_exact_lola
+from lola_sym.rules.gradients import gradient_program
 from lola_sym.rules.lola import ETA_HYPER
 from lola_sym.rules.registry import Bound, Hyper, Notes, Rule, register
 
-__all__ = ["derive_pola", "proximal_solver", "POLA2022"]
+__all__ = ["derive_pola", "derive_pola_full", "proximal_solver", "POLA2022"]
 
 POLA2022 = ("Zhao, S., Lu, C., Grosse, R., Foerster, J. (2022). Proximal Learning With "
             "Opponent-Learning Awareness. NeurIPS. arXiv:2210.10125")
 
 BETA_HYPER = Hyper("beta", 1.0, r"\beta", Bound(0.0, lo_open=True))
 LR_OUT_HYPER = Hyper("lr_out", 0.3, r"\alpha_{\mathrm{out}}", Bound(0.0, lo_open=True))
+BETA_IN_HYPER = Hyper("beta_in", 1.0, r"\beta_{\mathrm{in}}", Bound(0.0, lo_open=True))
 THRESHOLD_HYPER = Hyper("prox_threshold", 1e-8, r"\epsilon", Bound(0.0, lo_open=True))
 
 
@@ -65,6 +80,34 @@ def derive_pola(game, **options):
     True
     """
     return derive_exact_lola(game)
+
+
+def derive_pola_full(game, **options):
+    r"""The primitive full POLA is solved from: every value gradient :math:`\nabla_j V^i`.
+
+    Outputs :math:`\nabla_1 V^1, \nabla_2 V^1, \nabla_1 V^2, \nabla_2 V^2`
+    (:func:`lola_sym.rules.gradients.gradient_program`).
+
+    Examples
+    --------
+    On matching pennies (:math:`V^1 = (2p - 1)(2q - 1) = -V^2` with
+    :math:`p = \sigma(\theta_1)`, :math:`q = \sigma(\theta_2)`) at logits 0 the
+    probabilities are 1/2 and :math:`\nabla_1 V^1 = 4 p \bar p (2q - 1) = 0`,
+    :math:`\nabla_2 V^1 = 4 q \bar q (2p - 1) = 0`; at :math:`\theta_1 = \log 3`
+    (:math:`p = 3/4`), :math:`\nabla_2 V^1 = 4 \cdot \tfrac14 \cdot \tfrac12 = 1/2`:
+
+    >>> import sympy as sp
+    >>> from lola_sym.games import matching_pennies
+    >>> prog = derive_pola_full(matching_pennies())
+    >>> [str(o) for o in prog.outputs]
+    ['dV1/dtheta_1,theta', 'dV1/dtheta_2,theta', 'dV2/dtheta_1,theta', 'dV2/dtheta_2,theta']
+    >>> prog.evaluate(dict(zip(prog.inputs, (sp.log(3), 0))))
+    [0, 1/2, 0, -1/2]
+    """
+    prog, G = gradient_program(game)
+    n = len(game.theta)
+    return prog.with_outputs([s for i in range(1, n + 1) for j in range(1, n + 1)
+                              for s in G[(i, j)]])
 
 
 _NOTES = Notes(
@@ -95,8 +138,29 @@ POLA_OUTER = register(Rule(
     two_player_reason="the reference's exact-value POLA is written for two agents",
     notes=_NOTES))
 
+POLA_FULL = register(Rule(
+    "pola_full", "POLA, both steps proximal (Newton, IFT)", derive_pola_full,
+    (BETA_IN_HYPER, BETA_HYPER), order=2, needs_hessian=True, options={"weighted": 0},
+    program_hyper=(), reference="Zhao et al. 2022, Sec. 3 and Algorithm 1", rank=65,
+    tags=frozenset({"shaping_since_lola"}),
+    two_player_reason="the reference's exact-value POLA is written for two agents",
+    failure="Newton on a proximal objective did not converge (a small beta or beta_in "
+            "conditions it badly)",
+    notes=Notes(
+        r"y^*(x) = \arg\max_y V^2(x, y) - \beta_{\mathrm{in}} D_2(\theta_2 \| y), \quad "
+        r"\theta_1^+ = \arg\max_x V^1(x, y^*(x)) - \beta D_1(\theta_1 \| x), "
+        r"\quad g_1 = \theta_1^+ - \theta_1",
+        r"\theta_2' = \arg\min_y L_2(x, y) + \beta_{\mathrm{in}} \mathrm{KL}, \quad "
+        r"\theta_1^+ = \arg\min_x L_1(x, \theta_2'(x)) + \beta_{\mathrm{out}} \mathrm{KL}",
+        POLA2022 + ", Sec. 3, Algorithm 1; Silent-Zebra/POLA LOLA_exact.py "
+        "(--inner_exact_prox).",
+        "Both steps proximal: the new policies do not depend on the parameterisation. "
+        "Solved by nested Newton from the compiled value gradients and the naive field's "
+        "exact Jacobian; the opponent's response is differentiated by the implicit-function "
+        "theorem.")))
+
 #: rule name -> how its proximal step is solved
-_SOLVERS = {"pola": "newton", "pola_outer": "outer"}
+_SOLVERS = {"pola": "newton", "pola_outer": "outer", "pola_full": "nested"}
 
 
 def proximal_solver(rule) -> str | None:
@@ -107,5 +171,7 @@ def proximal_solver(rule) -> str | None:
     >>> from lola_sym.rules import get_rule
     >>> proximal_solver(get_rule("pola")), proximal_solver(get_rule("lola"))
     ('newton', None)
+    >>> proximal_solver(get_rule("pola_full"))
+    'nested'
     """
     return _SOLVERS.get(rule.name)

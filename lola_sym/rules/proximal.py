@@ -65,15 +65,18 @@ from lola_sym.rules.pointwise import PointwiseField
 
 __all__ = ["ProximalField", "policy_shape", "kl_divergence", "kl_gradient", "kl_hessian",
            "kl_mixed", "visitation_weights", "NEWTON_GTOL", "NEWTON_MAX_ITERS", "NEWTON_MAX_STEP",
-           "ProximalSolveError"]
+           "FD_STEP", "ProximalSolveError"]
 
-#: Ideal POLA's stopping rule: the max-norm of the proximal objective's exact gradient.
+#: Ideal POLA's stopping rule: the max-norm of the proximal objective's exact gradient (or 100
+#: units of rounding times beta, the weight of the KL term, if larger).
 NEWTON_GTOL = 1e-11
 #: Newton iterations before the solve is declared failed.
 NEWTON_MAX_ITERS = 200
 #: Largest change of a logit in one Newton iteration (a trust region: near-saturated
 #: policies make the Hessian nearly singular and the raw Newton step huge).
 NEWTON_MAX_STEP = 2.0
+#: Central-difference step of the Hessian that steers full POLA's outer Newton iteration.
+FD_STEP = 1e-5
 
 
 class ProximalSolveError(ValueError):
@@ -281,14 +284,32 @@ class ProximalField(PointwiseField):
         ``value(t1, t2) -> (V1, V2)`` (for the line search).
     naive : callable
         ``naive(t1, t2) -> (grad_1 V1, grad_2 V2)``.
+    solver : {"newton", "outer", "nested"}
+        Ideal POLA, the paper's outer loop, or full POLA (the opponent's step proximal
+        too, hyper-parameter ``beta_in``; needs ``naive_jac`` and ``value_grads``).
+    policy_game : game, optional
+        The game whose per-state policies the KL compares (default ``game``).
+    policy_maps : tuple, optional
+        Per player the matrix :math:`M_i` with policy logits :math:`M_i x` (None: the
+        parameters are the logits), e.g. those of a
+        :class:`~lola_sym.games.reparameterised.Reparameterised` game.
+    naive_jac : callable, optional
+        ``naive_jac(t1, t2) -> (d, d)``: the exact Jacobian of ``naive``.
+    value_grads : callable, optional
+        ``value_grads(t1, t2) -> ((grad_1 V1, grad_2 V1), (grad_1 V2, grad_2 V2))``.
     """
 
     path = "proximal"
 
     def __init__(self, game, rule, hyper, options, grad, jac, value, naive, solver="newton",
-                 policy_game=None, policy_maps=None):
+                 policy_game=None, policy_maps=None, naive_jac=None, value_grads=None):
         super().__init__(game, rule, hyper, options)
         self._grad, self._jac, self._value, self._naive = grad, jac, value, naive
+        self._naive_jac, self._value_grads = naive_jac, value_grads
+        if solver not in ("newton", "outer", "nested"):
+            raise ValueError(f"solver must be 'newton', 'outer' or 'nested', got {solver!r}")
+        if solver == "nested" and (naive_jac is None or value_grads is None):
+            raise ValueError("the nested solver (full POLA) needs naive_jac and value_grads")
         self.solver = solver
         if len(game.dims) != 2:
             raise ValueError(f"POLA is implemented for two players; {game.name} has "
@@ -372,16 +393,27 @@ class ProximalField(PointwiseField):
                 - self.hyper["beta"] * self._kl_hess(i, thetas[i], x, weights))
 
     # -- solvers ------------------------------------------------------------------------
-    def newton(self, i, thetas):
-        """Ideal POLA: damped Newton on the exact gradient and Hessian; ``(x, iterations)``."""
-        w = self._weights(i, thetas)
-        x = np.array(thetas[i], dtype=float)
-        f = self.objective(i, x, thetas, w)
+    def _maximise(self, objective, gradient, hessian, x0, who, knob: str, scale: float = 1.0):
+        """Damped Newton with a trust region and Armijo backtracking: ``(x, iterations)``.
+
+        Stops when the max-norm of the gradient is at most :data:`NEWTON_GTOL`, or 100
+        times ``scale`` units of rounding, ``scale`` the weight of the KL term (its
+        gradient is computed to about ``scale`` times the rounding error). Near the optimum the decrease of the
+        objective falls below its rounding error (or, in full POLA, below the error of the
+        opponent's solve); a full Newton step that reduces the gradient is then accepted
+        without the Armijo test.
+
+        ``who()`` names the problem and ``knob`` the hyper-parameter whose increase
+        conditions it, in the errors.
+        """
+        x = np.array(x0, dtype=float)
+        f = objective(x)
+        gtol = max(NEWTON_GTOL, 100 * np.finfo(float).eps * scale)
         for it in range(NEWTON_MAX_ITERS):
-            g = self.gradient(i, x, thetas, w)
-            if np.max(np.abs(g)) <= NEWTON_GTOL:
+            g = gradient(x)
+            if np.max(np.abs(g)) <= gtol:
                 return x, it
-            H = self.hessian(i, x, thetas, w)
+            H = hessian(x)
             H = 0.5 * (H + H.T)
             lam = np.linalg.eigvalsh(H)
             shift = 0.0 if lam.max() < 0 else lam.max() + 1e-3 * max(1.0, abs(lam).max())
@@ -390,30 +422,108 @@ class ProximalField(PointwiseField):
             if big > NEWTON_MAX_STEP:           # trust region in logit space
                 step *= NEWTON_MAX_STEP / big
             t = 1.0
-            while True:                         # backtracking (Armijo) on J
+            while True:                         # backtracking (Armijo) on the objective
                 xn = x + t * step
-                fn = self.objective(i, xn, thetas, w)
+                fn = objective(xn)
                 if np.isfinite(fn) and fn >= f + 1e-4 * t * float(g @ step) - 1e-12 * abs(f):
                     break
+                if t == 1.0 and shift == 0.0 and np.isfinite(fn) and abs(fn - f) <= 1e-9 * max(
+                        1.0, abs(f)) and np.max(np.abs(gradient(xn))) < np.max(np.abs(g)):
+                    break                       # quadratic region: the decrease is below noise
                 t *= 0.5
                 if t < 1e-12:
                     raise ProximalSolveError(
-                        f"POLA's Newton solve for agent {i + 1} on {self.game.name} stalled "
-                        f"at |grad| = {np.max(np.abs(g)):.3g} from theta = {_fmt(thetas)}; "
-                        f"increase beta")
+                        f"{who()} on {self.game.name} stalled at |grad| = "
+                        f"{np.max(np.abs(g)):.3g}; increase {knob}")
             x, f = xn, fn
             if np.max(np.abs(x)) > 1e3:
                 raise ProximalSolveError(
-                    f"POLA's proximal objective for agent {i + 1} on {self.game.name} has no "
-                    f"maximum near theta = {_fmt(thetas)} (logits beyond 1e3): beta="
-                    f"{self.hyper['beta']:g} is too small, increase it")
-        raise ProximalSolveError(f"POLA's Newton solve for agent {i + 1} on {self.game.name} "
-                                 f"did not reach |grad| <= {NEWTON_GTOL:g} in "
-                                 f"{NEWTON_MAX_ITERS} iterations from theta = {_fmt(thetas)} "
-                                 f"(|grad| = {np.max(np.abs(g)):.3g}, logits up to "
+                    f"{who()} on {self.game.name} has no maximum near the start (logits beyond "
+                    f"1e3): {knob} is too small, increase it")
+        raise ProximalSolveError(f"{who()} on {self.game.name} did not reach |grad| <= "
+                                 f"{gtol:g} in {NEWTON_MAX_ITERS} iterations (|grad| = "
+                                 f"{np.max(np.abs(g)):.3g}, logits up to "
                                  f"{np.max(np.abs(x)):.3g}): the proximal objective is badly "
-                                 f"conditioned there; increase beta={self.hyper['beta']:g} "
-                                 f"or NEWTON_MAX_ITERS")
+                                 f"conditioned there; increase {knob} or NEWTON_MAX_ITERS")
+
+    def newton(self, i, thetas):
+        """Ideal POLA: damped Newton on the exact gradient and Hessian; ``(x, iterations)``."""
+        if self.solver == "nested":
+            return self.nested(i, thetas)
+        w = self._weights(i, thetas)
+        return self._maximise(
+            lambda x: self.objective(i, x, thetas, w),
+            lambda x: self.gradient(i, x, thetas, w),
+            lambda x: self.hessian(i, x, thetas, w), thetas[i],
+            lambda: f"POLA's Newton solve for agent {i + 1} from theta = {_fmt(thetas)}",
+            f"beta={self.hyper['beta']:g}", self.hyper["beta"])
+
+    # -- the opponent's proximal step (the paper's full POLA) -----------------------------
+    def opponent_step(self, i, x, thetas, start=None):
+        r"""The opponent's proximal step against agent ``i`` playing ``x``: ``(y*, iterations)``.
+
+        :math:`y^* = \arg\max_y V^j(x, y) - \beta_{in} D_j(\theta_j \| y)`, by Newton on
+        the compiled naive gradient and its exact Jacobian.
+        """
+        j = 1 - i
+        w = self._weights(j, thetas)
+        beta_in = self.hyper["beta_in"]
+        ts = self._args(i, x, thetas)
+
+        def at(y):
+            out = list(ts)
+            out[j] = y
+            return out
+
+        def hess(y):
+            return (self._block(self._naive_jac(*at(y)), j, j)
+                    - beta_in * self._kl_hess(j, thetas[j], y, w))
+        return self._maximise(
+            lambda y: float(self._value(*at(y))[j]) - beta_in * self.kl(j, thetas[j], y, w),
+            lambda y: self._naive(*at(y))[j] - beta_in * self._kl_grad(j, thetas[j], y, w),
+            hess, thetas[j] if start is None else start,
+            lambda: f"the proximal step of agent {j + 1} (POLA's inner problem) against x = "
+            f"{_fmt([x])} from theta = {_fmt(thetas)}", f"beta_in={beta_in:g}", beta_in)
+
+    def _nested_parts(self, i, x, thetas, start):
+        """``(y*, outer objective, its exact gradient)`` at ``x``, the opponent proximal."""
+        j = 1 - i
+        y, _ = self.opponent_step(i, x, thetas, start)
+        ts = self._args(i, x, thetas)
+        ts[j] = y
+        wi, wj = self._weights(i, thetas), self._weights(j, thetas)
+        J = self._naive_jac(*ts)
+        Hyy = self._block(J, j, j) - self.hyper["beta_in"] * self._kl_hess(j, thetas[j], y, wj)
+        Y = -np.linalg.solve(Hyy, self._block(J, j, i))          # dy*/dx by the IFT
+        grads = self._value_grads(*ts)[i]                        # (grad_1 V_i, grad_2 V_i)
+        g = grads[i] + Y.T @ grads[j] - self.hyper["beta"] * self._kl_grad(i, thetas[i], x, wi)
+        f = float(self._value(*ts)[i]) - self.hyper["beta"] * self.kl(i, thetas[i], x, wi)
+        return y, f, g
+
+    def nested(self, i, thetas):
+        r"""Full POLA for agent ``i``: both steps proximal; ``(x, iterations)``.
+
+        Maximises :math:`V^i(x, y^*(x)) - \beta D_i(\theta_i \| x)` by damped Newton. Its
+        gradient is exact (the implicit-function theorem gives :math:`dy^*/dx`); its Hessian,
+        which only steers the iteration, is a central difference of that gradient (step
+        :data:`FD_STEP`).
+        """
+        warm = {"y": None}
+
+        def parts(x):
+            y, f, g = self._nested_parts(i, x, thetas, warm["y"])
+            warm["y"] = y
+            return f, g
+
+        def hess(x):
+            cols = []
+            for e in np.eye(x.size) * FD_STEP:
+                cols.append((parts(x + e)[1] - parts(x - e)[1]) / (2 * FD_STEP))
+            return np.array(cols).T
+        return self._maximise(lambda x: parts(x)[0], lambda x: parts(x)[1], hess, thetas[i],
+                              lambda: f"POLA's (both steps proximal) Newton solve for agent {i + 1} "
+                              f"from theta = {_fmt(thetas)}", f"beta={self.hyper['beta']:g}",
+                              self.hyper["beta"])
 
     def outer(self, i, thetas):
         """Outer POLA (Algorithm 1 as in the reference): ``(x, iterations)``."""
@@ -429,7 +539,7 @@ class ProximalField(PointwiseField):
 
     def step(self, *thetas):
         """The new logits ``(theta_1^+, theta_2^+)`` from one point (1-d arrays)."""
-        solve = self.newton if self.solver == "newton" else self.outer
+        solve = self.outer if self.solver == "outer" else self.newton
         return tuple(solve(i, thetas)[0] for i in range(2))
 
     def directions(self, *thetas) -> tuple:
@@ -443,19 +553,23 @@ class ProximalField(PointwiseField):
         \partial_{\theta_2} \nabla J_i]` at :math:`\theta_i^+`. The field's Jacobian
         (of :math:`g = \theta^+ - \theta`) is this minus the identity.
         """
+        if self.solver == "nested":
+            raise ValueError("the IFT Jacobian of POLA with a proximal opponent step needs third "
+                             "derivatives of the values; it is not implemented (analysis "
+                             "differences the field instead)")
         if self.options.get("weighted", 0):
             raise ValueError("the IFT Jacobian needs the derivative of the visitation weights "
                              "in the old logits; it is implemented for the unweighted KL only "
                              "(weighted=0)")
-        thetas = [np.asarray(t, dtype=float) for t in thetas]
+        point = [np.asarray(t, dtype=float) for t in thetas]
         rows = []
         for i in range(2):
-            x, _ = self.newton(i, thetas)
-            J = self._jac(*self._args(i, x, thetas))
-            H = self.hessian(i, x, thetas)
-            cross = [None, None]
-            cross[i] = -self.hyper["beta"] * self._kl_mixed(i, thetas[i], x, None)
-            cross[1 - i] = self._block(J, i, 1 - i)
+            x, _ = self.newton(i, point)
+            J = self._jac(*self._args(i, x, point))
+            H = self.hessian(i, x, point)
+            own = -self.hyper["beta"] * self._kl_mixed(i, point[i], x, None)
+            other = self._block(J, i, 1 - i)
+            cross = [own, other] if i == 0 else [other, own]
             rows.append(-np.linalg.solve(H, np.hstack(cross)))
         return np.vstack(rows)
 
