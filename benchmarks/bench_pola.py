@@ -17,7 +17,20 @@ iterations), from logits drawn N(0, 0.1^2), three ways:
 
 Prints per method: milliseconds per proximal step (best of a few repeats),
 iterations, and the distance of the result to Newton's (max |logit difference|).
-Run: ``python benchmarks/bench_pola.py`` (about a minute).
+
+A second table times full POLA (both steps proximal, the reference's
+``--inner_exact_prox``) at settings of ours (the README has no exact-value command
+for it): ``lr_in`` 0.5, ``inner_beta`` 2, ``lr_out`` 0.3, ``outer_beta`` 1, the same
+threshold and iteration caps (inner 10000):
+
+* ``torch nested loops``: the reference's approach, written here from the formulas:
+  for every outer iteration the opponent's proximal step by plain gradient steps
+  (rate ``lr_in``, warm-started, until the KL between iterates is < 1e-8 both ways),
+  its response to agent 1 by the implicit-function theorem on that fixed point, then
+  one outer gradient step;
+* ``lola_sym nested Newton``: rule ``pola_full``.
+
+Run: ``python benchmarks/bench_pola.py`` (a few minutes).
 """
 
 from __future__ import annotations
@@ -76,6 +89,71 @@ def torch_prox_step(t1, t2):
     return x.detach().numpy(), it
 
 
+#: full POLA's settings here (ours: the README has no exact-value command for it)
+FULL_LR_IN, FULL_BETA_IN, FULL_LR_OUT, FULL_BETA, INNER_MAX_ITERS = 0.5, 2.0, 0.3, 1.0, 10000
+
+
+def torch_full_pola_step(t1, t2):
+    """Full POLA by the reference's nested loops in PyTorch (float64): ``(x, outer iterations,
+    total inner iterations)``."""
+    import torch
+    torch.set_default_dtype(torch.float64)
+    R = torch.tensor([[CF - 1, CF / 2 - 1], [CF / 2, 0.0]])
+    r1, r2 = R.reshape(-1), R.T.reshape(-1)
+    swap = [0, 2, 1, 3]
+
+    def values(a, b):
+        p, q = torch.sigmoid(a), torch.sigmoid(b)
+
+        def row(x, y):
+            return torch.stack([x * y, x * (1 - y), (1 - x) * y, (1 - x) * (1 - y)])
+        p0 = row(p[0], q[0])
+        P = torch.stack([row(p[1 + s], q[1 + swap[s]]) for s in range(4)])
+        A = torch.eye(4) - GAMMA * P
+        return p0 @ torch.linalg.solve(A, r1), p0 @ torch.linalg.solve(A, r2)
+
+    def kl(old, new):
+        po, pn = torch.sigmoid(old), torch.sigmoid(new)
+        return (po * (torch.log(po) - torch.log(pn))
+                + (1 - po) * (torch.log(1 - po) - torch.log(1 - pn))).sum()
+
+    old1, old2 = torch.tensor(t1), torch.tensor(t2)
+    x = old1.clone()
+    y = old2.clone()
+    inner_total = 0
+
+    def inner_objective(xx, yy):                         # the opponent's loss + prox term
+        return -values(xx, yy)[1] + FULL_BETA_IN * kl(old2, yy)
+
+    for it in range(1, MAX_ITERS + 1):
+        for _ in range(INNER_MAX_ITERS):                 # prox_f: plain steps to a fixed point
+            yy = y.clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(inner_objective(x, yy), yy)
+            prev, y = y, (y - FULL_LR_IN * g).detach()
+            inner_total += 1
+            if kl(prev, y) < THRESHOLD and kl(y, prev) < THRESHOLD:
+                break
+        # IFT at the fixed point y = y - lr grad_y F(x, y): dy/dx = -(H_yy)^-1 H_yx
+        xx, yy = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
+        (gy,) = torch.autograd.grad(inner_objective(xx, yy), yy, create_graph=True)
+        Hyy = torch.stack([torch.autograd.grad(gy[k], yy, retain_graph=True)[0]
+                           for k in range(5)])
+        Hyx = torch.stack([torch.autograd.grad(gy[k], xx, retain_graph=True)[0]
+                           for k in range(5)])
+        dydx = -torch.linalg.solve(Hyy, Hyx)
+        xx = x.clone().requires_grad_(True)
+        yy = y.clone().requires_grad_(True)
+        v1 = values(xx, yy)[0]
+        gx, gyv = torch.autograd.grad(v1, (xx, yy))
+        xk = x.clone().requires_grad_(True)
+        (gkl,) = torch.autograd.grad(FULL_BETA * kl(old1, xk), xk)
+        g = -(gx + dydx.T @ gyv) + gkl                  # gradient of the outer loss
+        prev, x = x, (x - FULL_LR_OUT * g).detach()
+        if kl(prev, x) < THRESHOLD and kl(x, prev) < THRESHOLD:
+            break
+    return x.numpy(), it, inner_total
+
+
 def best_ms(fn, repeat=3):
     out, best = None, np.inf
     for _ in range(repeat):
@@ -104,6 +182,19 @@ def main():
         print(f"{name:18} {ms:10.2f} {it:11d} {np.max(np.abs(x - xn)):18.2e}")
     print(f"torch loop vs lola_sym outer: max|difference| = {np.max(np.abs(xt - xo)):.2e} "
           f"(the same algorithm: same iterations, same point)")
+    full = update_field(game, "pola_full", beta_in=FULL_BETA_IN, beta=FULL_BETA)
+    full.nested(0, (t1, t2))                             # warm-up
+    ms_f, (xf, it_f) = best_ms(lambda: full.nested(0, (t1, t2)))
+    ms_ft, (xft, it_ft, inner_ft) = best_ms(lambda: torch_full_pola_step(t1, t2), repeat=1)
+    print()
+    print(f"one full-POLA step (both proximal), cf={CF}, lr_in={FULL_LR_IN}, beta_in="
+          f"{FULL_BETA_IN}, lr_out={FULL_LR_OUT}, beta={FULL_BETA}, threshold={THRESHOLD:g}")
+    print(f"{'method':24} {'ms/step':>10} {'outer it.':>10} {'inner it.':>10} "
+          f"{'max|x - x_newton|':>18}")
+    print(f"{'torch nested loops':24} {ms_ft:10.1f} {it_ft:10d} {inner_ft:10d} "
+          f"{np.max(np.abs(xft - xf)):18.2e}")
+    print(f"{'lola_sym nested Newton':24} {ms_f:10.1f} {it_f:10d} {'':>10} {0.0:18.2e}")
+    print(f"speed-up: {ms_ft / ms_f:.0f}x")
 
 
 if __name__ == "__main__":
