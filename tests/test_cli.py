@@ -883,6 +883,42 @@ def test_every_report_module_reproduction_is_tested_here():
     assert names == set(REPORTS)
 
 
+def test_published_runs_the_functions_own_defaults(capsys, monkeypatch):
+    """--published calls mfos-grid's function with no settings (its defaults are M-FOS's:
+    MAMAML 1,000 iterations at batch 8,192), the command's default with its smaller MAMAML;
+    the report function is replaced by a recorder, so nothing is trained."""
+    from lola_sym.cli import reports
+    from lola_sym.dynamics.meta import MFOS_MAMAML
+    from lola_sym.report import mfos_grid
+    seen = []
+
+    class Done:
+        def format_table(self):
+            return "done"
+
+        def as_dict(self):
+            return {}
+
+    def record(**kwargs):
+        seen.append(kwargs)
+        return Done()
+    monkeypatch.setattr(mfos_grid, "mfos_grid_reproduction", record)
+    assert main(["reproduce", "mfos-grid", "--published"]) == 0
+    assert main(["reproduce", "mfos-grid"]) == 0
+    capsys.readouterr()
+    assert set(seen[0]) == {"progress"}
+    assert seen[1]["mamaml_options"]["iterations"] == 100
+    assert mfos_grid.DEFAULTS["mamaml_options"] == MFOS_MAMAML
+    assert MFOS_MAMAML["iterations"] == 1000 and MFOS_MAMAML["batch"] == 8192
+    assert reports.REPORTS["mfos-grid"].published
+    assert main(["reproduce", "mfos-grid", "--published", "--reduced"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["reproduce", "pola-ipd", "--published"]) == 2
+    assert "runs the published settings by default" in capsys.readouterr().err
+    assert main(["reproduce", "lola2018", "--published"]) == 2
+    assert "applies to mfos-grid" in capsys.readouterr().err
+
+
 def test_reproduce_report_refuses_options_it_does_not_take(capsys):
     assert main(["reproduce", "matching-pennies-ns", "--runs", "3"]) == 2
     assert "does not take --runs" in capsys.readouterr().err

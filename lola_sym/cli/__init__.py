@@ -243,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--reduced", action="store_true",
                      help=f"the reduced setting that runs in seconds (for CI): "
                           f"{', '.join(REPORTS)}")
+    rep.add_argument("--published", action="store_true",
+                     help="the reference's own settings where the command's default is smaller: "
+                          + "; ".join(f"{k}: {v.published}" for k, v in REPORTS.items()
+                                      if v.defaults))
     rep.add_argument("--runs", type=arg.positive_int, default=None,
                      help="independent runs (default 50; sos-tandem 300)")
     rep.add_argument("--steps", type=arg.nonneg_int, default=None,

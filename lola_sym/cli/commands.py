@@ -125,6 +125,9 @@ def reproduce(args) -> int:
     if args.reduced:
         raise UsageError(f"--reduced applies to {', '.join(REPORTS)}; give {args.paper} "
                          f"fewer --runs or --steps instead")
+    if getattr(args, "published", False):
+        raise UsageError(f"{args.paper} runs its paper's settings by default; --published "
+                         f"applies to {', '.join(k for k, r in REPORTS.items() if r.defaults)}")
     for k, v in _REPRODUCE_DEFAULTS[args.paper].items():
         if getattr(args, k) is None:
             setattr(args, k, v)

@@ -306,12 +306,17 @@ def train_sensitivity(game, rules, thetas, *, steps: int, delta=1.0, hyper=None,
             obj, grad = obj + v, grad + gj
         G = np.zeros(batch + (d,))
         Jg = np.zeros(batch + (d, d))
+        done: dict = {}                         # players sharing a rule share its evaluation
         for i in range(n):
             f, jac = fields[i], jacs[i]
             if f is None or jac is None:        # a static player (rule None): both are None
                 continue
-            G[..., rows[i]] = f(*parts)[i]
-            Jg[..., rows[i], :] = jac(*parts)[..., rows[i], :]
+            key = (rules[i], tuple(sorted(hyper[i].items())))
+            if key not in done:
+                done[key] = (f(*parts), jac(*parts))
+            g_all, J_all = done[key]
+            G[..., rows[i]] = g_all[i]
+            Jg[..., rows[i], :] = J_all[..., rows[i], :]
         dG = Jg @ J
         for c, (i, k) in enumerate(cols_h):
             dG[..., rows[i], d + n + c] += hyper_derivative(game, rules[i], k, *parts,
