@@ -47,8 +47,10 @@ GAMMA = 0.96
 LR_IN, LR_OUT, BETA, THRESHOLD, MAX_ITERS = 5.0, 0.3, 0.1, 1e-8, 5000
 
 
-def torch_prox_step(t1, t2):
-    """The reference's inner-loop approach in PyTorch (float64); ``(x, iterations)``."""
+def torch_contribution():
+    """``(torch, values, kl)``: the contribution game's exact values ``values(a, b) -> (V1, V2)``
+    (:math:`p_0^\top (I - \gamma P)^{-1} r`, start state first) and the per-state Bernoulli
+    KL, in PyTorch float64, written from the formulas."""
     import torch
     torch.set_default_dtype(torch.float64)
     R = torch.tensor([[CF - 1, CF / 2 - 1], [CF / 2, 0.0]])
@@ -70,7 +72,12 @@ def torch_prox_step(t1, t2):
         po, pn = torch.sigmoid(old), torch.sigmoid(new)
         return (po * (torch.log(po) - torch.log(pn))
                 + (1 - po) * (torch.log(1 - po) - torch.log(1 - pn))).sum()
+    return torch, values, kl
 
+
+def torch_prox_step(t1, t2):
+    """The reference's inner-loop approach in PyTorch (float64); ``(x, iterations)``."""
+    torch, values, kl = torch_contribution()
     old = torch.tensor(t1)
     x = old.clone().requires_grad_(True)
     th2 = torch.tensor(t2)
@@ -96,27 +103,7 @@ FULL_LR_IN, FULL_BETA_IN, FULL_LR_OUT, FULL_BETA, INNER_MAX_ITERS = 0.5, 2.0, 0.
 def torch_full_pola_step(t1, t2):
     """Full POLA by the reference's nested loops in PyTorch (float64): ``(x, outer iterations,
     total inner iterations)``."""
-    import torch
-    torch.set_default_dtype(torch.float64)
-    R = torch.tensor([[CF - 1, CF / 2 - 1], [CF / 2, 0.0]])
-    r1, r2 = R.reshape(-1), R.T.reshape(-1)
-    swap = [0, 2, 1, 3]
-
-    def values(a, b):
-        p, q = torch.sigmoid(a), torch.sigmoid(b)
-
-        def row(x, y):
-            return torch.stack([x * y, x * (1 - y), (1 - x) * y, (1 - x) * (1 - y)])
-        p0 = row(p[0], q[0])
-        P = torch.stack([row(p[1 + s], q[1 + swap[s]]) for s in range(4)])
-        A = torch.eye(4) - GAMMA * P
-        return p0 @ torch.linalg.solve(A, r1), p0 @ torch.linalg.solve(A, r2)
-
-    def kl(old, new):
-        po, pn = torch.sigmoid(old), torch.sigmoid(new)
-        return (po * (torch.log(po) - torch.log(pn))
-                + (1 - po) * (torch.log(1 - po) - torch.log(1 - pn))).sum()
-
+    torch, values, kl = torch_contribution()
     old1, old2 = torch.tensor(t1), torch.tensor(t2)
     x = old1.clone()
     y = old2.clone()
