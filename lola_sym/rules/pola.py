@@ -90,19 +90,19 @@ def derive_pola_full(game, **options):
 
     Examples
     --------
-    On matching pennies (:math:`V^1 = (2p - 1)(2q - 1) = -V^2` with
-    :math:`p = \sigma(\theta_1)`, :math:`q = \sigma(\theta_2)`) at logits 0 the
-    probabilities are 1/2 and :math:`\nabla_1 V^1 = 4 p \bar p (2q - 1) = 0`,
-    :math:`\nabla_2 V^1 = 4 q \bar q (2p - 1) = 0`; at :math:`\theta_1 = \log 3`
-    (:math:`p = 3/4`), :math:`\nabla_2 V^1 = 4 \cdot \tfrac14 \cdot \tfrac12 = 1/2`:
+    On matching pennies, :math:`V^1 = -(2p - 1)(2q - 1) = -V^2` with
+    :math:`p = \sigma(\theta_1)`, :math:`q = \sigma(\theta_2)`, so
+    :math:`\nabla_2 V^1 = -2 q \bar q (2p - 1)` and :math:`\nabla_1 V^1 = -2 p \bar p (2q - 1)`.
+    At :math:`\theta_1 = \log 3` (:math:`p = 3/4`) and :math:`\theta_2 = 0` (:math:`q = 1/2`):
+    :math:`\nabla_1 V^1 = 0` and :math:`\nabla_2 V^1 = -2 \cdot \tfrac14 \cdot \tfrac12 = -1/4`:
 
     >>> import sympy as sp
     >>> from lola_sym.games import matching_pennies
     >>> prog = derive_pola_full(matching_pennies())
     >>> [str(o) for o in prog.outputs]
-    ['dV1/dtheta_1,theta', 'dV1/dtheta_2,theta', 'dV2/dtheta_1,theta', 'dV2/dtheta_2,theta']
-    >>> prog.evaluate(dict(zip(prog.inputs, (sp.log(3), 0))))
-    [0, 1/2, 0, -1/2]
+    ['dV1/dtheta_1,theta_1', 'dV1/dtheta_2,theta_2', 'dV2/dtheta_1,theta_1', 'dV2/dtheta_2,theta_2']
+    >>> [round(float(v), 12) for v in prog.evaluate(dict(zip(prog.inputs, (sp.log(3), 0))))]
+    [0.0, -0.25, 0.0, 0.25]
     """
     prog, G = gradient_program(game)
     n = len(game.theta)
