@@ -464,7 +464,7 @@ def _proximal_field(game, rule, values, options, backend, solver):
 
 
 def _value_gradients(game, backend):
-    r"""``f(t1, t2) -> ((grad_1 V1, grad_2 V1), (grad_1 V2, grad_2 V2))``, compiled (two players)."""
+    r"""``f(t1, t2) -> ((grad_1 V1, grad_2 V1), (grad_1 V2, grad_2 V2))``, compiled (2 players)."""
     dims = tuple(game.dims)
 
     def build(g):

@@ -89,8 +89,9 @@ class TestPolaFull(RuleContract):
 
     @pytest.mark.slow
     def test_compiled_matches_independent_reference(self):
-        """(slow: 30 independent inner solves, about 15 s) The new logits are a stationary point of the outer objective, its gradient taken by
-        central differences with the opponent's response solved independently (above)."""
+        """(slow: 30 independent inner solves, about 15 s) The new logits are a stationary
+        point of the outer objective, its gradient taken by central differences with the
+        opponent's response solved independently (above)."""
         t1, t2 = POINTS[0]
         n1, _ = self.field().step(t1, t2)
         fd = _outer_gradient_fd(n1, t1, t2, 20.0, 20.0)

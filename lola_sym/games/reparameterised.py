@@ -85,7 +85,7 @@ def _exact_matrix(m, rows: int, who: str) -> tuple:
 
 @dataclass(frozen=True)
 class Reparameterised:
-    r"""``base`` played with logits :math:`\theta_i = M_i \phi_i`; the parameters are the :math:`\phi_i`.
+    r"""``base`` played with logits :math:`\theta_i = M_i \phi_i`, in parameters :math:`\phi_i`.
 
     Attributes
     ----------

@@ -398,10 +398,10 @@ class ProximalField(PointwiseField):
 
         Stops when the max-norm of the gradient is at most :data:`NEWTON_GTOL`, or 100
         times ``scale`` units of rounding, ``scale`` the weight of the KL term (its
-        gradient is computed to about ``scale`` times the rounding error). Near the optimum the decrease of the
-        objective falls below its rounding error (or, in full POLA, below the error of the
-        opponent's solve); a full Newton step that reduces the gradient is then accepted
-        without the Armijo test.
+        gradient is computed to about ``scale`` times the rounding error). Near the
+        optimum the decrease of the objective falls below its rounding error (or, in full
+        POLA, below the error of the opponent's solve); a full Newton step that reduces the
+        gradient is then accepted without the Armijo test.
 
         ``who()`` names the problem and ``knob`` the hyper-parameter whose increase
         conditions it, in the errors.
@@ -520,10 +520,10 @@ class ProximalField(PointwiseField):
             for e in np.eye(x.size) * FD_STEP:
                 cols.append((parts(x + e)[1] - parts(x - e)[1]) / (2 * FD_STEP))
             return np.array(cols).T
-        return self._maximise(lambda x: parts(x)[0], lambda x: parts(x)[1], hess, thetas[i],
-                              lambda: f"POLA's (both steps proximal) Newton solve for agent {i + 1} "
-                              f"from theta = {_fmt(thetas)}", f"beta={self.hyper['beta']:g}",
-                              self.hyper["beta"])
+        return self._maximise(
+            lambda x: parts(x)[0], lambda x: parts(x)[1], hess, thetas[i],
+            lambda: f"POLA's (both steps proximal) Newton solve for agent {i + 1} from theta = "
+                    f"{_fmt(thetas)}", f"beta={self.hyper['beta']:g}", self.hyper["beta"])
 
     def outer(self, i, thetas):
         """Outer POLA (Algorithm 1 as in the reference): ``(x, iterations)``."""
