@@ -180,17 +180,22 @@ class PolaIpdResult:
     def plot(self, path=None):
         """Bars: share finding TFT per cf, one group per method (saved to ``path`` if given)."""
         from lola_sym.report.plot_support import _figure, _save
-        fig = _figure((7.0, 3.6))
+        fig = _figure((9.5, 3.6))
         ax = fig.subplots()
         factors = self.parameters["factors"]
         width = 0.8 / max(1, len(self.tft))
         for k, (m, per) in enumerate(self.tft.items()):
             x = np.arange(len(factors)) + k * width
-            ax.bar(x, [np.mean(per[cf]) for cf in factors], width, label=m)
+            shares = [float(np.mean(per[cf])) for cf in factors]
+            bars = ax.bar(x, shares, width, label=m)
+            for xi, share in zip(x, shares):          # a share of 0 has no bar: say so
+                if share == 0.0:
+                    ax.text(xi, 0.01, "0", ha="center", va="bottom", fontsize=7,
+                            color=bars.patches[0].get_facecolor())
         ax.set_xticks(np.arange(len(factors)) + 0.4 - width / 2, [f"cf {c}" for c in factors])
         ax.set(ylabel="share of runs finding TFT", ylim=(0, 1.05),
                title="POLA Fig. 3 protocol, exact values")
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         return _save(fig, path)
 
 
