@@ -229,7 +229,7 @@ def detect(branch: Branch) -> list:
     -------
     list of (int, str)
         Segment index and the name of the test function (:data:`MAP_TESTS` or
-        :data:`FLOW_TESTS`, by ``branch.system``); :func:`locate` finds the zero.
+        :data:`FLOW_TESTS`, by ``branch.system``); ``locate`` finds the zero (Brent).
 
     Examples
     --------

@@ -195,7 +195,8 @@ class Reparameterised:
         return Reparameterised(fam, self.maps, f"{fam.name}, theta = M phi"), numbers
 
     def parameter_array(self, **values) -> np.ndarray:
-        """The base game's symbols' values (:meth:`RepeatedGame.parameter_array`)."""
+        """The base game's symbols' values
+        (:meth:`lola_sym.games.repeated.RepeatedGame.parameter_array`)."""
         return self.base.parameter_array(**values)
 
     def substitute(self, **values) -> "Reparameterised":
