@@ -39,8 +39,9 @@ def test_wilson_interval_matches_scipy():
         wilson_interval(5, 3)
 
 
+@pytest.mark.slow
 def test_ipd_lola_delta_eta_1_nudge_moves_about_a_quarter():
-    """300 of the runs at delta = eta = 1: the proportion agrees with 257/1000 (binomial test)."""
+    """(slow: 300 runs of 200 steps with their Lyapunov exponents, 11 s) 300 of the runs at delta = eta = 1: the proportion agrees with 257/1000 (binomial test)."""
     g = games.ipd()
     p = perturbation_experiment(g, "lola", delta=1.0, eta=1.0, runs=300, steps=200, seed=0)
     assert not p.diverged.any()

@@ -340,7 +340,8 @@ def _mp_grad(game, thetas, i, j, shift=None, dps=50, h=mpmath.mpf("1e-20")):
 RTOL_FD = 1e-9
 
 
-@pytest.mark.parametrize("name", ["rps", "asymmetric_2x3", "rps_memory0"])
+@pytest.mark.parametrize("name", [pytest.param("rps", marks=pytest.mark.slow), "asymmetric_2x3",
+                                  "rps_memory0"])
 def test_naive_and_lola_fields_match_mpmath_differences(name):
     game = GAMES[name]()
     rng = np.random.default_rng(11)

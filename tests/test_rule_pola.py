@@ -88,6 +88,16 @@ class TestPola(RuleContract):
         assert set(r.hyper) >= set(r.compiled_hyper()) and r.reference
         assert r.combine is None and r.primitives is None
         assert r.tags <= set(TAGS)
+    def test_inputs_not_mutated_and_deterministic(self):
+        """As the contract's, on 6 points (each is a Newton solve, not a threaded batch)."""
+        f = self.field()
+        rng = np.random.default_rng(1)
+        t1, t2 = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
+        c1, c2 = t1.copy(), t2.copy()
+        a, b = f(t1, t2), f(t1, t2)
+        assert np.array_equal(t1, c1) and np.array_equal(t2, c2)
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
     def test_compiled_matches_independent_reference(self):
         f = self.field()
         for t1, t2 in POINTS[:1]:
@@ -129,7 +139,9 @@ class TestPola(RuleContract):
         wrong = update_field(GAME, "pola", eta=1.0, beta=20.0 * (1 + 1e-6)).step(t1, t2)[0]
         assert np.max(np.abs(wrong - want)) > 10 * ATOL_POLA_REFERENCE
 
+    @pytest.mark.slow
     def test_backends_agree(self):
+        """(slow: compiles exact LOLA's Jacobian with the numpy backend, 9 s)"""
         t1, t2 = POINTS[0]
         want = self.field(backend="numpy")(t1, t2)
         got = self.field(backend="c")(t1, t2)

@@ -151,6 +151,8 @@ class TestLola(RuleContract, SaturatedReference):
 class TestLookAhead(RuleContract):
     rule = "la"
     hyper = {"eta": 0.7}
+    #: one IPD point (its mpmath reference takes 8 s a point); the one-shot games as usual
+    reference_games = (("ipd", 1, 6.0), ("matching_pennies", 3, 3.0), ("tandem", 2, 2.0))
 
 
 class TestLolaFull(RuleContract):
