@@ -158,14 +158,8 @@ class TestLoqa(RuleContract):
         b = update_field(GAME, self.rule, backend="c", **self.hyper)(t1, t2)
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
-    def test_inputs_not_mutated_and_deterministic(self):
-        f = self.field()
-        rng = np.random.default_rng(1)
-        t1, t2 = rng.normal(size=(30, 5)), rng.normal(size=(30, 5))
-        c1, c2 = t1.copy(), t2.copy()
-        a, b = f(t1, t2), f(t1, t2)
-        assert np.array_equal(t1, c1) and np.array_equal(t2, c2)
-        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    #: the determinism check's points (a closed form per point, not a threaded batch)
+    determinism_points = 30
 
 
 def test_high_temperature_model_is_uniform_and_loqa_tends_to_naive():

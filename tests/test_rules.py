@@ -35,6 +35,9 @@ class RuleContract:
     options: dict = {}
     #: (game, number of random points, scale of the logits) for the reference check
     reference_games = (("ipd", 2, 6.0), ("matching_pennies", 3, 3.0), ("tandem", 2, 2.0))
+    #: points of the determinism check: the compiled code's threaded batch size (numeric
+    #: fields, solved point by point, use fewer)
+    determinism_points = 600
 
     def field(self, game="ipd", backend=None):
         return update_field(games.by_name(game), self.rule, backend=backend,
@@ -93,7 +96,8 @@ class RuleContract:
     def test_inputs_not_mutated_and_deterministic(self):
         f = self.field()
         rng = np.random.default_rng(1)
-        t1, t2 = rng.normal(size=(600, 5)), rng.normal(size=(600, 5))   # threaded batch size
+        n = self.determinism_points
+        t1, t2 = rng.normal(size=(n, 5)), rng.normal(size=(n, 5))
         c1, c2 = t1.copy(), t2.copy()
         a = f(t1, t2)
         b = f(t1, t2)
