@@ -25,6 +25,7 @@ import sympy as sp
 from lola_sym._validation import as_params, check_field_call, check_game
 from lola_sym.compile import BACKENDS, chunk_rows, default_backend
 from lola_sym.compile.cached import compiled_for
+from lola_sym.games.reparameterised import Reparameterised
 from lola_sym.rules import Rule, get_rule
 from lola_sym.rules.advantage_alignment import build_field as _aa_field
 from lola_sym.rules.loqa import build_field as _loqa_field
@@ -450,7 +451,7 @@ def _proximal_field(game, rule, values, options, backend, solver):
         return jac
 
     policy = {}
-    if hasattr(game, "maps") and hasattr(game, "base"):          # theta = M phi
+    if isinstance(game, Reparameterised):                        # theta = M phi
         policy = dict(policy_game=game.base,
                       policy_maps=tuple(game.matrix(i) for i in range(len(game.dims))))
     if solver == "nested":
