@@ -74,7 +74,7 @@ REPORTS = {
         defaults={"mamaml_options": dict(outer_lr=0.1, iterations=100, inner_steps=100,
                                          inner_lr=1.0, init_std=1.0, batch=64)},
         published="MAMAML and Good Shepherd trained as M-FOS does, 1,000 Adam iterations at "
-                  "batch 8,192 through 100 inner steps, 10 MAMAML seeds (about 40 min per "
+                  "batch 8,192 through 100 inner steps, 10 MAMAML seeds (about an hour per "
                   "seed and game on 2 cores)"),
 }
 
