@@ -29,7 +29,8 @@ from lola_sym.games.reparameterised import Reparameterised
 from lola_sym.rules import Rule, get_rule
 from lola_sym.rules.advantage_alignment import build_field as _aa_field
 from lola_sym.rules.loqa import build_field as _loqa_field
-from lola_sym.rules.pola import derive_pola_full, proximal_solver
+from lola_sym.rules.gradients import compiled_value_gradients
+from lola_sym.rules.pola import proximal_solver
 
 __all__ = ["update_field", "UpdateField", "FieldError", "derive", "derive_jacobian",
            "compiled_program", "forget_compiled"]
@@ -466,15 +467,11 @@ def _proximal_field(game, rule, values, options, backend, solver):
 
 def _value_gradients(game, backend):
     r"""``f(t1, t2) -> ((grad_1 V1, grad_2 V1), (grad_1 V2, grad_2 V2))``, compiled (2 players)."""
-    dims = tuple(game.dims)
-
-    def build(g):
-        t0 = time.perf_counter()
-        return derive_pola_full(g).pruned(), time.perf_counter() - t0
-    fn, _ = compiled_for(game, "value_gradients", build, hyper=(), n_out=dims + dims,
-                         backend=backend)
+    fn = compiled_value_gradients(game, backend)
+    n, split = len(game.dims), np.cumsum(game.dims)[:-1]
 
     def grads(*thetas):
-        out = fn(*(np.asarray(t, dtype=float) for t in thetas))
-        return (out[0], out[1]), (out[2], out[3])
+        (flat,) = fn(*(np.asarray(t, dtype=float) for t in thetas))
+        rows = flat.reshape(flat.shape[:-1] + (n, -1))
+        return tuple(tuple(np.split(rows[..., i, :], split, axis=-1)) for i in range(n))
     return grads

@@ -119,7 +119,7 @@ _REPRODUCE_DEFAULTS = {"lola2018": dict(runs=50, steps=200, delta=1.0, eta=1.0),
 
 
 def reproduce(args) -> int:
-    from lola_sym.cli.reports import REPORTS, run_report
+    from lola_sym.cli.reports import PUBLISHED, REPORTS, run_report
     if args.paper in REPORTS:
         return run_report(args)
     if args.reduced:
@@ -127,7 +127,7 @@ def reproduce(args) -> int:
                          f"fewer --runs or --steps instead")
     if getattr(args, "published", False):
         raise UsageError(f"{args.paper} runs its paper's settings by default; --published "
-                         f"applies to {', '.join(k for k, r in REPORTS.items() if r.defaults)}")
+                         f"applies to {', '.join(PUBLISHED)}")
     for k, v in _REPRODUCE_DEFAULTS[args.paper].items():
         if getattr(args, k) is None:
             setattr(args, k, v)

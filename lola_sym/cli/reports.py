@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from lola_sym.cli.support import Progress, UsageError, emit, progress_on
 
-__all__ = ["Report", "REPORTS", "run_report"]
+__all__ = ["Report", "REPORTS", "PUBLISHED", "run_report"]
 
 #: the options of ``lola-sym reproduce`` that a report may take (argument name: default)
 OPTIONS = {"runs": None, "steps": None, "delta": None, "eta": None, "seed": 0}
@@ -78,6 +78,9 @@ REPORTS = {
                   "seed and game on 2 cores)"),
 }
 
+#: the reports whose command runs smaller settings than the reference's (``--published``)
+PUBLISHED = tuple(k for k, r in REPORTS.items() if r.defaults)
+
 
 def run_report(args) -> int:
     r"""Run ``REPORTS[args.paper]`` with the given options; print, plot and emit its results.
@@ -108,8 +111,7 @@ def run_report(args) -> int:
         raise UsageError("give --reduced or --published, not both")
     if published and not report.defaults:
         raise UsageError(f"reproduce {args.paper} runs the published settings by default; "
-                         f"--published applies to "
-                         f"{', '.join(k for k, r in REPORTS.items() if r.defaults)}")
+                         f"--published applies to {', '.join(PUBLISHED)}")
     fn, mod = report.load()
     if args.reduced:
         kwargs = dict(getattr(mod, report.reduced))

@@ -54,8 +54,10 @@ import numpy as np
 
 from lola_sym._validation import check_int, check_real
 from lola_sym.analysis.jacobian import jacobian_function
+from lola_sym.compile import default_backend
 from lola_sym.field import UpdateField, update_field
 from lola_sym.rules import get_rule
+from lola_sym.rules.gradients import compiled_value_gradients
 
 __all__ = ["Sensitivity", "train_sensitivity", "value_gradients", "hyper_derivative",
            "OUTCOMES", "FD_HYPER_STEP"]
@@ -73,22 +75,6 @@ def _check_numeric(game):
                          f"substitute numbers first (game.substitute(...))")
 
 
-@lru_cache(maxsize=None)
-def _value_gradient_program(game):
-    from lola_sym.compile import default_backend
-    from lola_sym.compile.cached import compiled_for
-    from lola_sym.rules.gradients import gradient_program
-    n = len(game.dims)
-
-    def build(g):
-        prog, G = gradient_program(g)
-        outs = [s for i in range(1, n + 1) for j in range(1, n + 1) for s in G[(i, j)]]
-        return prog.with_outputs(outs).pruned(), 0.0
-    fn, _ = compiled_for(game, "sensitivity:value_gradients", build,
-                         n_out=(n * sum(game.dims),), backend=default_backend())
-    return fn
-
-
 def value_gradients(game, *thetas) -> np.ndarray:
     r"""Every player's value gradient in every player's parameters, shape ``(..., n, d)``.
 
@@ -104,7 +90,7 @@ def value_gradients(game, *thetas) -> np.ndarray:
     _check_numeric(game)
     n, d = len(game.dims), sum(game.dims)
     ts = [np.asarray(t, dtype=float) for t in thetas]
-    (flat,) = _value_gradient_program(game)(*ts)
+    (flat,) = compiled_value_gradients(game, default_backend())(*ts)
     return flat.reshape(flat.shape[:-1] + (n, d))
 
 

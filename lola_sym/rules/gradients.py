@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-__all__ = ["gradient_program"]
+__all__ = ["gradient_program", "value_gradient_program", "compiled_value_gradients"]
 
 
 @lru_cache(maxsize=None)
@@ -48,6 +48,48 @@ def gradient_program(game):
             prog, syms = prog.define(named)
             G[(i, j)] = tuple(syms)
     return prog, G
+
+
+def value_gradient_program(game):
+    r"""The program whose outputs are every :math:`\nabla_j V^i`, ``i`` major then ``j``.
+
+    Examples
+    --------
+    >>> from lola_sym.games import hamiltonian
+    >>> [str(o) for o in value_gradient_program(hamiltonian()).outputs]
+    ['dV1/dtheta_1,x', 'dV1/dtheta_2,y', 'dV2/dtheta_1,x', 'dV2/dtheta_2,y']
+    """
+    prog, G = gradient_program(game)
+    n = len(game.theta)
+    return prog.with_outputs([s for i in range(1, n + 1) for j in range(1, n + 1)
+                              for s in G[(i, j)]])
+
+
+def compiled_value_gradients(game, backend: str):
+    r"""``f(*thetas) -> (flat,)``: :func:`value_gradient_program` compiled (disk cache).
+
+    ``flat`` has shape ``(..., n d)``: row ``i`` of its ``(n, d)`` reshape is
+    :math:`\nabla V^i` in every player's parameters (``d = sum(game.dims)``).
+
+    Examples
+    --------
+    :math:`V^1 = -xy = -V^2` on the Hamiltonian game, at :math:`x = 1/2, y = 2`:
+
+    >>> import numpy as np
+    >>> from lola_sym.games import hamiltonian
+    >>> f = compiled_value_gradients(hamiltonian(), "numpy")
+    >>> f(np.array([0.5]), np.array([2.0]))[0].tolist()
+    [-2.0, -0.5, 2.0, 0.5]
+    """
+    import time
+    from lola_sym.compile.cached import compiled_for
+
+    def build(g):
+        t0 = time.perf_counter()
+        return value_gradient_program(g).pruned(), time.perf_counter() - t0
+    fn, _ = compiled_for(game, "value_gradients", build,
+                         n_out=(len(game.dims) * sum(game.dims),), backend=backend)
+    return fn
 
 
 def at_shifted_point(prog, game, shift1=None, shift2=None, prefix="_s"):

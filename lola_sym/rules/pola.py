@@ -51,7 +51,7 @@ References
 from __future__ import annotations
 
 from lola_sym.rules.exact import derive_exact_lola
-from lola_sym.rules.gradients import gradient_program
+from lola_sym.rules.gradients import value_gradient_program
 from lola_sym.rules.lola import ETA_HYPER
 from lola_sym.rules.registry import Bound, Hyper, Notes, Rule, register
 
@@ -86,7 +86,7 @@ def derive_pola_full(game, **options):
     r"""The primitive full POLA is solved from: every value gradient :math:`\nabla_j V^i`.
 
     Outputs :math:`\nabla_1 V^1, \nabla_2 V^1, \nabla_1 V^2, \nabla_2 V^2`
-    (:func:`lola_sym.rules.gradients.gradient_program`).
+    (:func:`lola_sym.rules.gradients.value_gradient_program`).
 
     Examples
     --------
@@ -104,10 +104,7 @@ def derive_pola_full(game, **options):
     >>> [round(float(v), 12) for v in prog.evaluate(dict(zip(prog.inputs, (sp.log(3), 0))))]
     [0.0, -0.25, 0.0, 0.25]
     """
-    prog, G = gradient_program(game)
-    n = len(game.theta)
-    return prog.with_outputs([s for i in range(1, n + 1) for j in range(1, n + 1)
-                              for s in G[(i, j)]])
+    return value_gradient_program(game)
 
 
 _NOTES = Notes(

@@ -448,8 +448,6 @@ class ProximalField(PointwiseField):
 
     def newton(self, i, thetas):
         """Ideal POLA: damped Newton on the exact gradient and Hessian; ``(x, iterations)``."""
-        if self.solver == "nested":
-            return self.nested(i, thetas)
         w = self._weights(i, thetas)
         return self._maximise(
             lambda x: self.objective(i, x, thetas, w),
@@ -459,14 +457,15 @@ class ProximalField(PointwiseField):
             f"beta={self.hyper['beta']:g}", self.hyper["beta"])
 
     # -- the opponent's proximal step (the paper's full POLA) -----------------------------
-    def opponent_step(self, i, x, thetas, start=None):
+    def opponent_step(self, i, x, thetas, start=None, weights=None):
         r"""The opponent's proximal step against agent ``i`` playing ``x``: ``(y*, iterations)``.
 
         :math:`y^* = \arg\max_y V^j(x, y) - \beta_{in} D_j(\theta_j \| y)`, by Newton on
-        the compiled naive gradient and its exact Jacobian.
+        the compiled naive gradient and its exact Jacobian. ``weights``: the opponent's KL
+        weights, if already computed (they depend on the old logits only).
         """
         j = 1 - i
-        w = self._weights(j, thetas)
+        w = self._weights(j, thetas) if weights is None else weights
         beta_in = self.hyper["beta_in"]
         ts = self._args(i, x, thetas)
 
@@ -485,13 +484,13 @@ class ProximalField(PointwiseField):
             lambda: f"the proximal step of agent {j + 1} (POLA's inner problem) against x = "
             f"{_fmt([x])} from theta = {_fmt(thetas)}", f"beta_in={beta_in:g}", beta_in)
 
-    def _nested_parts(self, i, x, thetas, start):
-        """``(y*, outer objective, its exact gradient)`` at ``x``, the opponent proximal."""
+    def _nested_parts(self, i, x, thetas, start, wi, wj):
+        """``(y*, outer objective, its exact gradient)`` at ``x``, the opponent proximal
+        (``wi``, ``wj``: the two players' KL weights)."""
         j = 1 - i
-        y, _ = self.opponent_step(i, x, thetas, start)
+        y, _ = self.opponent_step(i, x, thetas, start, wj)
         ts = self._args(i, x, thetas)
         ts[j] = y
-        wi, wj = self._weights(i, thetas), self._weights(j, thetas)
         J = self._naive_jac(*ts)
         Hyy = self._block(J, j, j) - self.hyper["beta_in"] * self._kl_hess(j, thetas[j], y, wj)
         Y = -np.linalg.solve(Hyy, self._block(J, j, i))          # dy*/dx by the IFT
@@ -508,12 +507,19 @@ class ProximalField(PointwiseField):
         which only steers the iteration, is a central difference of that gradient (step
         :data:`FD_STEP`).
         """
-        warm = {"y": None}
+        wi, wj = self._weights(i, thetas), self._weights(1 - i, thetas)
+        warm: dict = {"y": None}
+        seen: dict = {}                         # the line search's point is the next iterate
 
         def parts(x):
-            y, f, g = self._nested_parts(i, x, thetas, warm["y"])
-            warm["y"] = y
-            return f, g
+            key = x.tobytes()
+            if key not in seen:
+                y, f, g = self._nested_parts(i, x, thetas, warm["y"], wi, wj)
+                warm["y"] = y
+                if len(seen) > 2 * x.size + 4:  # one iteration's points at most
+                    seen.clear()
+                seen[key] = (f, g)
+            return seen[key]
 
         def hess(x):
             cols = []
@@ -539,7 +545,7 @@ class ProximalField(PointwiseField):
 
     def step(self, *thetas):
         """The new logits ``(theta_1^+, theta_2^+)`` from one point (1-d arrays)."""
-        solve = self.outer if self.solver == "outer" else self.newton
+        solve = {"newton": self.newton, "outer": self.outer, "nested": self.nested}[self.solver]
         return tuple(solve(i, thetas)[0] for i in range(2))
 
     def directions(self, *thetas) -> tuple:
