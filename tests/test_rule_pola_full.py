@@ -61,6 +61,27 @@ def _outer_gradient_fd(x, t1, t2, beta, beta_in, h=1e-4):
                      for e in np.eye(5) * h])
 
 
+def _mpmath_outer_gradient(x, y, t1, beta, beta_in):
+    """Full POLA's outer gradient for agent 1 at (x, y*), from mpmath derivatives only."""
+    import mpmath
+    with mpmath.workdps(reference.DPS):
+        pt = [mpmath.mpf(float(v)) for v in list(x) + list(y)]
+        v2 = reference._value_fn(GAME, 2)
+
+        def d(f, *idx):
+            order = [0] * 10
+            for k in idx:
+                order[k] += 1
+            return float(mpmath.diff(f, pt, tuple(order)))
+        Hyy = np.array([[d(v2, 5 + a, 5 + b) for b in range(5)] for a in range(5)])
+        Hyx = np.array([[d(v2, 5 + a, b) for b in range(5)] for a in range(5)])
+    g11 = np.asarray(reference.grad(GAME, 1, 1, x, y), float)
+    g12 = np.asarray(reference.grad(GAME, 1, 2, x, y), float)
+    fisher = np.diag(_sig(y) * (1 - _sig(y)))
+    Y = -np.linalg.solve(Hyy - beta_in * fisher, Hyx)
+    return g11 + Y.T @ g12 - beta * _kl_grad_formula(t1, x)
+
+
 class TestPolaFull(RuleContract):
     """Full POLA (both steps proximal; the reference's ``--inner_exact_prox``)."""
 
@@ -105,6 +126,23 @@ class TestPolaFull(RuleContract):
         assert np.max(np.abs(g - 20.0 * _kl_grad_formula(t2, y))) <= ATOL_STATIONARY
         mine = _response(n1, t2, 20.0, update_field(GAME, "nl"))
         assert np.max(np.abs(mine - y)) <= ATOL_POLA_REFERENCE
+
+    def test_outer_step_is_stationary_under_the_mpmath_reference(self):
+        """The outer objective's gradient at the new logits, assembled here from mpmath
+        derivatives of the values (40 digits): grad_1 V1 + (dy*/dx)^T grad_2 V1 - beta (s(x) -
+        s(theta1)), with dy*/dx = -(d2 V2/dy2 - beta_in F)^-1 d2 V2/dy dx by the
+        implicit-function theorem, F = diag(s(y)(1 - s(y))). It vanishes to ATOL_STATIONARY;
+        at 1 % larger beta it does not (the check can fail)."""
+        t1, t2 = POINTS[0]
+        f = self.field()
+
+        def residual(field):
+            x, _ = field.step(t1, t2)
+            y, _ = field.opponent_step(0, x, (t1, t2))
+            return _mpmath_outer_gradient(x, y, t1, 20.0, 20.0)
+        assert np.max(np.abs(residual(f))) <= ATOL_STATIONARY
+        wrong = update_field(GAME, "pola_full", beta_in=20.0, beta=20.0 * 1.01)
+        assert np.max(np.abs(residual(wrong))) > 1e3 * ATOL_STATIONARY
 
     def test_reference_check_can_fail(self):
         t1, t2 = POINTS[0]
