@@ -136,7 +136,9 @@ def test_letcher_every_method_cycles(tmp_path):
     assert "limit cycle" in res.format_table() and len(res.as_dict()["rows"]) == 9
 
 
+@pytest.mark.slow
 def test_ipd_chaos_reproduction_reduced_and_figure(tmp_path):
+    """(slow: 14 s in a fresh clone; the CLI's reduced ipd-chaos run is in the slow tier too)"""
     res = ipd_chaos_reproduction(**IPD_CHAOS_REDUCED)
     rows = res.rows()
     assert [r["issue_moved"] for r in rows] == [257, 7]
